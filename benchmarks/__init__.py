@@ -1,0 +1,1 @@
+"""Benchmark suite comparing pgq-sa with peer PostgreSQL job queues."""

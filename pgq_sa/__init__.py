@@ -1,0 +1,56 @@
+"""pgq-sa: a PostgreSQL-native background job queue for SQLAlchemy applications."""
+
+from .context import JobContext, Snooze
+from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync, tables_for
+from .errors import (
+    ConfigurationError,
+    DatabaseUnavailable,
+    PgqError,
+    SchemaNotInstalled,
+    UnknownTask,
+)
+from .registry import JobSpec, Registry, Task
+from .retry import Backoff
+from .schema import (
+    FINISHED_STATUSES,
+    NAMING_CONVENTION,
+    STATUSES,
+    Tables,
+    add_tables,
+    metadata,
+    tables,
+    validate_identifier,
+)
+from .worker import Worker, WorkerConfig
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FINISHED_STATUSES",
+    "NAMING_CONVENTION",
+    "STATUSES",
+    "Backoff",
+    "ConfigurationError",
+    "DatabaseUnavailable",
+    "JobContext",
+    "JobSpec",
+    "PgqError",
+    "Registry",
+    "SchemaNotInstalled",
+    "Snooze",
+    "Tables",
+    "Task",
+    "UnknownTask",
+    "Worker",
+    "WorkerConfig",
+    "__version__",
+    "add_tables",
+    "enqueue",
+    "enqueue_many",
+    "enqueue_many_sync",
+    "enqueue_sync",
+    "metadata",
+    "tables",
+    "tables_for",
+    "validate_identifier",
+]

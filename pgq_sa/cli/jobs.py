@@ -1,0 +1,147 @@
+"""``pgq-sa enqueue`` and ``pgq-sa jobs …``: create, inspect, cancel and retry jobs."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from .. import admin
+from ..enqueue import enqueue as enqueue_job
+from .common import (
+    dsn_option,
+    fail,
+    handle_errors,
+    json_option,
+    print_json,
+    resolve_dsn,
+    run_async,
+    schema_option,
+)
+
+
+@click.command()
+@click.argument("entrypoint")
+@click.option("--payload", default="{}", show_default=True, metavar="JSON",
+              help="JSON object passed to the task as keyword arguments.")
+@click.option("--queue", default=None, help="Queue (default: 'default').")
+@click.option("--priority", default=0, show_default=True, type=int,
+              help="Higher runs first.")
+@click.option("--delay", default=None, type=click.FloatRange(0), metavar="SECONDS",
+              help="Run no earlier than this many seconds from now.")
+@click.option("--max-attempts", default=None, type=click.IntRange(1))
+@dsn_option
+@schema_option
+@handle_errors
+def enqueue(entrypoint: str, payload: str, queue: str | None, priority: int,
+            delay: float | None, max_attempts: int | None, dsn: str | None,
+            schema: str | None) -> None:
+    """Enqueue one ENTRYPOINT job and print its id."""
+    try:
+        data = json.loads(payload)
+    except json.JSONDecodeError as exc:
+        fail(f"--payload is not valid JSON: {exc}", 2)
+    if not isinstance(data, dict):
+        fail(f"--payload must be a JSON object (keyword arguments), got {type(data).__name__}",
+             2)
+    url = resolve_dsn(dsn)
+
+    async def go(engine: AsyncEngine) -> int:
+        return await enqueue_job(engine, entrypoint, data, queue=queue, priority=priority,
+                                 delay=delay, max_attempts=max_attempts, schema=schema)
+
+    click.echo(run_async(go, url))
+
+
+@click.group()
+def jobs() -> None:
+    """Inspect and control jobs."""
+
+
+@jobs.command()
+@click.argument("job_id", type=int)
+@dsn_option
+@schema_option
+@json_option
+@handle_errors
+def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool) -> None:
+    """Show one job: status, attempts, errors, timestamps."""
+    url = resolve_dsn(dsn)
+
+    async def go(engine: AsyncEngine) -> dict[str, Any] | None:
+        return await admin.get_job(engine, job_id, schema=schema)
+
+    job = run_async(go, url)
+    if job is None:
+        fail(f"no job with id {job_id}")
+    if as_json:
+        print_json(job)
+        return
+    for key, value in job.items():
+        if key == "errors":
+            continue
+        if key == "payload":
+            value = json.dumps(value)
+        click.echo(f"{key:>20}: {'' if value is None else value}")
+    for err in job.get("errors") or []:
+        click.echo(f"\nattempt {err.get('attempt')} at {err.get('at')}: "
+                   f"{err.get('type')}: {err.get('message')}")
+        if err.get("traceback"):
+            click.echo(err["traceback"].rstrip())
+
+
+@jobs.command()
+@click.argument("job_ids", type=int, nargs=-1, required=True)
+@dsn_option
+@schema_option
+@json_option
+@handle_errors
+def cancel(job_ids: tuple[int, ...], dsn: str | None, schema: str | None,
+           as_json: bool) -> None:
+    """Cancel jobs: queued ones never run; running ones are stopped by their worker."""
+    url = resolve_dsn(dsn)
+
+    async def go(engine: AsyncEngine) -> dict[str, list[int]]:
+        return await admin.cancel(engine, job_ids, schema=schema)
+
+    result = run_async(go, url)
+    if as_json:
+        print_json(result)
+    else:
+        for i in result["cancelled"]:
+            click.echo(f"{i}: cancelled")
+        for i in result["requested"]:
+            click.echo(f"{i}: running, cancellation requested")
+        for i in result["unchanged"]:
+            click.echo(f"{i}: not queued or running (unchanged)")
+    if result["unchanged"] and not (result["cancelled"] or result["requested"]):
+        raise SystemExit(1)
+
+
+@jobs.command()
+@click.argument("job_ids", type=int, nargs=-1, required=True)
+@dsn_option
+@schema_option
+@json_option
+@handle_errors
+def retry(job_ids: tuple[int, ...], dsn: str | None, schema: str | None,
+          as_json: bool) -> None:
+    """Put failed or cancelled jobs back in the queue."""
+    url = resolve_dsn(dsn)
+
+    async def go(engine: AsyncEngine) -> list[int]:
+        return await admin.retry(engine, job_ids, schema=schema)
+
+    done = run_async(go, url)
+    skipped = [i for i in job_ids if i not in set(done)]
+    if as_json:
+        print_json({"retried": done, "unchanged": skipped})
+    else:
+        for i in done:
+            click.echo(f"{i}: queued again")
+        for i in skipped:
+            click.echo(f"{i}: not failed or cancelled (unchanged)")
+    if skipped and not done:
+        raise SystemExit(1)

@@ -1,0 +1,81 @@
+"""``pgq-sa worker module:registry``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import anyio
+import click
+from sqlalchemy import text
+
+from ..dsn import describe
+from ..errors import ConfigurationError, SchemaNotInstalled
+from ..worker import Worker, WorkerConfig
+from .common import (
+    dsn_option,
+    explain,
+    fail,
+    handle_errors,
+    make_engine,
+    resolve_dsn,
+    setup_logging,
+)
+from .loader import load_registry
+
+
+async def preflight(worker: Worker) -> None:
+    """Fail fast (one line) when the database is unreachable or the schema missing."""
+    async with worker.engine.connect() as conn:
+        table = worker.stmts.tables.jobs
+        name = f"{table.schema}.{table.name}" if table.schema else table.name
+        found = await conn.execute(text("SELECT to_regclass(:name)"), {"name": name})
+        if found.scalar() is None:
+            raise SchemaNotInstalled(describe(worker.engine.url))
+
+
+@click.command()
+@click.argument("registry")
+@dsn_option
+@click.option("--queue", "-q", "queues", multiple=True,
+              help="Queue to serve (repeatable). Default: every queue of the registry.")
+@click.option("--concurrency", "-c", default=16, show_default=True, type=click.IntRange(1),
+              help="Jobs run at once.")
+@click.option("--poll-interval", default=1.0, show_default=True, type=click.FloatRange(0.01),
+              help="Seconds between polls when no notification arrives.")
+@click.option("--shutdown-timeout", default=30.0, show_default=True,
+              type=click.FloatRange(0), help="Seconds running jobs get after SIGTERM.")
+@click.option("--no-listen", is_flag=True, help="Do not LISTEN; rely on polling.")
+@click.option("--log-level", default="WARNING", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@handle_errors
+def worker(registry: str, dsn: str | None, queues: tuple[str, ...], concurrency: int,
+           poll_interval: float, shutdown_timeout: float, no_listen: bool,
+           log_level: str) -> None:
+    """Run the jobs of REGISTRY (module:attribute) until SIGTERM/SIGINT."""
+    setup_logging(log_level)
+    try:
+        reg = load_registry(registry)
+    except ConfigurationError as exc:
+        fail(str(exc), 2)
+    url = resolve_dsn(dsn)
+    engine = make_engine(url)
+    config = WorkerConfig(queues=list(queues), concurrency=concurrency,
+                          poll_interval=poll_interval, shutdown_timeout=shutdown_timeout,
+                          listen=not no_listen)
+    w = Worker(reg, engine, config)
+
+    async def main() -> None:
+        try:
+            try:
+                await preflight(w)
+            except SchemaNotInstalled:
+                raise
+            except Exception as exc:
+                fail(explain(exc, url))
+            await w.run(handle_signals=True)
+        finally:
+            await engine.dispose()
+
+    with contextlib.suppress(KeyboardInterrupt, asyncio.CancelledError):
+        anyio.run(main)

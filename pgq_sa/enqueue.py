@@ -1,0 +1,233 @@
+"""Enqueue jobs inside the caller's transaction.
+
+Given an ``AsyncConnection``/``AsyncSession`` (or their sync twins) the INSERT runs
+in the caller's transaction: the job exists only if that transaction commits, and
+the NOTIFY that wakes a worker is delivered only then.  Given an engine, the jobs
+are inserted in a transaction of their own.
+
+Any number of jobs is inserted by one ``INSERT … SELECT FROM unnest(…)`` statement.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
+
+from .errors import SchemaNotInstalled
+from .payload import dump_payload
+from .registry import DEFAULT_QUEUE, JobSpec
+from .schema import Tables, add_tables, metadata, tables, validate_identifier
+from .sql import statements_for
+
+__all__ = ["enqueue", "enqueue_many", "enqueue_many_sync", "enqueue_sync", "tables_for"]
+
+JobLike = JobSpec | tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any], Mapping[str, Any]]
+_OPTION_NAMES = frozenset({"queue", "priority", "delay", "run_at", "max_attempts"})
+
+
+@functools.lru_cache(maxsize=16)
+def tables_for(schema: str | None) -> Tables:
+    """The pgq-sa tables in ``schema`` (``None``: :data:`pgq_sa.tables`)."""
+    if schema is None:
+        return tables
+    from sqlalchemy import MetaData
+
+    from .schema import NAMING_CONVENTION
+
+    validate_identifier(schema)
+    return add_tables(MetaData(naming_convention=NAMING_CONVENTION), schema=schema)
+
+
+assert tables.metadata is metadata
+
+
+def _run_at(delay: float | timedelta | None, run_at: datetime | None) -> datetime | None:
+    if delay is not None and run_at is not None:
+        raise ValueError("give either delay or run_at, not both")
+    if run_at is not None:
+        if not isinstance(run_at, datetime):
+            raise TypeError(f"run_at must be a datetime, not {type(run_at).__name__}")
+        if run_at.tzinfo is None:
+            raise ValueError("run_at must be timezone-aware (e.g. datetime.now(timezone.utc))")
+        return run_at
+    if delay is None:
+        return None
+    seconds = delay.total_seconds() if isinstance(delay, timedelta) else float(delay)
+    if seconds < 0:
+        raise ValueError(f"delay must be >= 0 seconds, got {seconds}")
+    if seconds == 0:
+        return None
+    return datetime.now(timezone.utc) + timedelta(seconds=seconds)
+
+
+def _spec(item: JobLike) -> JobSpec:
+    if isinstance(item, JobSpec):
+        return item
+    if isinstance(item, tuple) and len(item) in (2, 3):
+        entrypoint, payload = item[0], item[1]
+        opts = dict(item[2]) if len(item) == 3 else {}  # type: ignore[misc]
+        unknown = set(opts) - _OPTION_NAMES
+        if unknown:
+            raise TypeError(f"unknown job option(s) {sorted(unknown)}; "
+                            f"allowed: {sorted(_OPTION_NAMES)}")
+        return JobSpec(entrypoint=entrypoint, payload=payload, **opts)  # type: ignore[arg-type]
+    raise TypeError(
+        f"cannot enqueue {item!r}: expected (entrypoint, payload), "
+        "(entrypoint, payload, options) or task.job(...)"
+    )
+
+
+def build_params(jobs: Iterable[JobLike], *, channel: str,
+                 now: datetime | None = None) -> dict[str, Any]:
+    """Validate ``jobs`` and turn them into the array parameters of the insert."""
+    queues: list[str] = []
+    entrypoints: list[str] = []
+    payloads: list[str] = []
+    priorities: list[int] = []
+    run_ats: list[datetime | None] = []
+    max_attempts: list[int | None] = []
+    for item in jobs:
+        spec = _spec(item)
+        if not isinstance(spec.entrypoint, str) or not spec.entrypoint:
+            raise ValueError(f"entrypoint must be a non-empty string, got {spec.entrypoint!r}")
+        queue = spec.queue or DEFAULT_QUEUE
+        if not isinstance(queue, str):
+            raise TypeError(f"queue must be a string, got {queue!r}")
+        priority = 0 if spec.priority is None else spec.priority
+        if not isinstance(priority, int) or isinstance(priority, bool):
+            raise TypeError(f"priority must be an int, got {priority!r}")
+        if spec.max_attempts is not None and (
+            not isinstance(spec.max_attempts, int) or spec.max_attempts < 1
+        ):
+            raise ValueError(f"max_attempts must be an int >= 1, got {spec.max_attempts!r}")
+        payloads.append(dump_payload(spec.payload, spec.entrypoint))
+        queues.append(queue)
+        entrypoints.append(spec.entrypoint)
+        priorities.append(priority)
+        run_ats.append(_run_at(spec.delay, spec.run_at))
+        max_attempts.append(spec.max_attempts)
+    return {
+        "channel": channel,
+        "now": now,
+        "queues": queues,
+        "entrypoints": entrypoints,
+        "payloads": payloads,
+        "priorities": priorities,
+        "run_ats": run_ats,
+        "max_attempts": max_attempts,
+    }
+
+
+def _schema_error(exc: ProgrammingError) -> Exception:
+    if "pgq_jobs" in str(exc.orig) and "does not exist" in str(exc.orig):
+        return SchemaNotInstalled()
+    return exc
+
+
+def _prepare(jobs: Sequence[JobLike], schema: str | None,
+             now: datetime | None) -> tuple[Any, dict[str, Any]]:
+    stmts = statements_for(tables_for(schema))
+    params = build_params(jobs, channel=stmts.channel, now=now)
+    return stmts.insert_jobs_notify, params
+
+
+async def enqueue_many(
+    target: AsyncConnection | AsyncSession | AsyncEngine,
+    jobs: Iterable[JobLike],
+    *,
+    schema: str | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Enqueue many jobs with one statement; returns their ids in order.
+
+    ``jobs`` items are ``(entrypoint, payload)``, ``(entrypoint, payload, options)``
+    or ``task.job(**payload)``; options are ``queue``, ``priority``, ``delay``,
+    ``run_at`` and ``max_attempts``.
+    """
+    items = list(jobs)
+    if not items:
+        return []
+    stmt, params = _prepare(items, schema, now)
+    try:
+        if isinstance(target, AsyncEngine):
+            async with target.begin() as conn:
+                result = await conn.execute(stmt, params)
+                return [row[0] for row in result]
+        if isinstance(target, (AsyncConnection, AsyncSession)):
+            result = await target.execute(stmt, params)
+            return [row[0] for row in result]
+    except ProgrammingError as exc:
+        raise _schema_error(exc) from exc
+    raise TypeError(
+        "enqueue needs an AsyncConnection, AsyncSession or AsyncEngine "
+        f"(use enqueue_sync for sync ones), got {type(target).__name__}"
+    )
+
+
+def enqueue_many_sync(
+    target: Connection | Session | Engine,
+    jobs: Iterable[JobLike],
+    *,
+    schema: str | None = None,
+    now: datetime | None = None,
+) -> list[int]:
+    """Sync twin of :func:`enqueue_many` for a ``Connection``, ``Session`` or ``Engine``."""
+    items = list(jobs)
+    if not items:
+        return []
+    stmt, params = _prepare(items, schema, now)
+    try:
+        if isinstance(target, Engine):
+            with target.begin() as conn:
+                return [row[0] for row in conn.execute(stmt, params)]
+        if isinstance(target, (Connection, Session)):
+            return [row[0] for row in target.execute(stmt, params)]
+    except ProgrammingError as exc:
+        raise _schema_error(exc) from exc
+    raise TypeError(
+        "enqueue_sync needs a Connection, Session or Engine "
+        f"(use enqueue for async ones), got {type(target).__name__}"
+    )
+
+
+async def enqueue(
+    target: AsyncConnection | AsyncSession | AsyncEngine,
+    entrypoint: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    queue: str | None = None,
+    priority: int = 0,
+    delay: float | timedelta | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int | None = None,
+    schema: str | None = None,
+) -> int:
+    """Enqueue one job in ``target``'s transaction; returns its id."""
+    spec = JobSpec(entrypoint, payload if payload is not None else {}, queue,  # type: ignore[arg-type]
+                    priority, delay, run_at, max_attempts)
+    return (await enqueue_many(target, [spec], schema=schema))[0]
+
+
+def enqueue_sync(
+    target: Connection | Session | Engine,
+    entrypoint: str,
+    payload: Mapping[str, Any] | None = None,
+    *,
+    queue: str | None = None,
+    priority: int = 0,
+    delay: float | timedelta | None = None,
+    run_at: datetime | None = None,
+    max_attempts: int | None = None,
+    schema: str | None = None,
+) -> int:
+    """Sync twin of :func:`enqueue`."""
+    spec = JobSpec(entrypoint, payload if payload is not None else {}, queue,  # type: ignore[arg-type]
+                    priority, delay, run_at, max_attempts)
+    return enqueue_many_sync(target, [spec], schema=schema)[0]

@@ -1,0 +1,193 @@
+"""pgq-sa's tables as SQLAlchemy Core metadata.
+
+``pgq_sa.metadata`` holds the tables in the default schema.  An application that
+wants the tables inside its own ``MetaData`` (to share one Alembic environment, or
+to reference jobs from its own tables) calls :func:`add_tables`::
+
+    from sqlalchemy import MetaData
+    import pgq_sa
+
+    app_metadata = MetaData(naming_convention=pgq_sa.NAMING_CONVENTION)
+    pgq_tables = pgq_sa.add_tables(app_metadata, schema="jobs")
+    pgq_tables.jobs  # the pgq_jobs Table
+
+The table definitions here are the single source of truth for the runtime SQL in
+:mod:`pgq_sa.sql`; the Alembic revisions in ``migrations/`` are frozen copies and a
+test proves that upgrading an empty database yields exactly this metadata.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Identity,
+    Index,
+    Integer,
+    MetaData,
+    Table,
+    Text,
+    literal_column,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
+
+__all__ = [
+    "FINISHED_STATUSES",
+    "NAMING_CONVENTION",
+    "STATUSES",
+    "Tables",
+    "add_tables",
+    "metadata",
+    "tables",
+    "validate_identifier",
+]
+
+#: Constraint and index names follow this convention so that Alembic migrations
+#: can name (and later drop) every constraint deterministically.
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+QUEUED = "queued"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+FAILED = "failed"
+CANCELLED = "cancelled"
+
+#: Every status a job can have, in lifecycle order.
+STATUSES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+#: Statuses after which a job never runs again (unless retried by an operator).
+FINISHED_STATUSES: tuple[str, ...] = (SUCCEEDED, FAILED, CANCELLED)
+
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def validate_identifier(name: str, what: str = "schema name") -> str:
+    """Return ``name`` if it is a plain PostgreSQL identifier, else raise ``ValueError``.
+
+    Only ``[A-Za-z_][A-Za-z0-9_]*`` up to 63 characters is accepted, so a schema name
+    can never smuggle SQL into a statement or a NOTIFY channel.
+    """
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise ValueError(
+            f"invalid {what} {name!r}: use letters, digits and underscores, "
+            "starting with a letter or underscore, at most 63 characters"
+        )
+    return name
+
+
+def _status_literal(*statuses: str) -> str:
+    return ", ".join(f"'{s}'" for s in statuses)
+
+
+_TS = TIMESTAMP(timezone=True)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """The pgq-sa tables bound to one ``MetaData`` and schema."""
+
+    metadata: MetaData
+    schema: str | None
+    jobs: Table
+    workers: Table
+
+    @property
+    def channel(self) -> str:
+        """The LISTEN/NOTIFY channel for this schema."""
+        return "pgq_sa" if self.schema is None else f"pgq_sa_{self.schema}"
+
+    @property
+    def version_table(self) -> str:
+        """Alembic version table used by pgq-sa's own migration environment."""
+        return "pgq_sa_alembic_version"
+
+
+def add_tables(target: MetaData, schema: str | None = None) -> Tables:
+    """Define the pgq-sa tables inside ``target`` (optionally in PostgreSQL ``schema``).
+
+    ``target`` should use :data:`NAMING_CONVENTION` (or a compatible one) so that
+    constraint names match those created by the migrations.
+    """
+    if schema is not None:
+        validate_identifier(schema)
+
+    jobs = Table(
+        "pgq_jobs",
+        target,
+        Column("id", BigInteger, Identity(always=False), primary_key=True),
+        Column("queue", Text, nullable=False, server_default=text("'default'")),
+        Column("entrypoint", Text, nullable=False),
+        Column("payload", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        Column("status", Text, nullable=False, server_default=text("'queued'")),
+        Column("priority", Integer, nullable=False, server_default=text("0")),
+        Column("run_at", _TS, nullable=False, server_default=text("now()")),
+        Column("attempts", Integer, nullable=False, server_default=text("0")),
+        # NULL means "the task's own max_attempts" (known to the worker that runs it).
+        Column("max_attempts", Integer, nullable=True),
+        Column("created_at", _TS, nullable=False, server_default=text("now()")),
+        Column("started_at", _TS, nullable=True),
+        Column("finished_at", _TS, nullable=True),
+        Column("heartbeat_at", _TS, nullable=True),
+        Column("worker_id", Text, nullable=True),
+        Column("last_error", Text, nullable=True),
+        Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+        Column("cancel_requested_at", _TS, nullable=True),
+        CheckConstraint(f"status IN ({_status_literal(*STATUSES)})", name="status"),
+        CheckConstraint("attempts >= 0", name="attempts"),
+        CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),
+        schema=schema,
+    )
+    # Dequeue: only queued rows, in claim order.  The status predicate is a literal
+    # and the runtime SQL repeats the same literal so the planner can use it.
+    Index(
+        "pgq_jobs_dequeue_idx",
+        jobs.c.queue,
+        jobs.c.priority.desc(),
+        jobs.c.run_at,
+        jobs.c.id,
+        postgresql_where=literal_column("status") == literal_column(f"'{QUEUED}'"),
+    )
+    # Heartbeats, rescue and shutdown: only running rows (a handful at any time).
+    Index(
+        "pgq_jobs_running_idx",
+        jobs.c.worker_id,
+        jobs.c.heartbeat_at,
+        postgresql_where=literal_column("status") == literal_column(f"'{RUNNING}'"),
+    )
+    # Pruning and recent-activity statistics: only finished rows, by finish time.
+    Index(
+        "pgq_jobs_finished_idx",
+        jobs.c.finished_at,
+        postgresql_where=text(f"status IN ({_status_literal(*FINISHED_STATUSES)})"),
+    )
+
+    workers = Table(
+        "pgq_workers",
+        target,
+        Column("id", Text, primary_key=True),
+        Column("host", Text, nullable=False),
+        Column("pid", Integer, nullable=False),
+        Column("queues", ARRAY(Text), nullable=False),
+        Column("entrypoints", ARRAY(Text), nullable=False),
+        Column("concurrency", Integer, nullable=False),
+        Column("started_at", _TS, nullable=False, server_default=text("now()")),
+        Column("heartbeat_at", _TS, nullable=False, server_default=text("now()")),
+        schema=schema,
+    )
+    return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers)
+
+
+#: pgq-sa's own ``MetaData``, with :data:`NAMING_CONVENTION`.
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+#: The tables in :data:`metadata` (default schema).
+tables = add_tables(metadata)

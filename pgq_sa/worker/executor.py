@@ -1,0 +1,188 @@
+"""Executor: runs one claimed job and turns what happened into an :class:`Outcome`."""
+
+from __future__ import annotations
+
+import logging
+import math
+import traceback
+from datetime import datetime, timedelta, timezone
+from functools import partial
+from typing import Any
+
+import anyio
+
+from ..context import JobContext, Snooze
+from ..payload import load_payload
+from ..registry import Registry, Task
+from ..schema import CANCELLED, FAILED, QUEUED, SUCCEEDED
+from .completer import Completer, Outcome
+from .state import Running, WorkerState
+
+__all__ = ["Executor"]
+
+log = logging.getLogger("pgq_sa.executor")
+
+
+class JobTimeout(Exception):
+    """The job ran longer than its task's ``timeout``."""
+
+
+def _error(attempt: int, exc: BaseException | None, type_name: str, message: str,
+           with_tb: bool = True) -> dict[str, Any]:
+    tb = None
+    if exc is not None and with_tb:
+        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return {
+        "attempt": attempt,
+        "at": datetime.now(timezone.utc).isoformat(),
+        "type": type_name,
+        "message": message,
+        "traceback": tb,
+    }
+
+
+class Executor:
+    """Runs jobs for one worker; slots are released as soon as a job ends."""
+
+    def __init__(self, registry: Registry, state: WorkerState, completer: Completer,
+                 worker_id: str) -> None:
+        self.registry = registry
+        self.state = state
+        self.completer = completer
+        self.worker_id = worker_id
+        self.thread_limiter = anyio.CapacityLimiter(state.concurrency)
+
+    def context(self, row: Any, task: Task[Any, Any]) -> JobContext:
+        payload_raw = row["payload"]
+        return JobContext(
+            id=row["id"],
+            entrypoint=row["entrypoint"],
+            queue=row["queue"],
+            attempt=row["attempts"],
+            max_attempts=row["max_attempts"] or task.max_attempts,
+            priority=row["priority"],
+            payload=payload_raw,  # decoded in run()
+            created_at=row["created_at"],
+            run_at=row["run_at"],
+            worker_id=self.worker_id,
+        )
+
+    def return_unstarted(self, row: Any) -> None:
+        """Give back a claimed job that will not be started (shutdown)."""
+        self.completer.submit(Outcome(row["id"], row["attempts"], QUEUED, uncount=True,
+                                      message="returned to the queue: worker shut down"))
+        self.state.stats["returned"] += 1
+
+    async def run(self, row: Any) -> None:
+        """Run one claimed job (a row returned by the claim statement)."""
+        job_id: int = row["id"]
+        attempt: int = row["attempts"]
+        task = self.registry.tasks[row["entrypoint"]]
+        ctx = self.context(row, task)
+        entry = Running(ctx=ctx)
+        self.state.running[job_id] = entry
+        try:
+            outcome = await self._run(task, ctx, entry, row["payload"])
+        except BaseException as exc:  # cancelled from outside (forced shutdown)
+            outcome = Outcome(job_id, attempt, QUEUED, uncount=True,
+                              message="worker stopped before the job finished")
+            self.completer.submit(outcome)
+            self.state.release(job_id)
+            if isinstance(exc, Exception):
+                log.exception("job %s: internal error", job_id)
+                return
+            raise
+        self.completer.submit(outcome)
+        self.state.release(job_id)
+        self._count(outcome)
+        if log.isEnabledFor(logging.INFO):
+            log.info("job %s %s", job_id, outcome.status, extra={
+                "job_id": job_id, "entrypoint": task.name, "attempt": attempt,
+                "status": outcome.status})
+
+    def _count(self, outcome: Outcome) -> None:
+        s = self.state.stats
+        if outcome.status == SUCCEEDED:
+            s["succeeded"] += 1
+        elif outcome.status == FAILED:
+            s["failed"] += 1
+        elif outcome.status == CANCELLED:
+            s["cancelled"] += 1
+        elif outcome.uncount:
+            s["snoozed" if outcome.error is None and outcome.message is None else "returned"] += 1
+        else:
+            s["retried"] += 1
+
+    async def _run(self, task: Task[Any, Any], ctx: JobContext, entry: Running,
+                   payload_raw: Any) -> Outcome:
+        job_id, attempt = ctx.id, ctx.attempt
+        # A job rescued after its worker died may already be past its limit.
+        if attempt > ctx.max_attempts:
+            msg = f"exceeded max_attempts ({ctx.max_attempts}) after its worker was lost"
+            return Outcome(job_id, attempt, FAILED, message=msg,
+                           error=_error(attempt, None, "MaxAttemptsExceeded", msg))
+        try:
+            payload = load_payload(payload_raw)
+            ctx.payload = payload
+            task.check_payload(payload)
+        except (TypeError, ValueError) as exc:
+            # Retrying cannot fix a payload that does not fit the handler.
+            msg = f"bad payload: {exc}"
+            return Outcome(job_id, attempt, FAILED, message=msg,
+                           error=_error(attempt, exc, type(exc).__name__, msg, with_tb=False))
+        kwargs = task.arguments(payload, ctx)
+        if ctx._cancel.is_set():  # cancel arrived before start
+            return Outcome(job_id, attempt, CANCELLED, message="cancelled before start")
+        try:
+            with anyio.CancelScope() as scope:
+                entry.scope = scope
+                if entry.stop_reason is not None:
+                    scope.cancel()
+                deadline = task.timeout if task.timeout is not None else math.inf
+                with anyio.move_on_after(deadline) as timer:
+                    if task.is_async:
+                        await task.fn(**kwargs)
+                    else:
+                        await anyio.to_thread.run_sync(
+                            partial(task.fn, **kwargs), abandon_on_cancel=True,
+                            limiter=self.thread_limiter)
+                if timer.cancelled_caught:
+                    entry.stop_reason = entry.stop_reason or "timeout"
+                    ctx._cancel.set()  # an abandoned sync handler can notice it
+            if scope.cancelled_caught and entry.stop_reason is None:
+                entry.stop_reason = "cancel"
+        except Snooze as snooze:
+            return Outcome(job_id, attempt, QUEUED, uncount=True,
+                           run_at=datetime.now(timezone.utc) + timedelta(seconds=snooze.seconds))
+        except Exception as exc:
+            if entry.stop_reason == "cancel":
+                return Outcome(job_id, attempt, CANCELLED, message="cancelled")
+            if entry.stop_reason == "shutdown":
+                return self._returned(job_id, attempt)
+            message = f"{type(exc).__name__}: {exc}"
+            return self._failure(task, ctx, _error(attempt, exc, type(exc).__name__, str(exc)),
+                                 message)
+        reason = entry.stop_reason
+        if reason is None:
+            return Outcome(job_id, attempt, SUCCEEDED)
+        if reason == "timeout":
+            msg = f"timed out after {task.timeout}s"
+            return self._failure(task, ctx, _error(attempt, None, "JobTimeout", msg),
+                                 f"JobTimeout: {msg}")
+        if reason == "cancel":
+            return Outcome(job_id, attempt, CANCELLED, message="cancelled")
+        return self._returned(job_id, attempt)
+
+    @staticmethod
+    def _returned(job_id: int, attempt: int) -> Outcome:
+        return Outcome(job_id, attempt, QUEUED, uncount=True,
+                       message="returned to the queue: worker shut down")
+
+    @staticmethod
+    def _failure(task: Task[Any, Any], ctx: JobContext, error: dict[str, Any],
+                 message: str) -> Outcome:
+        if ctx.attempt >= ctx.max_attempts:
+            return Outcome(ctx.id, ctx.attempt, FAILED, message=message, error=error)
+        delay = task.backoff.delay(ctx.attempt)
+        return Outcome(ctx.id, ctx.attempt, QUEUED, message=message, error=error,
+                       run_at=datetime.now(timezone.utc) + timedelta(seconds=delay))

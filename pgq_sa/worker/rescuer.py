@@ -1,0 +1,64 @@
+"""Rescuer: returns jobs whose worker stopped heartbeating to the queue.
+
+Every live worker runs it, at a jittered interval; no leader is needed because the
+rescue statement locks candidate rows with SKIP LOCKED and rechecks staleness under
+the lock, so a job is rescued once, and never while its worker still heartbeats.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from typing import Any
+
+import anyio
+
+from ..driver import Lease
+from ..registry import DEFAULT_HEARTBEAT_TIMEOUT, Registry
+from ..sql import Statements
+from .state import WorkerState
+
+__all__ = ["Rescuer"]
+
+log = logging.getLogger("pgq_sa.rescuer")
+
+WORKER_ROW_TTL = 3600.0  # forget workers silent for an hour
+
+
+class Rescuer:
+    def __init__(self, lease: Lease, stmts: Statements, state: WorkerState, registry: Registry,
+                 *, interval: float) -> None:
+        self._lease = lease
+        self._stmts = stmts
+        self._state = state
+        self.interval = interval
+        tasks = list(registry)
+        self._params: dict[str, Any] = {
+            "entrypoints": [t.name for t in tasks],
+            "timeouts": [t.heartbeat_timeout for t in tasks],
+            "max_attempts": [t.max_attempts for t in tasks],
+            "default_timeout": DEFAULT_HEARTBEAT_TIMEOUT,
+            "limit": 1000,
+            "now": None,
+        }
+        self.rescued = 0
+
+    async def rescue_once(self) -> list[Any]:
+        rows = await self._lease.fetch(self._stmts.rescue, self._params)
+        if rows:
+            self.rescued += len(rows)
+            self._state.stats["rescued"] += len(rows)
+            log.warning("rescued %d job(s) from dead workers: %s", len(rows),
+                        ", ".join(f"{r[0]}->{r[1]}" for r in rows[:20]))
+            self._state.poke()
+        await self._lease.fetch(self._stmts.reap_workers,
+                                {"older_than": WORKER_ROW_TTL, "now": None})
+        return rows
+
+    async def run(self) -> None:
+        while True:
+            await anyio.sleep(self.interval * random.uniform(0.5, 1.5))
+            try:
+                await self.rescue_once()
+            except Exception:
+                log.exception("rescue failed; trying again next interval")

@@ -1,0 +1,57 @@
+"""State shared by the worker's services: running jobs, free capacity, wake-ups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import anyio
+
+from ..context import JobContext
+
+__all__ = ["Running", "WorkerState"]
+
+
+@dataclass
+class Running:
+    """One job in flight on this worker."""
+
+    ctx: JobContext
+    scope: anyio.CancelScope | None = None
+    #: Why it is being stopped: "cancel", "timeout", "shutdown" (None while running).
+    stop_reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        """Ask the job to stop: cancels an async handler, flags a sync one."""
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        self.ctx._cancel.set()
+        if self.scope is not None:
+            self.scope.cancel()
+
+
+@dataclass
+class WorkerState:
+    """What the producer, executor, completer, heartbeat and notifier share."""
+
+    concurrency: int
+    running: dict[int, Running] = field(default_factory=dict)
+    wake: anyio.Event = field(default_factory=anyio.Event)
+    slot_freed: anyio.Event = field(default_factory=anyio.Event)
+    stopping: bool = False
+    stats: dict[str, Any] = field(default_factory=lambda: {
+        "claimed": 0, "succeeded": 0, "failed": 0, "retried": 0, "cancelled": 0,
+        "snoozed": 0, "returned": 0, "rescued": 0,
+    })
+
+    @property
+    def free(self) -> int:
+        return self.concurrency - len(self.running)
+
+    def poke(self) -> None:
+        """Wake the producer (a notification arrived, or something was requeued)."""
+        self.wake.set()
+
+    def release(self, job_id: int) -> None:
+        self.running.pop(job_id, None)
+        self.slot_freed.set()

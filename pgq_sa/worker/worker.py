@@ -1,0 +1,189 @@
+"""The worker: a group of small services sharing one :class:`WorkerState`.
+
+- producer: claims jobs up to free capacity and starts them,
+- executor: runs each job (timeouts, cancellation, retries),
+- completer: writes outcomes in batches,
+- notifier: LISTEN for new jobs and cancellations,
+- heartbeat: keeps running jobs alive and polls for cancellations,
+- rescuer: returns jobs of dead workers to the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Any
+
+import anyio
+from sqlalchemy.engine import URL
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from ..driver import Lease
+from ..dsn import async_url
+from ..enqueue import tables_for
+from ..errors import ConfigurationError
+from ..registry import Registry
+from ..sql import statements_for
+from .completer import Completer
+from .config import WorkerConfig
+from .executor import Executor
+from .heartbeat import Heartbeat, heartbeat_interval
+from .notifier import Notifier
+from .producer import Producer
+from .rescuer import Rescuer
+from .state import WorkerState
+
+__all__ = ["Worker"]
+
+log = logging.getLogger("pgq_sa.worker")
+
+
+class Worker:
+    """Runs the jobs of ``registry`` from the database at ``dsn`` (URL or AsyncEngine).
+
+    ::
+
+        worker = pgq_sa.Worker(registry, "postgresql://localhost/app", concurrency=32)
+        await worker.run()          # until SIGTERM/SIGINT or worker.stop()
+    """
+
+    def __init__(self, registry: Registry, dsn: str | URL | AsyncEngine,
+                 config: WorkerConfig | None = None, **options: Any) -> None:
+        if config is None:
+            config = WorkerConfig(**options)
+        elif options:
+            raise TypeError("pass either config or keyword options, not both")
+        if not len(registry):
+            raise ConfigurationError("the registry has no tasks: register some with "
+                                     "@registry.task")
+        self.registry = registry
+        self.config = config
+        self.queues = list(config.queues) or registry.queues()
+        self.entrypoints = sorted(registry.tasks)
+        if isinstance(dsn, AsyncEngine):
+            self.engine, self._own_engine = dsn, False
+        else:
+            self.engine = create_async_engine(
+                async_url(dsn), pool_size=5, max_overflow=5, pool_pre_ping=False)
+            self._own_engine = True
+        self.stmts = statements_for(tables_for(registry.schema))
+        self.state = WorkerState(concurrency=config.concurrency)
+        self.id = config.worker_id
+        self._started = anyio.Event()
+        self._stop_requested = False
+        self._force = anyio.Event()
+        self._stop_event: anyio.Event | None = None
+        hb_timeouts = [t.heartbeat_timeout for t in registry]
+        self.heartbeat_interval = heartbeat_interval(hb_timeouts)
+        # services (built in run(), they need an event loop)
+        self.completer: Completer | None = None
+        self.producer: Producer | None = None
+        self.notifier: Notifier | None = None
+        self.heartbeat: Heartbeat | None = None
+        self.rescuer: Rescuer | None = None
+
+    # -- control ---------------------------------------------------------------------------
+    async def wait_started(self) -> None:
+        """Wait until the worker is registered (and listening, if enabled)."""
+        await self._started.wait()
+
+    def stop(self, *, force: bool = False) -> None:
+        """Ask the worker to stop gracefully (``force``: cancel running jobs now)."""
+        self._stop_requested = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+        if force:
+            self._force.set()
+
+    # -- main ---------------------------------------------------------------------------
+    async def run(self, *, handle_signals: bool = False) -> None:
+        """Run until :meth:`stop` (or SIGTERM/SIGINT when ``handle_signals``)."""
+        cfg = self.config
+        self._stop_event = anyio.Event()
+        if self._stop_requested:
+            self._stop_event.set()
+        leases = {name: Lease(self.engine, name)
+                  for name in ("producer", "completer", "listener", "maintenance")}
+        self.completer = Completer(leases["completer"], self.stmts)
+        executor = Executor(self.registry, self.state, self.completer, self.id)
+        self.producer = Producer(
+            leases["producer"], self.stmts, self.state, executor, worker_id=self.id,
+            queues=self.queues, entrypoints=self.entrypoints, poll_interval=cfg.poll_interval)
+        self.heartbeat = Heartbeat(
+            leases["maintenance"], self.stmts, self.state, worker_id=self.id,
+            queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval)
+        self.rescuer = Rescuer(leases["maintenance"], self.stmts, self.state, self.registry,
+                               interval=max(1.0, self.heartbeat_interval * 2))
+        self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
+                                 queues=self.queues,
+                                 health_interval=cfg.listener_health_interval)
+        try:
+            await self.heartbeat.register()
+            async with anyio.create_task_group() as services:
+                if handle_signals and threading.current_thread() is threading.main_thread():
+                    services.start_soon(self._signals)
+                services.start_soon(self.completer.run)
+                if cfg.listen:
+                    services.start_soon(self.notifier.run)
+                    with anyio.move_on_after(5):
+                        await self.notifier.listening.wait()
+                services.start_soon(self.heartbeat.run)
+                if cfg.rescue:
+                    services.start_soon(self.rescuer.run)
+                log.info("worker %s started: queues=%s concurrency=%d", self.id,
+                         ",".join(self.queues), cfg.concurrency)
+                self._started.set()
+                await self._run_jobs()
+                # graceful end: every outcome written, then stop the services
+                self.completer.close()
+                await self.completer.drain(timeout=None)
+                services.cancel_scope.cancel()
+        finally:
+            with anyio.CancelScope(shield=True):
+                if self.heartbeat is not None:
+                    await self.heartbeat.deregister()
+                await self.notifier.close()
+                for lease in leases.values():
+                    await lease.close()
+                if self._own_engine:
+                    await self.engine.dispose()
+            log.info("worker %s stopped: %s", self.id, self.state.stats)
+
+    async def _run_jobs(self) -> None:
+        assert self.producer is not None and self._stop_event is not None
+        async with anyio.create_task_group() as jobs_tg:
+            async with anyio.create_task_group() as prod_tg:
+                prod_tg.start_soon(self.producer.run, jobs_tg)
+                await self._stop_event.wait()
+                self.state.stopping = True
+                self.state.poke()
+                self.state.slot_freed.set()
+            # producer has returned; now let running jobs finish, up to the timeout
+            if self.state.running:
+                log.info("shutting down: waiting up to %ss for %d running job(s)",
+                         self.config.shutdown_timeout, len(self.state.running))
+            with anyio.move_on_after(self.config.shutdown_timeout):
+                async with anyio.create_task_group() as waiter:
+                    waiter.start_soon(self._wait_force, waiter)
+                    while self.state.running:
+                        self.state.slot_freed = anyio.Event()
+                        await self.state.slot_freed.wait()
+                    waiter.cancel_scope.cancel()
+            for entry in list(self.state.running.values()):
+                entry.stop("shutdown")
+
+    async def _wait_force(self, tg: Any) -> None:
+        await self._force.wait()
+        tg.cancel_scope.cancel()
+
+    async def _signals(self) -> None:
+        with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                if not self._stop_requested:
+                    log.warning("received %s: stopping gracefully (again to stop at once)",
+                                signal.Signals(signum).name)
+                    self.stop()
+                else:
+                    log.warning("received %s again: stopping now", signal.Signals(signum).name)
+                    self.stop(force=True)
