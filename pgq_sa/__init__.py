@@ -1,5 +1,6 @@
 """pgq-sa: a PostgreSQL-native background job queue for SQLAlchemy applications."""
 
+from . import admin, dsn, migrate
 from .context import JobContext, Snooze
 from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync, tables_for
 from .errors import (
@@ -45,6 +46,9 @@ __all__ = [
     "WorkerConfig",
     "__version__",
     "add_tables",
+    "admin",
+    "dsn",
+    "migrate",
     "enqueue",
     "enqueue_many",
     "enqueue_many_sync",

@@ -47,6 +47,7 @@ def config(url: str | URL | None, schema: str | None = None) -> Config:
     """An Alembic :class:`~alembic.config.Config` for pgq-sa's own environment."""
     cfg = Config()
     cfg.set_main_option("script_location", str(migrations_dir()))
+    cfg.set_main_option("path_separator", "os")
     cfg.set_main_option("version_locations", str(versions_dir()))
     if url is not None:
         cfg.set_main_option(

@@ -20,12 +20,15 @@ with its integer key; the harness reads the start times from ``BENCH_OUT``.
 from __future__ import annotations
 
 import abc
+import atexit
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,8 +39,25 @@ from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+BENCHMARKS_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+_import_root: Path | None = None
+
+
+def import_root() -> Path:
+    """A directory in which only the ``benchmarks`` package is importable.
+
+    Worker processes get it on ``PYTHONPATH`` (and run in a scratch cwd) rather
+    than the repository root, so a source-tree ``pgq_sa`` never shadows the
+    installed one.
+    """
+    global _import_root
+    if _import_root is None:
+        root = Path(tempfile.mkdtemp(prefix="pgq-bench-path-"))
+        (root / "benchmarks").symlink_to(BENCHMARKS_DIR, target_is_directory=True)
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        _import_root = root
+    return _import_root
 
 
 def dsn_for_database(admin_dsn: str, database: str) -> str:
@@ -178,7 +198,7 @@ class QueueAdapter(abc.ABC):
     def worker_env(self, out_dir: Path) -> dict[str, str]:
         """Environment of a worker process: ``BENCH_DSN``, ``BENCH_OUT``, import path."""
         env = dict(os.environ)
-        pythonpath = [str(REPO_ROOT)]
+        pythonpath = [str(import_root())]
         if env.get("PYTHONPATH"):
             pythonpath.append(env["PYTHONPATH"])
         env.update(
@@ -230,7 +250,7 @@ class QueueAdapter(abc.ABC):
         started_at = time.time()
         process = subprocess.Popen(
             self.worker_command(concurrency),
-            cwd=REPO_ROOT,
+            cwd=out_dir,
             env=self.worker_env(out_dir),
             stdin=subprocess.DEVNULL,
             stdout=log,

@@ -1,0 +1,370 @@
+"""The measured workloads.  Each takes a prepared adapter and returns metrics.
+
+On entry the adapter has a fresh database with its schema installed and an
+open producer; the caller (``run.py``) cleans up afterwards, whatever happens.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import asyncpg
+
+from benchmarks.adapters.base import QueueAdapter, Worker
+
+Metrics = dict[str, float | int | bool | None]
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """Workload sizes; :meth:`quick` shrinks them for a smoke run."""
+
+    enqueue_batch: int = 20_000
+    batch_chunk: int = 1_000
+    enqueue_single: int = 2_000
+    drain: int = 20_000
+    drain_concurrency: int = 32
+    drain_timeout_s: float = 900.0
+    latency_rate: float = 50.0
+    latency_duration_s: float = 10.0
+    steady_rate: float = 1_000.0
+    steady_duration_s: float = 10.0
+    steady_tick_s: float = 0.01
+    steady_drain_timeout_s: float = 180.0
+    scale_finished: int = 1_000_000
+    scale_future: int = 100_000
+    scale_drain: int = 20_000
+
+    @classmethod
+    def quick(cls) -> Sizes:
+        return cls(
+            enqueue_batch=2_000,
+            enqueue_single=200,
+            drain=2_000,
+            drain_timeout_s=300.0,
+            latency_duration_s=2.0,
+            steady_rate=200.0,
+            steady_duration_s=3.0,
+            steady_drain_timeout_s=60.0,
+            scale_finished=50_000,
+            scale_future=5_000,
+            scale_drain=2_000,
+        )
+
+    def as_dict(self) -> dict[str, float | int]:
+        return asdict(self)
+
+
+class WorkerDied(RuntimeError):
+    pass
+
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def chunks(keys: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for i in range(0, len(keys), size):
+        yield keys[i : i + size]
+
+
+def percentile(values: Sequence[float], pct: float) -> float:
+    """Linear-interpolated percentile of *values* (0 <= pct <= 100)."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    pos = (len(ordered) - 1) * pct / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def read_starts(out_dir: Path) -> dict[int, float]:
+    """Start times written by the workers' recorders: key -> earliest start."""
+    starts: dict[int, float] = {}
+    for path in sorted(out_dir.glob("starts-*.txt")):
+        for line in path.read_text(encoding="ascii").splitlines():
+            key_s, _, t_s = line.partition(" ")
+            if not t_s:
+                continue  # a line cut short by a killed worker
+            key, t = int(key_s), float(t_s)
+            if key not in starts or t < starts[key]:
+                starts[key] = t
+    return starts
+
+
+def count_records(out_dir: Path) -> int:
+    return sum(
+        len(p.read_text(encoding="ascii").splitlines()) for p in out_dir.glob("starts-*.txt")
+    )
+
+
+def check_alive(worker: Worker) -> None:
+    if worker.process.poll() is not None:
+        raise WorkerDied(
+            f"worker exited with code {worker.process.returncode}:\n{worker.log_tail()}"
+        )
+
+
+async def wait_until_done(
+    adapter: QueueAdapter,
+    conn: asyncpg.Connection,
+    worker: Worker,
+    timeout_s: float,
+) -> tuple[float, bool]:
+    """Poll until no job enqueued since the snapshot is pending.
+
+    Returns (time the last job finished, whether it finished in time).  The
+    finishing time is the library's own record when the adapter provides one,
+    otherwise the moment the poll saw zero pending jobs.  Polls slow down while
+    much work is left, so the poll itself costs the database little.
+    """
+    deadline = time.time() + timeout_s
+    last: tuple[float, int] | None = None
+    while True:
+        check_alive(worker)
+        pending = await adapter.count_pending(conn)
+        now = time.time()
+        if pending == 0:
+            finished = await adapter.last_finished_at(conn)
+            if finished is not None and finished <= now + 0.5:
+                return min(finished, now), True
+            return now, True
+        if now >= deadline:
+            return now, False
+        rate = 0.0
+        if last is not None and now > last[0]:
+            rate = max(0.0, (last[1] - pending) / (now - last[0]))
+        last = (now, pending)
+        eta = pending / rate if rate > 0 else 1.0
+        await asyncio.sleep(min(0.5, max(0.02, eta / 4)))
+
+
+async def warm_up(adapter: QueueAdapter, conn: asyncpg.Connection, worker: Worker) -> None:
+    """Run a few jobs through a fresh worker so it is connected and listening."""
+    await adapter.snapshot(conn)
+    for key in range(-5, 0):
+        await adapter.enqueue_single(key)
+    _, ok = await wait_until_done(adapter, conn, worker, timeout_s=60.0)
+    if not ok:
+        raise RuntimeError(f"worker did not run warm-up jobs:\n{worker.log_tail()}")
+    await asyncio.sleep(0.5)  # let it go idle
+
+
+async def prepare_for_drain(adapter: QueueAdapter, conn: asyncpg.Connection) -> None:
+    """Same starting state for every library: statistics fresh, no dirty pages."""
+    await conn.execute("VACUUM (ANALYZE)")
+    await conn.execute("CHECKPOINT")
+
+
+# -- workloads ------------------------------------------------------------------------
+
+
+async def enqueue(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """Batch enqueue through the library's batch API, then single enqueues."""
+    keys = range(sizes.enqueue_batch)
+    t0 = time.perf_counter()
+    for chunk in chunks(keys, sizes.batch_chunk):
+        await adapter.enqueue_batch(chunk)
+    batch_s = time.perf_counter() - t0
+
+    start = sizes.enqueue_batch
+    t0 = time.perf_counter()
+    for key in range(start, start + sizes.enqueue_single):
+        await adapter.enqueue_single(key)
+    single_s = time.perf_counter() - t0
+    return {
+        "batch_jobs_per_s": sizes.enqueue_batch / batch_s,
+        "single_jobs_per_s": sizes.enqueue_single / single_s,
+    }
+
+
+async def _drain(
+    adapter: QueueAdapter,
+    sizes: Sizes,
+    out_dir: Path,
+    n: int,
+    concurrency: int | None,
+    conn: asyncpg.Connection,
+) -> Metrics:
+    await adapter.snapshot(conn)
+    for chunk in chunks(range(n), sizes.batch_chunk):
+        await adapter.enqueue_batch(chunk)
+    await prepare_for_drain(adapter, conn)
+
+    worker = adapter.start_worker(out_dir, concurrency)
+    finished, ok = await wait_until_done(adapter, conn, worker, sizes.drain_timeout_s)
+    remaining = 0 if ok else await adapter.count_pending(conn)
+    await asyncio.to_thread(adapter.stop_worker, worker)
+
+    starts = [t for k, t in read_starts(out_dir).items() if k >= 0]
+    done = n - remaining
+    wall = finished - worker.started_at
+    metrics: Metrics = {
+        "jobs_per_s": done / wall,
+        "wall_s": wall,
+        "jobs_per_s_after_first_start": None,
+        "startup_s": None,
+        "timed_out": not ok,
+        "missing_start_records": max(0, done - len(starts)),
+    }
+    if starts:
+        first = min(starts)
+        metrics["startup_s"] = first - worker.started_at
+        if finished > first:
+            metrics["jobs_per_s_after_first_start"] = done / (finished - first)
+    return metrics
+
+
+async def drain(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """Pre-enqueued jobs, one worker with the library's default settings."""
+    conn = await adapter.connect()
+    try:
+        return await _drain(adapter, sizes, out_dir, sizes.drain, None, conn)
+    finally:
+        await conn.close()
+
+
+async def drain_c32(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """As :func:`drain`, with the worker allowed ``drain_concurrency`` jobs at once."""
+    conn = await adapter.connect()
+    try:
+        return await _drain(adapter, sizes, out_dir, sizes.drain, sizes.drain_concurrency, conn)
+    finally:
+        await conn.close()
+
+
+async def scale(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """:func:`drain` in a database holding many finished and future-scheduled jobs."""
+    conn = await adapter.connect()
+    try:
+        t0 = time.perf_counter()
+        await adapter.seed_scale(conn, sizes.scale_finished, sizes.scale_future)
+        seed_s = time.perf_counter() - t0
+        metrics = await _drain(adapter, sizes, out_dir, sizes.scale_drain, None, conn)
+        metrics["seed_s"] = seed_s
+        return metrics
+    finally:
+        await conn.close()
+
+
+async def _paced(
+    rate: float,
+    duration_s: float,
+    send: Callable[[range], Awaitable[None]],
+    tick_s: float,
+) -> tuple[float, float, int]:
+    """Call *send* with the keys due so far, every *tick_s*, for *duration_s*.
+
+    Keys are due at ``start + key / rate``; a sender that falls behind catches
+    up with larger groups.  Returns (start, end, number sent).
+    """
+    total = round(rate * duration_s)
+    sent = 0
+    start = time.time()
+    while sent < total:
+        due = min(total, math.floor((time.time() - start) * rate) + 1)
+        if due > sent:
+            await send(range(sent, due))
+            sent = due
+        next_due = start + sent / rate
+        await asyncio.sleep(max(0.0, min(tick_s, next_due - time.time())))
+    return start, time.time(), sent
+
+
+async def latency(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """Idle worker; single enqueues at a fixed rate; enqueue-commit -> start."""
+    conn = await adapter.connect()
+    try:
+        worker = adapter.start_worker(out_dir)
+        await warm_up(adapter, conn, worker)
+        await adapter.snapshot(conn)
+        committed: dict[int, float] = {}
+
+        async def send(keys: range) -> None:
+            for key in keys:
+                await adapter.enqueue_single(key)
+                committed[key] = time.time()
+
+        await _paced(sizes.latency_rate, sizes.latency_duration_s, send, 1.0 / sizes.latency_rate)
+        _, ok = await wait_until_done(adapter, conn, worker, timeout_s=60.0)
+        await asyncio.to_thread(adapter.stop_worker, worker)
+    finally:
+        await conn.close()
+
+    starts = read_starts(out_dir)
+    lat_ms = [(starts[k] - t) * 1000.0 for k, t in committed.items() if k in starts]
+    return {
+        "p50_ms": percentile(lat_ms, 50),
+        "p95_ms": percentile(lat_ms, 95),
+        "p99_ms": percentile(lat_ms, 99),
+        "max_ms": max(lat_ms, default=math.nan),
+        "jobs": len(committed),
+        "missing_start_records": len(committed) - len(lat_ms),
+        "timed_out": not ok,
+    }
+
+
+async def steady(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """A running worker offered ``steady_rate`` jobs/s for ``steady_duration_s``.
+
+    Jobs arrive in small batches every ``steady_tick_s`` (10 jobs per 10 ms at
+    1,000/s) through the batch API, so the producer is not the bottleneck.
+    """
+    conn = await adapter.connect()
+    try:
+        worker = adapter.start_worker(out_dir)
+        await warm_up(adapter, conn, worker)
+        await adapter.snapshot(conn)
+        committed: dict[int, float] = {}
+
+        async def send(keys: range) -> None:
+            await adapter.enqueue_batch(keys)
+            t = time.time()
+            for key in keys:
+                committed[key] = t
+
+        start, end, sent = await _paced(
+            sizes.steady_rate, sizes.steady_duration_s, send, sizes.steady_tick_s
+        )
+        backlog = await adapter.count_pending(conn)
+        _, ok = await wait_until_done(adapter, conn, worker, sizes.steady_drain_timeout_s)
+        await asyncio.to_thread(adapter.stop_worker, worker)
+    finally:
+        await conn.close()
+
+    starts = read_starts(out_dir)
+    lat_ms = [(starts[k] - t) * 1000.0 for k, t in committed.items() if k in starts]
+    window = end - start
+    in_window = sum(1 for k in committed if k in starts and starts[k] <= end)
+    completion = in_window / window
+    offered = sent / window
+    return {
+        "offered_per_s": offered,
+        "completion_per_s": completion,
+        "p50_ms": percentile(lat_ms, 50),
+        "p99_ms": percentile(lat_ms, 99),
+        "backlog_end": backlog,
+        # Kept up: at the end of the window less than 100 ms of offered work
+        # was waiting, and at least 95 % of what was offered had started.
+        "kept_up": backlog <= 0.1 * sizes.steady_rate and completion >= 0.95 * offered,
+        "missing_start_records": len(committed) - len(lat_ms),
+        "timed_out": not ok,
+    }
+
+
+Workload = Callable[[QueueAdapter, Sizes, Path], Awaitable[Metrics]]
+
+#: Workload name -> (function, is a "short" workload repeated --repeat times).
+WORKLOADS: dict[str, tuple[Workload, bool]] = {
+    "enqueue": (enqueue, True),
+    "drain": (drain, True),
+    "drain_c32": (drain_c32, True),
+    "latency": (latency, True),
+    "steady": (steady, True),
+    "scale": (scale, False),
+}

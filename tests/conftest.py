@@ -1,0 +1,142 @@
+"""Test fixtures: every test gets its own fresh PostgreSQL database.
+
+The server comes from ``PGQ_SA_TEST_DSN`` (default: the local server at
+127.0.0.1:5432 as ``postgres``).  A template database with the pgq-sa schema is
+built once per session; each test clones it (``CREATE DATABASE … TEMPLATE``) and
+drops its clone afterwards.  No test skips when PostgreSQL is missing: it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg2
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+import pgq_sa
+from pgq_sa import migrate
+
+SERVER = os.environ.get("PGQ_SA_TEST_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def server_url(database: str) -> URL:
+    return make_url(SERVER).set(database=database)
+
+
+def admin_exec(sql: str) -> None:
+    """Run ``sql`` on the maintenance database in autocommit mode."""
+    url = make_url(SERVER)
+    conn = psycopg2.connect(host=url.host, port=url.port or 5432, user=url.username,
+                            password=url.password, dbname=url.database or "postgres")
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+    finally:
+        conn.close()
+
+
+def create_database(template: str | None = None) -> str:
+    name = f"pgq_test_{uuid.uuid4().hex[:12]}"
+    suffix = f' TEMPLATE "{template}"' if template else ""
+    admin_exec(f'CREATE DATABASE "{name}"{suffix}')
+    return name
+
+
+def drop_database(name: str) -> None:
+    admin_exec(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture(scope="session")
+def template_db() -> Iterator[str]:
+    """A database with the pgq-sa schema installed by the Alembic migrations."""
+    name = create_database()
+    try:
+        migrate.upgrade(str(server_url(name).render_as_string(hide_password=False)))
+        yield name
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture
+def empty_db() -> Iterator[str]:
+    """URL of a fresh database without the pgq-sa schema."""
+    name = create_database()
+    try:
+        yield server_url(name).render_as_string(hide_password=False)
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture
+def dsn(template_db: str) -> Iterator[str]:
+    """URL (``postgresql://``) of a fresh database with the pgq-sa schema installed."""
+    name = create_database(template_db)
+    try:
+        yield server_url(name).render_as_string(hide_password=False)
+    finally:
+        drop_database(name)
+
+
+@pytest.fixture
+async def engine(dsn: str) -> AsyncIterator[AsyncEngine]:
+    eng = create_async_engine(pgq_sa.dsn.async_url(dsn))
+    try:
+        yield eng
+    finally:
+        await eng.dispose()
+
+
+@pytest.fixture
+def sync_engine(dsn: str) -> Iterator[Engine]:
+    eng = create_engine(make_url(dsn).set(drivername="postgresql+psycopg2"))
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@asynccontextmanager
+async def running_worker(registry: pgq_sa.Registry, dsn: str | AsyncEngine,
+                         **options: Any) -> AsyncIterator[pgq_sa.Worker]:
+    """Run an in-process worker for the duration of the block."""
+    import anyio
+
+    worker = pgq_sa.Worker(registry, dsn, **options)
+    async with anyio.create_task_group() as tg:
+        tg.start_soon(worker.run)
+        with anyio.fail_after(10):
+            await worker.wait_started()
+        try:
+            yield worker
+        finally:
+            worker.stop()
+
+
+async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll the async ``predicate`` until it returns something truthy."""
+    import anyio
+
+    with anyio.fail_after(timeout):
+        while True:
+            value = await predicate()
+            if value:
+                return value
+            await anyio.sleep(interval)
+
+
+async def job_status(engine: AsyncEngine, job_id: int) -> str | None:
+    job = await pgq_sa.admin.get_job(engine, job_id)
+    return None if job is None else job["status"]

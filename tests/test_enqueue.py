@@ -1,0 +1,191 @@
+"""Enqueue joins the caller's transaction: rollback means no job, commit means a job."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import anyio
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+
+import pgq_sa
+from pgq_sa import tables
+
+from .conftest import running_worker, wait_for
+
+pytestmark = pytest.mark.anyio
+jobs = tables.jobs
+
+
+async def count(engine) -> int:
+    async with engine.connect() as conn:
+        return (await conn.execute(select(func.count()).select_from(jobs))).scalar_one()
+
+
+async def test_async_connection_rollback_leaves_no_job(engine):
+    async with engine.connect() as conn:
+        await conn.execute(text("CREATE TABLE orders (id int)"))
+        await conn.commit()
+        await conn.execute(text("INSERT INTO orders VALUES (1)"))
+        job_id = await pgq_sa.enqueue(conn, "ship", {"order": 1})
+        assert isinstance(job_id, int)
+        await conn.rollback()
+    assert await count(engine) == 0
+
+
+async def test_async_session_commit_makes_job_that_runs(engine, dsn):
+    registry = pgq_sa.Registry()
+    ran: list[int] = []
+
+    @registry.task()
+    async def ship(order: int) -> None:
+        ran.append(order)
+
+    async with running_worker(registry, dsn, poll_interval=30):
+        async with AsyncSession(engine) as session:
+            await ship.enqueue(session, order=7)
+            await anyio.sleep(0.2)
+            assert ran == []  # not committed yet: invisible to the worker
+            await session.commit()
+        await wait_for(lambda: _true(ran))
+    assert ran == [7]
+
+
+async def _true(xs: list[int]) -> bool:
+    return bool(xs)
+
+
+async def test_async_session_rollback(engine):
+    async with AsyncSession(engine) as session:
+        await pgq_sa.enqueue(session, "ship", {"order": 1})
+        await session.rollback()
+    assert await count(engine) == 0
+
+
+def test_sync_session_and_connection(sync_engine):
+    with Session(sync_engine) as session:
+        pgq_sa.enqueue_sync(session, "ship", {"order": 1})
+        session.rollback()
+    with sync_engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(jobs)).scalar_one() == 0
+        ids = pgq_sa.enqueue_many_sync(conn, [("ship", {"order": i}) for i in range(3)])
+        conn.commit()
+        assert len(ids) == 3
+    with Session(sync_engine) as session:
+        jid = pgq_sa.enqueue_sync(session, "ship", {"order": 9}, priority=3, delay=60)
+        session.commit()
+        row = session.execute(select(jobs).where(jobs.c.id == jid)).one()
+    assert row.priority == 3
+    assert row.run_at > datetime.now(timezone.utc) + timedelta(seconds=50)
+    assert row.payload == {"order": 9}
+    # an engine runs in its own transaction
+    assert pgq_sa.enqueue_sync(sync_engine, "ship", {"order": 10}) > jid
+
+
+async def test_engine_enqueue_many_is_one_statement(engine):
+    specs = [("noop", {"i": i}) for i in range(10_000)]
+    statements: list[str] = []
+    from sqlalchemy import event
+
+    @event.listens_for(engine.sync_engine, "before_cursor_execute")
+    def log(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    ids = await pgq_sa.enqueue_many(engine, specs)
+    assert len(ids) == 10_000 and ids == sorted(ids)
+    assert len(statements) == 1
+    assert await count(engine) == 10_000
+    async with engine.connect() as conn:
+        row = (await conn.execute(select(jobs.c.payload).where(jobs.c.id == ids[123]))).one()
+    assert row.payload == {"i": 123}
+
+
+async def test_options_and_task_options(engine):
+    registry = pgq_sa.Registry()
+
+    @registry.task(queue="emails", priority=2)
+    async def send(priority: int, queue: str) -> None:  # payload keys named like options
+        pass
+
+    jid = await send.options(priority=9, delay=30).enqueue(engine, priority=1, queue="q")
+    jid2 = await pgq_sa.enqueue(engine, "send", {"priority": 1, "queue": "x"},
+                                queue="other", run_at=datetime(2030, 1, 1, tzinfo=timezone.utc))
+    async with engine.connect() as conn:
+        rows = {r.id: r for r in await conn.execute(select(jobs))}
+    assert rows[jid].priority == 9 and rows[jid].queue == "emails"
+    assert rows[jid].payload == {"priority": 1, "queue": "q"}
+    assert rows[jid].run_at > datetime.now(timezone.utc) + timedelta(seconds=20)
+    assert rows[jid2].queue == "other" and rows[jid2].run_at.year == 2030
+
+
+@pytest.mark.parametrize(
+    ("payload", "exc", "needle"),
+    [
+        ({"when": datetime(2020, 1, 1)}, TypeError, "payload.when"),
+        ({"x": float("nan")}, ValueError, "NaN"),
+        ([1, 2], TypeError, "JSON object"),
+        ({"s": {1, 2}}, TypeError, "set"),
+        ({1: "a"}, TypeError, "must be a string"),
+    ],
+)
+async def test_bad_payload_raises_before_touching_db(engine, payload, exc, needle):
+    with pytest.raises(exc, match=needle):
+        await pgq_sa.enqueue(engine, "x", payload)
+    assert await count(engine) == 0
+
+
+async def test_task_signature_checked_at_enqueue(engine):
+    registry = pgq_sa.Registry()
+
+    @registry.task()
+    async def greet(name: str) -> None: ...
+
+    with pytest.raises(TypeError, match="payload does not fit greet"):
+        await greet.enqueue(engine, nom="x")  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="either delay or run_at"):
+        await pgq_sa.enqueue(engine, "greet", {}, delay=1,
+                             run_at=datetime.now(timezone.utc))
+    with pytest.raises(ValueError, match="timezone-aware"):
+        await pgq_sa.enqueue(engine, "greet", {}, run_at=datetime(2030, 1, 1))
+    assert await count(engine) == 0
+
+
+async def test_missing_schema_is_a_clear_error(empty_db):
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    eng = create_async_engine(pgq_sa.dsn.async_url(empty_db))
+    try:
+        with pytest.raises(pgq_sa.SchemaNotInstalled, match="run pgq-sa db upgrade"):
+            await pgq_sa.enqueue(eng, "x", {})
+    finally:
+        await eng.dispose()
+
+
+async def test_notify_is_sent_on_commit_only(engine, dsn):
+    import asyncpg
+
+    got: list[str] = []
+    listener = await asyncpg.connect(dsn)
+    try:
+        await listener.add_listener("pgq_sa", lambda *a: got.append(a[3]))
+        async with engine.connect() as conn:
+            await pgq_sa.enqueue_many(conn, [("a", {}), ("b", {}, {"queue": "other"})])
+            await anyio.sleep(0.2)
+            assert got == []
+            await conn.commit()
+        await wait_for(lambda: _true(got))
+        await anyio.sleep(0.1)
+        assert sorted(got) == ["default", "other"]
+    finally:
+        await listener.close()
+
+
+def test_payload_json_roundtrip():
+    from pgq_sa.payload import dump_payload
+
+    assert json.loads(dump_payload({"a": [1, 2.5, None, True, {"b": "c"}]})) == {
+        "a": [1, 2.5, None, True, {"b": "c"}]
+    }
