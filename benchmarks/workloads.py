@@ -207,7 +207,7 @@ async def _drain(
     metrics: Metrics = {
         "jobs_per_s": done / wall,
         "wall_s": wall,
-        "jobs_per_s_after_first_start": None,
+        "jobs_per_s_excl_startup": None,
         "startup_s": None,
         "timed_out": not ok,
         "missing_start_records": max(0, done - len(starts)),
@@ -216,7 +216,7 @@ async def _drain(
         first = min(starts)
         metrics["startup_s"] = first - worker.started_at
         if finished > first:
-            metrics["jobs_per_s_after_first_start"] = done / (finished - first)
+            metrics["jobs_per_s_excl_startup"] = done / (finished - first)
     return metrics
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 
 from alembic import context
-from sqlalchemy import Connection, pool
+from sqlalchemy import Connection, Dialect, pool
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 from pgq_sa.migration_support import VERSION_TABLE, target_schema
@@ -29,6 +30,13 @@ def _configure(**kwargs: object) -> None:
     )
 
 
+def _create_schema_sql(dialect: Dialect) -> str | None:
+    schema = target_schema()
+    if schema is None:
+        return None
+    return f"CREATE SCHEMA IF NOT EXISTS {dialect.identifier_preparer.quote_schema(schema)}"
+
+
 def run_offline() -> None:
     _configure(
         url=config.get_main_option("sqlalchemy.url") or "postgresql://",
@@ -36,10 +44,17 @@ def run_offline() -> None:
         dialect_opts={"paramstyle": "named"},
     )
     with context.begin_transaction():
+        # the version table lives in the target schema: create it first
+        create = _create_schema_sql(postgresql.dialect())
+        if create:
+            context.execute(create)
         context.run_migrations()
 
 
 def _run_sync(connection: Connection) -> None:
+    create = _create_schema_sql(connection.dialect)
+    if create:
+        connection.exec_driver_sql(create)
     _configure(connection=connection)
     with context.begin_transaction():
         context.run_migrations()

@@ -113,9 +113,7 @@ class PgqueuerAdapter(QueueAdapter):
 
     async def enqueue_batch(self, keys: Sequence[int]) -> None:
         n = len(keys)
-        await self._producer().enqueue(
-            [ENTRYPOINT] * n, [str(k).encode() for k in keys], [0] * n
-        )
+        await self._producer().enqueue([ENTRYPOINT] * n, [str(k).encode() for k in keys], [0] * n)
 
     async def enqueue_single(self, key: int) -> None:
         await self._producer().enqueue(ENTRYPOINT, str(key).encode())

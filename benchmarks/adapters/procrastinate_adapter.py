@@ -95,7 +95,9 @@ class ProcrastinateAdapter(QueueAdapter):
         )
         out, _ = await proc.communicate()
         if proc.returncode != 0:
-            raise RuntimeError(f"procrastinate schema --apply failed:\n{out.decode(errors='replace')}")
+            raise RuntimeError(
+                f"procrastinate schema --apply failed:\n{out.decode(errors='replace')}"
+            )
 
     async def open_producer(self) -> None:
         from procrastinate import PsycopgConnector

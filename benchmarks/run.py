@@ -1,0 +1,354 @@
+"""Benchmark pgq-sa against peer PostgreSQL job queues.
+
+    python benchmarks/run.py [--libs pgqueuer,procrastinate,pgq_sa]
+                             [--workloads enqueue,drain,...] [--repeat N]
+                             [--quick] [--json out.json]
+
+Every (library, workload, repetition) gets a fresh database, dropped right
+after; worker processes are started through each library's own CLI.  See
+benchmarks/README.rst for what each workload measures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import platform
+import shutil
+import signal
+import statistics
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    # Run as a script: make the ``benchmarks`` package importable without
+    # letting the source tree shadow installed packages (appended, not prepended).
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
+
+import asyncpg
+
+from benchmarks.adapters import ADAPTERS, QueueAdapter, load_adapter
+from benchmarks.adapters.base import DEFAULT_ADMIN_DSN
+from benchmarks.workloads import WORKLOADS, Metrics, Sizes
+
+SUBJECT = QueueAdapter.SUBJECT
+SUBJECT_LABEL = "pgq-sa"
+
+#: Metrics shown in the table, per workload: (metric, which way is better).
+DISPLAY: dict[str, list[tuple[str, str]]] = {
+    "enqueue": [("batch_jobs_per_s", "higher"), ("single_jobs_per_s", "higher")],
+    "drain": [
+        ("jobs_per_s", "higher"),
+        ("jobs_per_s_excl_startup", "higher"),
+        ("startup_s", "lower"),
+    ],
+    "latency": [("p50_ms", "lower"), ("p95_ms", "lower"), ("p99_ms", "lower")],
+    "steady": [
+        ("completion_per_s", "higher"),
+        ("p50_ms", "lower"),
+        ("p99_ms", "lower"),
+        ("backlog_end", "lower"),
+        ("kept_up", "yes"),
+    ],
+    "scale": [
+        ("jobs_per_s", "higher"),
+        ("jobs_per_s_excl_startup", "higher"),
+        ("seed_s", ""),
+    ],
+}
+DISPLAY["drain_c32"] = DISPLAY["drain"]
+FLAGS = ("timed_out",)
+
+
+# -- summarising --------------------------------------------------------------------------
+
+
+def summarise(runs: Sequence[Metrics]) -> dict[str, Any]:
+    """Median of each numeric metric over *runs*; booleans as 'true in k of n'."""
+    out: dict[str, Any] = {}
+    keys = {k for run in runs for k in run}
+    for key in sorted(keys):
+        values = [run[key] for run in runs if run.get(key) is not None]
+        if not values:
+            out[key] = None
+        elif all(isinstance(v, bool) for v in values):
+            out[key] = {"true": sum(bool(v) for v in values), "of": len(values)}
+        else:
+            nums = [float(v) for v in values if v is not None and not math.isnan(float(v))]
+            out[key] = statistics.median(nums) if nums else None
+    return out
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict):
+        true, of = value["true"], value["of"]
+        if of == 1:
+            return "yes" if true else "no"
+        return f"{true}/{of}"
+    value = float(value)
+    if math.isnan(value):
+        return "-"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.2f}"
+
+
+def ratio(subject: Any, peer: Any) -> str:
+    if isinstance(subject, int | float) and isinstance(peer, int | float) and peer:
+        return f"{subject / peer:.2f}x"
+    return "-"
+
+
+def table_rows(
+    summary: dict[str, dict[str, dict[str, Any]]], libs: Sequence[str]
+) -> tuple[list[str], list[list[str]]]:
+    peers = [lib for lib in libs if lib != SUBJECT]
+    header = ["workload", "metric", "better", *libs]
+    header += [f"{SUBJECT_LABEL} / {peer}" for peer in peers]
+    rows: list[list[str]] = []
+    for workload, by_lib in summary.items():
+        metrics = list(DISPLAY.get(workload, []))
+        for flag in FLAGS:
+            if any(((by_lib.get(lib) or {}).get(flag) or {}).get("true") for lib in libs):
+                metrics.append((flag, ""))
+        for metric, better in metrics:
+            values = [(by_lib.get(lib) or {}).get(metric) for lib in libs]
+            row = [workload, metric, better, *(fmt(v) for v in values)]
+            subject = (by_lib.get(SUBJECT) or {}).get(metric)
+            row += [ratio(subject, (by_lib.get(peer) or {}).get(metric)) for peer in peers]
+            rows.append(row)
+    return header, rows
+
+
+def print_table(header: list[str], rows: list[list[str]]) -> None:
+    try:
+        from rich.console import Console
+        from rich.table import Table
+    except ImportError:
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        for r in [header, ["-" * w for w in widths], *rows]:
+            print(
+                "  ".join(
+                    c.ljust(w) if i < 3 else c.rjust(w)
+                    for i, (c, w) in enumerate(zip(r, widths, strict=True))
+                )
+            )
+        return
+    table = Table(title="pgq-sa benchmark (medians)")
+    for i, name in enumerate(header):
+        table.add_column(name, justify="left" if i < 3 else "right")
+    previous = None
+    for row in rows:
+        if previous is not None and row[0] != previous:
+            table.add_section()
+        previous = row[0]
+        table.add_row(*row)
+    # Not a terminal (CI, a pipe): rich would assume 80 columns and cut names.
+    Console(width=shutil.get_terminal_size((160, 24)).columns).print(table)
+
+
+# -- running ----------------------------------------------------------------------------
+
+
+def make_dir(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
+def write_json(path: Path, report: dict[str, Any]) -> None:
+    path.write_text(json.dumps(report, indent=2, default=str) + "\n")
+
+
+async def server_version(admin_dsn: str) -> str:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        return str(await conn.fetchval("SHOW server_version"))
+    finally:
+        await conn.close()
+
+
+async def run_once(
+    cls: type[QueueAdapter],
+    workload: str,
+    sizes: Sizes,
+    admin_dsn: str,
+    out_dir: Path,
+) -> Metrics:
+    adapter = cls(admin_dsn, out_dir)
+    try:
+        await adapter.create_db()
+        await adapter.install()
+        await adapter.open_producer()
+        func, _ = WORKLOADS[workload]
+        return await func(adapter, sizes, out_dir)
+    finally:
+        await adapter.close()
+
+
+def brief(metrics: Metrics, workload: str) -> str:
+    shown = [m for m, _ in DISPLAY.get(workload, [])] + list(FLAGS)
+    return ", ".join(f"{m}={fmt(metrics[m])}" for m in shown if metrics.get(m) is not None)
+
+
+async def run_all(args: argparse.Namespace) -> int:
+    sizes = Sizes.quick() if args.quick else Sizes()
+    repeat = args.repeat if args.repeat is not None else (1 if args.quick else 3)
+    workdir = Path(tempfile.mkdtemp(prefix="pgq-bench-"))
+
+    libs: list[str] = []
+    classes: dict[str, type[QueueAdapter]] = {}
+    for lib in args.libs:
+        try:
+            classes[lib] = load_adapter(lib)
+        except ImportError as exc:
+            print(f"skipping {lib}: cannot import its adapter ({exc})", file=sys.stderr)
+            continue
+        libs.append(lib)
+    if not libs:
+        print("no library to benchmark", file=sys.stderr)
+        return 2
+
+    report: dict[str, Any] = {
+        "meta": {
+            "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+            "postgres": await server_version(args.dsn),
+            "versions": {lib: classes[lib](args.dsn, workdir).version() for lib in libs},
+            "sizes": sizes.as_dict(),
+            "repeat": repeat,
+            "scale_repeat": args.scale_repeat,
+        },
+        "runs": {},
+        "summary": {},
+        "errors": [],
+    }
+    failures = 0
+    try:
+        for workload in args.workloads:
+            short = WORKLOADS[workload][1]
+            n = repeat if short else args.scale_repeat
+            runs: dict[str, list[Metrics]] = {lib: [] for lib in libs}
+            for i in range(n):
+                for lib in libs:  # interleaved, so drift hits every library alike
+                    label = f"[{workload}] {lib} {i + 1}/{n}"
+                    print(f"{label} ...", flush=True)
+                    out_dir = make_dir(workdir / f"{workload}-{lib}-{i + 1}")
+                    t0 = time.perf_counter()
+                    try:
+                        metrics = await run_once(classes[lib], workload, sizes, args.dsn, out_dir)
+                    except Exception as exc:
+                        failures += 1
+                        print(f"{label} FAILED: {exc}", file=sys.stderr)
+                        traceback.print_exc()
+                        report["errors"].append(
+                            {"workload": workload, "lib": lib, "run": i + 1, "error": repr(exc)}
+                        )
+                        continue
+                    runs[lib].append(metrics)
+                    took = time.perf_counter() - t0
+                    print(f"{label} {brief(metrics, workload)} ({took:.1f} s)", flush=True)
+            report["runs"][workload] = runs
+            report["summary"][workload] = {lib: summarise(r) for lib, r in runs.items() if r}
+    finally:
+        if args.json:
+            write_json(Path(args.json), report)
+            print(f"results written to {args.json}")
+        if args.keep_logs:
+            print(f"worker logs and start records kept in {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    header, rows = table_rows(report["summary"], libs)
+    print_table(header, rows)
+    return 1 if failures else 0
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    def csv(choices: Sequence[str]) -> Any:
+        def parse(text: str) -> list[str]:
+            items = [x.strip() for x in text.split(",") if x.strip()]
+            bad = [x for x in items if x not in choices]
+            if bad:
+                raise argparse.ArgumentTypeError(
+                    f"unknown {', '.join(bad)}; choose from {', '.join(choices)}"
+                )
+            return items
+
+        return parse
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--libs",
+        type=csv(list(ADAPTERS)),
+        default=list(ADAPTERS),
+        help=f"comma-separated libraries (default: {','.join(ADAPTERS)})",
+    )
+    parser.add_argument(
+        "--workloads",
+        type=csv(list(WORKLOADS)),
+        default=list(WORKLOADS),
+        help=f"comma-separated workloads (default: {','.join(WORKLOADS)})",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="repetitions of each short workload, whose median is reported "
+        "(default 3, 1 with --quick)",
+    )
+    parser.add_argument(
+        "--scale-repeat", type=int, default=1, help="repetitions of the scale workload (default 1)"
+    )
+    parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
+    parser.add_argument("--json", metavar="PATH", help="write all runs and medians here")
+    parser.add_argument(
+        "--dsn",
+        default=os.environ.get("BENCH_PG_DSN", DEFAULT_ADMIN_DSN),
+        help="DSN of a maintenance database of a user who may CREATE DATABASE "
+        "(default: $BENCH_PG_DSN or %(default)s)",
+    )
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep worker logs and start records"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    async def guarded() -> int:
+        # SIGTERM cancels the run, so the finally blocks still stop workers and
+        # drop databases.
+        task = asyncio.current_task()
+        loop = asyncio.get_running_loop()
+        if task is not None:
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(signal.SIGTERM, task.cancel)
+        return await run_all(args)
+
+    try:
+        return asyncio.run(guarded())
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
