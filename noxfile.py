@@ -9,11 +9,10 @@ import nox
 nox.options.sessions = ["lint", "tests"]
 nox.options.reuse_existing_virtualenvs = True
 
-PYTHON = os.environ.get("PGQ_SA_PYTHON", "3.11")
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def tests(session: nox.Session) -> None:
     """Run the test suite against the local PostgreSQL (real server, real processes)."""
     session.install("-e", ".[test]")
@@ -21,7 +20,7 @@ def tests(session: nox.Session) -> None:
                 env={"PGQ_SA_TEST_DSN": os.environ.get("PGQ_SA_TEST_DSN", DEFAULT_DSN)})
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def lint(session: nox.Session) -> None:
     """ruff (lint) and mypy (types) on the package."""
     session.install("-e", ".[lint]")
@@ -29,14 +28,14 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def demo(session: nox.Session) -> None:
     """Fresh database, migrations, sample jobs, a worker until they are done, a report."""
     session.install("-e", ".")
     session.run("python", "examples/demo.py", *session.posargs)
 
 
-@nox.session(python=PYTHON)
+@nox.session
 def bench(session: nox.Session) -> None:
     """Benchmarks against pgqueuer and procrastinate (installed from PyPI) in one run."""
     session.install("-e", ".", "-r", "benchmarks/requirements-peers.txt")
