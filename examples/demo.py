@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 import pgq_sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from demo_tasks import call_flaky_api, resize_image, send_receipt  # noqa: E402
+from demo_tasks import call_flaky_api, resize_image, send_receipt
 
 REPO = Path(__file__).resolve().parent.parent
 SERVER = os.environ.get("PGQ_SA_DEMO_SERVER", "postgresql://postgres@127.0.0.1:5432/postgres")

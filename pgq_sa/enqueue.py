@@ -158,11 +158,9 @@ async def enqueue_many(
     try:
         if isinstance(target, AsyncEngine):
             async with target.begin() as conn:
-                result = await conn.execute(stmt, params)
-                return [row[0] for row in result]
+                return [row[0] for row in await conn.execute(stmt, params)]
         if isinstance(target, (AsyncConnection, AsyncSession)):
-            result = await target.execute(stmt, params)
-            return [row[0] for row in result]
+            return [row[0] for row in await target.execute(stmt, params)]
     except ProgrammingError as exc:
         raise _schema_error(exc) from exc
     raise TypeError(

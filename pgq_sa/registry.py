@@ -118,11 +118,13 @@ class Task(Generic[P, R]):
         max_attempts: int | None = None,
     ) -> Task[P, R]:
         """A copy of this task whose next enqueues use these options."""
-        opts = replace(
-            self.opts,
-            **{k: v for k, v in {
-                "queue": queue, "priority": priority, "delay": delay, "run_at": run_at,
-                "max_attempts": max_attempts}.items() if v is not None},
+        o = self.opts
+        opts = TaskOptions(
+            queue=queue if queue is not None else o.queue,
+            priority=priority if priority is not None else o.priority,
+            delay=delay if delay is not None else o.delay,
+            run_at=run_at if run_at is not None else o.run_at,
+            max_attempts=max_attempts if max_attempts is not None else o.max_attempts,
         )
         return replace(self, opts=opts)
 

@@ -50,7 +50,7 @@ from .schema import (
 )
 
 TS = TIMESTAMP(timezone=True)
-_DIALECT = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
+_DIALECT = postgresql.asyncpg.dialect()  # type: ignore[attr-defined,no-untyped-call]
 
 
 def status_is(column: Any, status: str) -> ColumnElement[bool]:
@@ -82,7 +82,7 @@ class CompiledStatement:
 
     @classmethod
     def compile(cls, stmt: Executable) -> CompiledStatement:
-        compiled = stmt.compile(dialect=_DIALECT)
+        compiled = stmt.compile(dialect=_DIALECT)  # type: ignore[attr-defined]
         names = tuple(compiled.positiontup or ())
         params = compiled.params
         return cls(
