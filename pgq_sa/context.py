@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 __all__ = ["JobContext", "Snooze"]
 
 
-@dataclass
+@dataclass(slots=True)
 class JobContext:
     """Passed to a handler parameter annotated ``pgq_sa.JobContext``.
 
@@ -29,12 +28,13 @@ class JobContext:
     created_at: datetime | None = None
     run_at: datetime | None = None
     worker_id: str = ""
-    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    #: set by the worker (any thread may read it)
+    _cancelled: bool = False
 
     @property
     def cancelled(self) -> bool:
         """True once the job has been asked to stop."""
-        return self._cancel.is_set()
+        return self._cancelled
 
     @property
     def is_last_attempt(self) -> bool:

@@ -79,6 +79,17 @@ class Task(Generic[P, R]):
         self.is_async = inspect.iscoroutinefunction(self.fn)
         self.context_param = _find_context_param(self.fn)
         self.signature = inspect.signature(self.fn)
+        params = [p for p in self.signature.parameters.values() if p.name != self.context_param]
+        kinds = {p.kind for p in params}
+        self._fast_check = inspect.Parameter.POSITIONAL_ONLY not in kinds
+        self._allowed: frozenset[str] | None = (
+            None if inspect.Parameter.VAR_KEYWORD in kinds
+            else frozenset(p.name for p in params if p.kind != inspect.Parameter.VAR_POSITIONAL)
+        )
+        self._required = frozenset(
+            p.name for p in params if p.default is inspect.Parameter.empty
+            and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+        )
         functools.update_wrapper(self, self.fn)  # type: ignore[arg-type]
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
@@ -87,6 +98,10 @@ class Task(Generic[P, R]):
     # -- payload <-> arguments ---------------------------------------------------------
     def check_payload(self, payload: dict[str, Any]) -> None:
         """Raise ``TypeError`` if ``payload`` does not fit the handler's parameters."""
+        if self._fast_check and self.context_param not in payload:
+            keys = payload.keys()
+            if (self._allowed is None or keys <= self._allowed) and self._required <= keys:
+                return
         params = dict(payload)
         if self.context_param is not None:
             if self.context_param in params:

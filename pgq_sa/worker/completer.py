@@ -26,7 +26,7 @@ log = logging.getLogger("pgq_sa.completer")
 MAX_BATCH = 5000
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     """The end of one attempt."""
 

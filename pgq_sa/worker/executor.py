@@ -52,41 +52,54 @@ class Executor:
         self.worker_id = worker_id
         self.thread_limiter = anyio.CapacityLimiter(state.concurrency)
 
-    def context(self, row: Any, task: Task[Any, Any]) -> JobContext:
-        payload_raw = row["payload"]
-        return JobContext(
+    def admit(self, row: Any) -> Running:
+        """Register a claimed job as in flight (it holds a slot from now on)."""
+        task = self.registry.tasks[row["entrypoint"]]
+        ctx = JobContext(
             id=row["id"],
             entrypoint=row["entrypoint"],
             queue=row["queue"],
             attempt=row["attempts"],
             max_attempts=row["max_attempts"] or task.max_attempts,
             priority=row["priority"],
-            payload=payload_raw,  # decoded in run()
+            payload=row["payload"],  # decoded when the job starts
             created_at=row["created_at"],
             run_at=row["run_at"],
             worker_id=self.worker_id,
         )
+        entry = Running(ctx=ctx, row=row)
+        self.state.running[ctx.id] = entry
+        return entry
 
-    def return_unstarted(self, row: Any) -> None:
+    def return_unstarted(self, entry: Running) -> None:
         """Give back a claimed job that will not be started (shutdown)."""
-        self.completer.submit(Outcome(row["id"], row["attempts"], QUEUED, uncount=True,
+        ctx = entry.ctx
+        self.completer.submit(Outcome(ctx.id, ctx.attempt, QUEUED, uncount=True,
                                       message="returned to the queue: worker shut down"))
         self.state.stats["returned"] += 1
+        self.state.release(ctx.id)
 
-    async def run(self, row: Any) -> None:
-        """Run one claimed job (a row returned by the claim statement)."""
-        job_id: int = row["id"]
-        attempt: int = row["attempts"]
-        task = self.registry.tasks[row["entrypoint"]]
-        ctx = self.context(row, task)
-        entry = Running(ctx=ctx)
-        self.state.running[job_id] = entry
+    async def runner(self, jobs: Any) -> None:
+        """One of ``concurrency`` long-lived runners: runs admitted jobs one by one.
+
+        A fixed pool of runners costs less per job than a task per job."""
+        async for entry in jobs:
+            if self.state.stopping and entry.stop_reason is None:
+                self.return_unstarted(entry)
+                continue
+            await self.run(entry)
+
+    async def run(self, entry: Running) -> None:
+        """Run one admitted job and hand its outcome to the completer."""
+        ctx = entry.ctx
+        job_id = ctx.id
+        entry.started = True
+        task = self.registry.tasks[ctx.entrypoint]
         try:
-            outcome = await self._run(task, ctx, entry, row["payload"])
+            outcome = await self._run(task, ctx, entry)
         except BaseException as exc:  # cancelled from outside (forced shutdown)
-            outcome = Outcome(job_id, attempt, QUEUED, uncount=True,
-                              message="worker stopped before the job finished")
-            self.completer.submit(outcome)
+            self.completer.submit(Outcome(job_id, ctx.attempt, QUEUED, uncount=True,
+                                          message="worker stopped before the job finished"))
             self.state.release(job_id)
             if isinstance(exc, Exception):
                 log.exception("job %s: internal error", job_id)
@@ -97,7 +110,7 @@ class Executor:
         self._count(outcome)
         if log.isEnabledFor(logging.INFO):
             log.info("job %s %s", job_id, outcome.status, extra={
-                "job_id": job_id, "entrypoint": task.name, "attempt": attempt,
+                "job_id": job_id, "entrypoint": task.name, "attempt": ctx.attempt,
                 "status": outcome.status})
 
     def _count(self, outcome: Outcome) -> None:
@@ -113,8 +126,7 @@ class Executor:
         else:
             s["retried"] += 1
 
-    async def _run(self, task: Task[Any, Any], ctx: JobContext, entry: Running,
-                   payload_raw: Any) -> Outcome:
+    async def _run(self, task: Task[Any, Any], ctx: JobContext, entry: Running) -> Outcome:
         job_id, attempt = ctx.id, ctx.attempt
         # A job rescued after its worker died may already be past its limit.
         if attempt > ctx.max_attempts:
@@ -122,7 +134,7 @@ class Executor:
             return Outcome(job_id, attempt, FAILED, message=msg,
                            error=_error(attempt, None, "MaxAttemptsExceeded", msg))
         try:
-            payload = load_payload(payload_raw)
+            payload = load_payload(ctx.payload)
             ctx.payload = payload
             task.check_payload(payload)
         except (TypeError, ValueError) as exc:
@@ -131,26 +143,26 @@ class Executor:
             return Outcome(job_id, attempt, FAILED, message=msg,
                            error=_error(attempt, exc, type(exc).__name__, msg, with_tb=False))
         kwargs = task.arguments(payload, ctx)
-        if ctx._cancel.is_set():  # cancel arrived before start
+        if entry.stop_reason == "cancel":  # cancel arrived before start
             return Outcome(job_id, attempt, CANCELLED, message="cancelled before start")
+        if entry.stop_reason == "shutdown":
+            return self._returned(job_id, attempt)
+        deadline = math.inf if task.timeout is None else anyio.current_time() + task.timeout
         try:
-            with anyio.CancelScope() as scope:
+            # One scope serves the timeout (its deadline) and cancellation (cancel()).
+            with anyio.CancelScope(deadline=deadline) as scope:
                 entry.scope = scope
                 if entry.stop_reason is not None:
                     scope.cancel()
-                deadline = task.timeout if task.timeout is not None else math.inf
-                with anyio.move_on_after(deadline) as timer:
-                    if task.is_async:
-                        await task.fn(**kwargs)
-                    else:
-                        await anyio.to_thread.run_sync(
-                            partial(task.fn, **kwargs), abandon_on_cancel=True,
-                            limiter=self.thread_limiter)
-                if timer.cancelled_caught:
-                    entry.stop_reason = entry.stop_reason or "timeout"
-                    ctx._cancel.set()  # an abandoned sync handler can notice it
+                if task.is_async:
+                    await task.fn(**kwargs)
+                else:
+                    await anyio.to_thread.run_sync(
+                        partial(task.fn, **kwargs), abandon_on_cancel=True,
+                        limiter=self.thread_limiter)
             if scope.cancelled_caught and entry.stop_reason is None:
-                entry.stop_reason = "cancel"
+                entry.stop_reason = "timeout"
+                ctx._cancelled = True  # an abandoned sync handler can notice it
         except Snooze as snooze:
             return Outcome(job_id, attempt, QUEUED, uncount=True,
                            run_at=datetime.now(timezone.utc) + timedelta(seconds=snooze.seconds))

@@ -7,7 +7,6 @@ from typing import Any
 
 import anyio
 import anyio.lowlevel
-from anyio.abc import TaskGroup
 
 from ..driver import Lease
 from ..sql import Statements
@@ -46,7 +45,8 @@ class Producer:
         self.claims += 1
         return await self._lease.fetch(self._stmt, {**self._params, "limit": limit}, retry=False)
 
-    async def run(self, jobs_tg: TaskGroup) -> None:
+    async def run(self, jobs: Any) -> None:
+        """Claim until stopping; admitted jobs go to the runners through ``jobs``."""
         state = self._state
         while not state.stopping:
             free = state.free
@@ -65,14 +65,14 @@ class Producer:
                 with anyio.move_on_after(self._poll):
                     await state.wake.wait()
                 continue
-            if state.stopping:
-                # Claimed while a shutdown began: hand them straight back.
-                for row in rows:
-                    self._executor.return_unstarted(row)
-                return
             state.stats["claimed"] += len(rows)
+            admit = self._executor.admit
             for row in rows:
-                jobs_tg.start_soon(self._executor.run, row)
+                entry = admit(row)
+                if state.stopping:  # claimed while a shutdown began: hand it straight back
+                    self._executor.return_unstarted(entry)
+                else:
+                    jobs.send_nowait(entry)
             if len(rows) == free:
                 await anyio.lowlevel.checkpoint()
                 continue  # there may be more ready right now

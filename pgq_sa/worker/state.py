@@ -12,12 +12,14 @@ from ..context import JobContext
 __all__ = ["Running", "WorkerState"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Running:
     """One job in flight on this worker."""
 
     ctx: JobContext
+    row: Any = None
     scope: anyio.CancelScope | None = None
+    started: bool = False
     #: Why it is being stopped: "cancel", "timeout", "shutdown" (None while running).
     stop_reason: str | None = None
 
@@ -25,7 +27,7 @@ class Running:
         """Ask the job to stop: cancels an async handler, flags a sync one."""
         if self.stop_reason is None:
             self.stop_reason = reason
-        self.ctx._cancel.set()
+        self.ctx._cancelled = True
         if self.scope is not None:
             self.scope.cancel()
 

@@ -106,7 +106,7 @@ class Worker:
         leases = {name: Lease(self.engine, name)
                   for name in ("producer", "completer", "listener", "maintenance")}
         self.completer = Completer(leases["completer"], self.stmts)
-        executor = Executor(self.registry, self.state, self.completer, self.id)
+        executor = self._executor = Executor(self.registry, self.state, self.completer, self.id)
         self.producer = Producer(
             leases["producer"], self.stmts, self.state, executor, worker_id=self.id,
             queues=self.queues, entrypoints=self.entrypoints, poll_interval=cfg.poll_interval)
@@ -152,13 +152,19 @@ class Worker:
 
     async def _run_jobs(self) -> None:
         assert self.producer is not None and self._stop_event is not None
+        send, receive = anyio.create_memory_object_stream[Any](
+            max_buffer_size=self.config.concurrency)
         async with anyio.create_task_group() as jobs_tg:
+            for _ in range(self.config.concurrency):
+                jobs_tg.start_soon(self._executor.runner, receive.clone())
+            receive.close()
             async with anyio.create_task_group() as prod_tg:
-                prod_tg.start_soon(self.producer.run, jobs_tg)
+                prod_tg.start_soon(self.producer.run, send)
                 await self._stop_event.wait()
                 self.state.stopping = True
                 self.state.poke()
                 self.state.slot_freed.set()
+            send.close()  # runners hand back what is still buffered, then end
             # producer has returned; now let running jobs finish, up to the timeout
             if self.state.running:
                 log.info("shutting down: waiting up to %ss for %d running job(s)",
