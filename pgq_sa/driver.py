@@ -25,7 +25,7 @@ from sqlalchemy.sql import Executable
 from .errors import SchemaNotInstalled
 from .sql import compiled
 
-__all__ = ["Lease", "is_connection_error"]
+__all__ = ["ConnectionLost", "Lease", "is_connection_error"]
 
 log = logging.getLogger("pgq_sa.driver")
 
@@ -54,6 +54,11 @@ def is_connection_error(exc: BaseException) -> bool:
     if isinstance(exc, sa_exc.InterfaceError):
         return True
     return isinstance(exc, _CONNECTION_ERRORS)
+
+
+class ConnectionLost(Exception):
+    """A statement was not run because the connection broke (the lease has backed off
+    and will reconnect on next use)."""
 
 
 class Lease:
@@ -132,7 +137,8 @@ class Lease:
     async def fetch(self, stmt: Executable, params: Mapping[str, Any], *,
                     retry: bool = True, timeout: float | None = None) -> list[Any]:
         """Run ``stmt``; on a connection error back off, reconnect and (if ``retry``)
-        run it again, until it succeeds or the caller is cancelled."""
+        run it again, until it succeeds or the caller is cancelled.  Without ``retry``
+        a connection error raises :class:`ConnectionLost` after the back-off."""
         c = compiled(stmt)
         args = c.args(params)
         while True:
@@ -146,7 +152,7 @@ class Lease:
                     raise
                 await self.backoff(exc)
                 if not retry:
-                    return []
+                    raise ConnectionLost(str(exc)) from exc
                 continue
             self._ok()
             return rows

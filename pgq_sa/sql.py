@@ -150,7 +150,7 @@ class Statements:
         self.insert_jobs_notify = select(ins.c.id, notified.label("notified"))
 
         # ---- claim ---------------------------------------------------------------
-        self._claim_cache: dict[tuple[bool, bool], Executable] = {}
+        self._claim_cache: dict[tuple[bool, bool, bool], Executable] = {}
 
         # ---- finish (ack) ----------------------------------------------------------
         done = func.unnest(
@@ -333,14 +333,22 @@ class Statements:
         self.notify = select(func.pg_notify(bindparam("channel", type_=Text),
                                             bindparam("payload", type_=Text)))
 
-    def claim(self, *, many_queues: bool, by_entrypoint: bool = True) -> Executable:
+    def claim(self, *, many_queues: bool, by_entrypoint: bool = True,
+              with_finish: bool = False) -> Executable:
         """Claim up to ``limit`` ready jobs for ``worker_id``, highest priority first.
 
         ``SELECT … FOR UPDATE SKIP LOCKED`` inside ``UPDATE … RETURNING``: a row is
         handed to exactly one claimer.  With one queue the predicate is an equality
         so the ordered partial index scan stops after ``limit`` rows.
+
+        ``with_finish`` adds :attr:`finish` as a data-modifying CTE: the outcomes of
+        the previous jobs are recorded by the same statement (and commit) that claims
+        the next ones.  The two touch disjoint rows (running vs queued).
         """
-        key = (many_queues, by_entrypoint)
+        key = (many_queues, by_entrypoint, with_finish)
+        if with_finish and key not in self._claim_cache:
+            plain = self.claim(many_queues=many_queues, by_entrypoint=by_entrypoint)
+            self._claim_cache[key] = plain.add_cte(self.finish.cte("acked"))  # type: ignore[attr-defined]
         if key not in self._claim_cache:
             j = self.tables.jobs
             now = _now()

@@ -1,9 +1,11 @@
 """Completer: writes job outcomes in batches, one statement per flush.
 
-Outcomes queue up while a flush is in flight and go out together in the next one
-(group commit): no timer, no added latency when idle, one round trip for many jobs
-under load.  Writes are shielded from cancellation and retried across reconnects:
-an outcome is never dropped while the process lives.
+Most outcomes never need a statement of their own: the producer takes them
+(:meth:`Completer.take`) and records them in the same statement that claims the
+next jobs.  Whatever the producer has not taken within ``ack_delay`` (it is idle,
+or stopping) the completer writes itself; outcomes that pile up meanwhile go out
+together (group commit).  Writes are shielded from cancellation and retried across
+reconnects: an outcome is never dropped while the process lives.
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ class Outcome:
 class Completer:
     """Buffers :class:`Outcome` objects and flushes them with ``Statements.finish``."""
 
-    def __init__(self, lease: Lease, stmts: Statements) -> None:
+    def __init__(self, lease: Lease, stmts: Statements, *, ack_delay: float = 0.005) -> None:
         self._lease = lease
+        self.ack_delay = ack_delay
         self._stmts = stmts
         self._buffer: list[Outcome] = []
         self._has_items = anyio.Event()
@@ -64,6 +67,37 @@ class Completer:
     def pending(self) -> int:
         return len(self._buffer)
 
+    def take(self, limit: int = MAX_BATCH) -> list[Outcome]:
+        """Remove up to ``limit`` outcomes for the caller to write (see :meth:`params`)."""
+        batch, self._buffer = self._buffer[:limit], self._buffer[limit:]
+        return batch
+
+    def restore(self, batch: list[Outcome]) -> None:
+        """Put back outcomes whose write failed; they are written again later."""
+        if batch:
+            self._buffer[:0] = batch
+            self._has_items.set()
+
+    def written_elsewhere(self, batch: list[Outcome]) -> None:
+        """Account for outcomes another statement recorded."""
+        self.written += len(batch)
+        if not self._buffer:
+            self._idle.set()
+
+    @staticmethod
+    def params(batch: list[Outcome]) -> dict[str, Any]:
+        """The array parameters of ``Statements.finish`` for ``batch``."""
+        return {
+            "ids": [o.job_id for o in batch],
+            "attempts": [o.attempt for o in batch],
+            "statuses": [o.status for o in batch],
+            "run_ats": [o.run_at for o in batch],
+            "messages": [o.message for o in batch],
+            "errors": [None if o.error is None else json.dumps(o.error, default=str)
+                       for o in batch],
+            "uncount": [o.uncount for o in batch],
+        }
+
     async def run(self) -> None:
         """Flush loop; returns after :meth:`close` once everything is written."""
         while True:
@@ -73,23 +107,15 @@ class Completer:
                     return
                 await self._has_items.wait()
                 self._has_items = anyio.Event()
+                if not self._closed and self.ack_delay > 0:
+                    await anyio.sleep(self.ack_delay)  # the producer may take them
                 continue
-            batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]
+            batch = self.take()
             with anyio.CancelScope(shield=True):
                 await self._write(batch)
 
     async def _write(self, batch: list[Outcome]) -> None:
-        params = {
-            "ids": [o.job_id for o in batch],
-            "attempts": [o.attempt for o in batch],
-            "statuses": [o.status for o in batch],
-            "run_ats": [o.run_at for o in batch],
-            "messages": [o.message for o in batch],
-            "errors": [None if o.error is None else json.dumps(o.error, default=str)
-                       for o in batch],
-            "uncount": [o.uncount for o in batch],
-            "now": None,
-        }
+        params = {**self.params(batch), "now": None}
         while True:
             try:
                 await self._lease.fetch(self._stmts.finish, params)

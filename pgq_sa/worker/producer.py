@@ -8,8 +8,9 @@ from typing import Any
 import anyio
 import anyio.lowlevel
 
-from ..driver import Lease
+from ..driver import ConnectionLost, Lease
 from ..sql import Statements
+from .completer import Completer
 from .executor import Executor
 from .state import WorkerState
 
@@ -22,13 +23,15 @@ class Producer:
     """Claim loop: wake on NOTIFY, on a freed slot, or every ``poll_interval``."""
 
     def __init__(self, lease: Lease, stmts: Statements, state: WorkerState, executor: Executor,
-                 *, worker_id: str, queues: list[str], entrypoints: list[str],
-                 poll_interval: float) -> None:
+                 completer: Completer, *, worker_id: str, queues: list[str],
+                 entrypoints: list[str], poll_interval: float) -> None:
         self._lease = lease
         self._state = state
         self._executor = executor
+        self._completer = completer
         self._poll = poll_interval
         self._stmt = stmts.claim(many_queues=len(queues) > 1)
+        self._stmt_ack = stmts.claim(many_queues=len(queues) > 1, with_finish=True)
         self._params: dict[str, Any] = {
             "worker_id": worker_id,
             "entrypoints": entrypoints,
@@ -41,9 +44,25 @@ class Producer:
         self.claims = 0
 
     async def claim(self, limit: int) -> list[Any]:
-        """One claim statement for up to ``limit`` jobs (``[]`` if the connection broke)."""
+        """One statement: record the outcomes waiting in the completer, claim up to
+        ``limit`` jobs.  ``[]`` if the connection broke (outcomes are kept)."""
         self.claims += 1
-        return await self._lease.fetch(self._stmt, {**self._params, "limit": limit}, retry=False)
+        outcomes = self._completer.take()
+        params = {**self._params, "limit": limit}
+        if outcomes:
+            params.update(self._completer.params(outcomes))
+        try:
+            rows: list[Any] = await self._lease.fetch(
+                self._stmt_ack if outcomes else self._stmt, params, retry=False)
+        except ConnectionLost:
+            self._completer.restore(outcomes)
+            return []
+        except BaseException:
+            self._completer.restore(outcomes)
+            raise
+        if outcomes:
+            self._completer.written_elsewhere(outcomes)
+        return rows
 
     async def run(self, jobs: Any) -> None:
         """Claim until stopping; admitted jobs go to the runners through ``jobs``."""

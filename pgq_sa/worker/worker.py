@@ -108,7 +108,8 @@ class Worker:
         self.completer = Completer(leases["completer"], self.stmts)
         executor = self._executor = Executor(self.registry, self.state, self.completer, self.id)
         self.producer = Producer(
-            leases["producer"], self.stmts, self.state, executor, worker_id=self.id,
+            leases["producer"], self.stmts, self.state, executor, self.completer,
+            worker_id=self.id,
             queues=self.queues, entrypoints=self.entrypoints, poll_interval=cfg.poll_interval)
         self.heartbeat = Heartbeat(
             leases["maintenance"], self.stmts, self.state, worker_id=self.id,
