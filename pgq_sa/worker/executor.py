@@ -16,6 +16,7 @@ from ..payload import load_payload
 from ..registry import Registry, Task
 from ..schema import CANCELLED, FAILED, QUEUED, SUCCEEDED
 from .completer import Completer, Outcome
+from .dispatch import Dispatcher
 from .state import Running, WorkerState
 
 __all__ = ["Executor"]
@@ -79,11 +80,11 @@ class Executor:
         self.state.stats["returned"] += 1
         self.state.release(ctx.id)
 
-    async def runner(self, jobs: Any) -> None:
+    async def runner(self, jobs: Dispatcher[Running]) -> None:
         """One of ``concurrency`` long-lived runners: runs admitted jobs one by one.
 
         A fixed pool of runners costs less per job than a task per job."""
-        async for entry in jobs:
+        while (entry := await jobs.get()) is not None:
             if self.state.stopping and entry.stop_reason is None:
                 self.return_unstarted(entry)
                 continue

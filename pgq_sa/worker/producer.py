@@ -91,7 +91,7 @@ class Producer:
                 if state.stopping:  # claimed while a shutdown began: hand it straight back
                     self._executor.return_unstarted(entry)
                 else:
-                    jobs.send_nowait(entry)
+                    jobs.put(entry)
             if len(rows) == free:
                 await anyio.lowlevel.checkpoint()
                 continue  # there may be more ready right now

@@ -27,12 +27,13 @@ from ..registry import Registry
 from ..sql import statements_for
 from .completer import Completer
 from .config import WorkerConfig
+from .dispatch import Dispatcher
 from .executor import Executor
 from .heartbeat import Heartbeat, heartbeat_interval
 from .notifier import Notifier
 from .producer import Producer
 from .rescuer import Rescuer
-from .state import WorkerState
+from .state import Running, WorkerState
 
 __all__ = ["Worker"]
 
@@ -153,19 +154,17 @@ class Worker:
 
     async def _run_jobs(self) -> None:
         assert self.producer is not None and self._stop_event is not None
-        send, receive = anyio.create_memory_object_stream[Any](
-            max_buffer_size=self.config.concurrency)
+        jobs: Dispatcher[Running] = Dispatcher()
         async with anyio.create_task_group() as jobs_tg:
             for _ in range(self.config.concurrency):
-                jobs_tg.start_soon(self._executor.runner, receive.clone())
-            receive.close()
+                jobs_tg.start_soon(self._executor.runner, jobs)
             async with anyio.create_task_group() as prod_tg:
-                prod_tg.start_soon(self.producer.run, send)
+                prod_tg.start_soon(self.producer.run, jobs)
                 await self._stop_event.wait()
                 self.state.stopping = True
                 self.state.poke()
                 self.state.slot_freed.set()
-            send.close()  # runners hand back what is still buffered, then end
+            jobs.close()  # runners hand back what is still waiting, then end
             # producer has returned; now let running jobs finish, up to the timeout
             if self.state.running:
                 log.info("shutting down: waiting up to %ss for %d running job(s)",
