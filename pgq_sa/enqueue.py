@@ -24,7 +24,7 @@ from .errors import SchemaNotInstalled
 from .payload import dump_payload
 from .registry import DEFAULT_QUEUE, JobSpec
 from .schema import Tables, add_tables, metadata, tables, validate_identifier
-from .sql import statements_for
+from .sql import compiled, statements_for
 
 __all__ = ["enqueue", "enqueue_many", "enqueue_many_sync", "enqueue_sync", "tables_for"]
 
@@ -94,6 +94,17 @@ def build_params(jobs: Iterable[JobLike], *, channel: str,
     run_ats: list[datetime | None] = []
     max_attempts: list[int | None] = []
     for item in jobs:
+        if type(item) is tuple and len(item) == 2:  # fast path: (entrypoint, payload)
+            entrypoint, payload = item
+            if type(entrypoint) is not str or not entrypoint:
+                raise ValueError(f"entrypoint must be a non-empty string, got {entrypoint!r}")
+            payloads.append(dump_payload(payload, entrypoint))
+            queues.append(DEFAULT_QUEUE)
+            entrypoints.append(entrypoint)
+            priorities.append(0)
+            run_ats.append(None)
+            max_attempts.append(None)
+            continue
         spec = _spec(item)
         if not isinstance(spec.entrypoint, str) or not spec.entrypoint:
             raise ValueError(f"entrypoint must be a non-empty string, got {spec.entrypoint!r}")
@@ -138,6 +149,22 @@ def _prepare(jobs: Sequence[JobLike], schema: str | None,
     return stmts.insert_jobs_notify, params
 
 
+async def _autocommit_asyncpg(engine: AsyncEngine, stmt: Any,
+                              params: dict[str, Any]) -> list[int]:
+    """One statement in autocommit mode on the raw asyncpg connection: a transaction
+    of its own in one round trip (no BEGIN/COMMIT, no per-statement SQLAlchemy work)."""
+    import asyncpg
+
+    c = compiled(stmt)
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        try:
+            rows = await raw.fetch(c.sql, *c.args(params))  # type: ignore[union-attr]
+        except asyncpg.exceptions.UndefinedTableError as exc:
+            raise SchemaNotInstalled() from exc
+    return [row[0] for row in rows]
+
+
 async def enqueue_many(
     target: AsyncConnection | AsyncSession | AsyncEngine,
     jobs: Iterable[JobLike],
@@ -157,6 +184,8 @@ async def enqueue_many(
     stmt, params = _prepare(items, schema, now)
     try:
         if isinstance(target, AsyncEngine):
+            if target.dialect.driver == "asyncpg":
+                return await _autocommit_asyncpg(target, stmt, params)
             async with target.begin() as conn:
                 return [row[0] for row in await conn.execute(stmt, params)]
         if isinstance(target, (AsyncConnection, AsyncSession)):

@@ -35,6 +35,10 @@ def _check(value: Any, path: str) -> None:
     )
 
 
+_SCALARS = frozenset({str, int, bool, type(None)})
+_dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+
+
 def dump_payload(payload: Any, entrypoint: str = "job") -> str:
     """Validate ``payload`` (a JSON object) and return its JSON text.
 
@@ -48,8 +52,12 @@ def dump_payload(payload: Any, entrypoint: str = "job") -> str:
             f"payload for {entrypoint!r} must be a JSON object (dict of keyword arguments), "
             f"not {type(payload).__name__}"
         )
-    _check(payload, "payload")
-    return json.dumps(payload, separators=(",", ":"), allow_nan=False)
+    # fast path: a flat object of strings, ints, bools and nulls needs no walk
+    if not all(type(k) is str for k in payload) or not all(
+        type(v) in _SCALARS for v in payload.values()
+    ):
+        _check(payload, "payload")
+    return _dumps(payload)
 
 
 def load_payload(value: Any) -> dict[str, Any]:

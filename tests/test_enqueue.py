@@ -94,10 +94,15 @@ async def test_engine_enqueue_many_is_one_statement(engine):
     def log(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    ids = await pgq_sa.enqueue_many(engine, specs)
+    async with engine.connect() as conn:
+        ids = await pgq_sa.enqueue_many(conn, specs)
+        await conn.commit()
     assert len(ids) == 10_000 and ids == sorted(ids)
-    assert len(statements) == 1
-    assert await count(engine) == 10_000
+    assert len(statements) == 1  # one round trip for 10,000 jobs
+    # an engine runs the same statement in autocommit mode on the raw connection
+    more = await pgq_sa.enqueue_many(engine, specs[:5])
+    assert more == list(range(ids[-1] + 1, ids[-1] + 6))
+    assert await count(engine) == 10_005
     async with engine.connect() as conn:
         row = (await conn.execute(select(jobs.c.payload).where(jobs.c.id == ids[123]))).one()
     assert row.payload == {"i": 123}
