@@ -352,24 +352,38 @@ class Statements:
         if key not in self._claim_cache:
             j = self.tables.jobs
             now = _now()
-            order: list[Any] = [j.c.priority.desc(), j.c.run_at, j.c.id]
-            if many_queues:
-                queue_pred = j.c.queue == func.any(bindparam("queues", type_=ARRAY(Text)))
-            else:
-                queue_pred = j.c.queue == bindparam("queue", type_=Text)
-                order.insert(0, j.c.queue)  # constant: lets the index order serve the sort
             entry_pred = (
                 j.c.entrypoint == func.any(bindparam("entrypoints", type_=ARRAY(Text)))
                 if by_entrypoint else true()
             )
-            locked = (
-                select(j.c.id)
-                .where(status_is(j.c.status, QUEUED), queue_pred, entry_pred, j.c.run_at <= now)
-                .order_by(*order)
-                .limit(bindparam("limit", type_=Integer))
-                .with_for_update(skip_locked=True)
-                .cte("locked")
-            )
+            limit = bindparam("limit", type_=Integer)
+
+            def candidates(queue: Any) -> Any:
+                # The ordered scan of the partial index for one queue stops at `limit`.
+                return (
+                    select(j.c.id, j.c.priority, j.c.run_at)
+                    .where(status_is(j.c.status, QUEUED), j.c.queue == queue, entry_pred,
+                           j.c.run_at <= now)
+                    .order_by(j.c.queue, j.c.priority.desc(), j.c.run_at, j.c.id)
+                    .limit(limit)
+                    .with_for_update(skip_locked=True)
+                )
+
+            if many_queues:
+                # `queue = ANY(...)` would sort every ready row of those queues (measured:
+                # 75 ms at 133k rows); a LATERAL scan per queue reads `limit` rows each.
+                qs = func.unnest(bindparam("queues", type_=ARRAY(Text))).table_valued(
+                    "name").render_derived(name="q")
+                cand = candidates(qs.c.name).lateral("cand")
+                locked = (
+                    select(cand.c.id)
+                    .select_from(qs.join(cand, true()))
+                    .order_by(cand.c.priority.desc(), cand.c.run_at, cand.c.id)
+                    .limit(limit)
+                    .cte("locked")
+                )
+            else:
+                locked = candidates(bindparam("queue", type_=Text)).cte("locked")
             self._claim_cache[key] = (
                 update(j)
                 .where(j.c.id == locked.c.id)

@@ -1,0 +1,81 @@
+"""The hot statements use the partial indexes, even as generic plans.
+
+Statuses are SQL literals so that a generic plan (which PostgreSQL may switch to
+after five executions of a prepared statement) still matches the partial index.
+"""
+
+from __future__ import annotations
+
+import json
+
+import asyncpg
+import pytest
+
+from pgq_sa import tables
+from pgq_sa.sql import compiled, statements_for
+
+pytestmark = pytest.mark.anyio
+S = statements_for(tables)
+
+
+def nodes(plan: dict) -> list[dict]:
+    out = [plan]
+    for child in plan.get("Plans", []):
+        out.extend(nodes(child))
+    return out
+
+
+async def explain(conn: asyncpg.Connection, stmt, params: dict) -> list[dict]:
+    c = compiled(stmt)
+    raw = await conn.fetchval("EXPLAIN (FORMAT JSON) " + c.sql, *c.args(params))
+    return nodes(json.loads(raw)[0]["Plan"])
+
+
+@pytest.fixture
+async def big(dsn):
+    conn = await asyncpg.connect(dsn)
+    await conn.execute("""
+        INSERT INTO pgq_jobs (queue, entrypoint, payload)
+          SELECT (ARRAY['a','b','c'])[1 + i % 3], 'noop', '{}' FROM generate_series(1, 30000) i;
+        INSERT INTO pgq_jobs (queue, entrypoint, status, finished_at)
+          SELECT 'a', 'noop', 'succeeded', now() FROM generate_series(1, 60000) i;
+        INSERT INTO pgq_jobs (queue, entrypoint, run_at)
+          SELECT 'a', 'noop', now() + interval '1 day' FROM generate_series(1, 10000) i;
+        ANALYZE pgq_jobs;
+        SET plan_cache_mode = force_generic_plan;
+    """)
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+CLAIM = {"worker_id": "w", "entrypoints": ["noop"], "limit": 32, "now": None}
+
+
+@pytest.mark.parametrize("with_finish", [False, True])
+async def test_claim_one_queue_scans_dequeue_index_in_order(big, with_finish):
+    stmt = S.claim(many_queues=False, with_finish=with_finish)
+    params = {**CLAIM, "queue": "a", "ids": [], "attempts": [], "statuses": [], "run_ats": [],
+              "messages": [], "errors": [], "uncount": []}
+    plan = await explain(big, stmt, params)
+    scans = [n for n in plan if n.get("Relation Name") == "pgq_jobs"]
+    assert any(n.get("Index Name") == "pgq_jobs_dequeue_idx" for n in scans), plan
+    assert not any(n["Node Type"] == "Seq Scan" for n in scans)
+    assert not any(n["Node Type"] == "Sort" for n in plan)  # the index order serves
+
+
+async def test_claim_many_queues_uses_the_index_per_queue(big):
+    plan = await explain(big, S.claim(many_queues=True), {**CLAIM, "queues": ["a", "b"]})
+    scans = [n for n in plan if n.get("Relation Name") == "pgq_jobs"]
+    assert any(n.get("Index Name") == "pgq_jobs_dequeue_idx" for n in scans)
+    assert not any(n["Node Type"] in ("Seq Scan", "Bitmap Heap Scan") for n in scans), plan
+
+
+async def test_prune_and_heartbeat_use_their_partial_indexes(big):
+    from datetime import datetime, timezone
+
+    plan = await explain(big, S.prune, {"before": datetime.now(timezone.utc), "limit": 100})
+    assert any(n.get("Index Name") == "pgq_jobs_finished_idx" for n in plan), plan
+    plan = await explain(big, S.heartbeat, {"worker_id": "w", "now": None})
+    assert any(n.get("Index Name") == "pgq_jobs_running_idx" for n in plan), plan
