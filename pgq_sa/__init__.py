@@ -1,6 +1,6 @@
 """pgq-sa: a PostgreSQL-native background job queue for SQLAlchemy applications."""
 
-from . import admin, dsn, migrate
+from . import admin, dsn
 from .context import JobContext, Snooze
 from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync, tables_for
 from .errors import (
@@ -25,6 +25,16 @@ from .schema import (
 from .worker import Worker, WorkerConfig
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> object:
+    # Alembic is only needed to migrate: keep it out of the worker's start-up.
+    if name in ("migrate", "testing"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "FINISHED_STATUSES",
@@ -56,5 +66,6 @@ __all__ = [
     "migrate",
     "tables",
     "tables_for",
+    "testing",
     "validate_identifier",
 ]

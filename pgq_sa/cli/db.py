@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import click
 
-from .. import migrate
 from .common import dsn_option, handle_errors, resolve_dsn, schema_option
 
 
@@ -20,6 +19,8 @@ def db() -> None:
 @handle_errors
 def upgrade(revision: str, dsn: str | None, schema: str | None) -> None:
     """Upgrade the schema to REVISION (default: head); installs it on an empty database."""
+    from .. import migrate
+
     url = resolve_dsn(dsn)
     click.get_current_context().meta["pgq_sa.dsn"] = url
     migrate.upgrade(url, revision, schema=schema)
@@ -33,6 +34,8 @@ def upgrade(revision: str, dsn: str | None, schema: str | None) -> None:
 @handle_errors
 def downgrade(revision: str, dsn: str | None, schema: str | None) -> None:
     """Downgrade the schema to REVISION; ``base`` removes every pgq-sa table."""
+    from .. import migrate
+
     url = resolve_dsn(dsn)
     click.get_current_context().meta["pgq_sa.dsn"] = url
     migrate.downgrade(url, revision, schema=schema)
@@ -45,6 +48,8 @@ def downgrade(revision: str, dsn: str | None, schema: str | None) -> None:
 @handle_errors
 def current(dsn: str | None, schema: str | None) -> None:
     """Print the installed revision (or "not installed")."""
+    from .. import migrate
+
     url = resolve_dsn(dsn)
     click.get_current_context().meta["pgq_sa.dsn"] = url
     click.echo(migrate.current(url, schema=schema) or "not installed")
@@ -57,4 +62,6 @@ def current(dsn: str | None, schema: str | None) -> None:
 @handle_errors
 def sql(revision: str, from_revision: str | None, schema: str | None) -> None:
     """Print the SQL of an upgrade to REVISION without a database (offline mode)."""
+    from .. import migrate
+
     click.echo(migrate.offline_sql(revision, schema=schema, from_revision=from_revision))
