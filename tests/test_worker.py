@@ -217,3 +217,19 @@ async def test_listen_wakes_idle_worker_before_poll(engine, dsn):
 async def test_polling_runs_job_without_notifications(engine, dsn):
     delay = await _started_after_enqueue(engine, {}, False, dsn, poll=0.5)
     assert delay < 10.0
+
+
+async def test_engine_pool_too_small_is_a_clear_error(dsn):
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    registry = pgq_sa.Registry()
+
+    @registry.task()
+    async def noop() -> None: ...
+
+    small = create_async_engine(pgq_sa.dsn.async_url(dsn), pool_size=1, max_overflow=0)
+    try:
+        with pytest.raises(pgq_sa.ConfigurationError, match="pool_size="):
+            pgq_sa.Worker(registry, small)
+    finally:
+        await small.dispose()

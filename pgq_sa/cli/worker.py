@@ -12,6 +12,7 @@ from sqlalchemy import text
 from ..dsn import describe
 from ..errors import ConfigurationError, SchemaNotInstalled
 from ..worker import Worker, WorkerConfig
+from ..worker.worker import LEASES
 from .common import (
     dsn_option,
     explain,
@@ -59,7 +60,7 @@ def worker(registry: str, dsn: str | None, queues: tuple[str, ...], concurrency:
     except ConfigurationError as exc:
         fail(str(exc), 2)
     url = resolve_dsn(dsn)
-    engine = make_engine(url)
+    engine = make_engine(url, pool_size=LEASES + 2)
     config = WorkerConfig(queues=list(queues), concurrency=concurrency,
                           poll_interval=poll_interval, shutdown_timeout=shutdown_timeout,
                           listen=not no_listen)

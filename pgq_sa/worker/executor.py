@@ -53,7 +53,7 @@ class Executor:
         self.worker_id = worker_id
         self.thread_limiter = anyio.CapacityLimiter(state.concurrency)
 
-    def admit(self, row: Any) -> Running:
+    def admit(self, row: Any, owner: Any = None) -> Running:
         """Register a claimed job as in flight (it holds a slot from now on)."""
         task = self.registry.tasks[row["entrypoint"]]
         ctx = JobContext(
@@ -68,8 +68,10 @@ class Executor:
             run_at=row["run_at"],
             worker_id=self.worker_id,
         )
-        entry = Running(ctx=ctx, row=row)
+        entry = Running(ctx=ctx, row=row, owner=owner)
         self.state.running[ctx.id] = entry
+        if owner is not None:
+            owner.owned += 1
         return entry
 
     def return_unstarted(self, entry: Running) -> None:

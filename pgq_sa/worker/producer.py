@@ -20,12 +20,22 @@ log = logging.getLogger("pgq_sa.producer")
 
 
 class Producer:
-    """Claim loop: wake on NOTIFY, on a freed slot, or every ``poll_interval``."""
+    """Claim loop: wake on NOTIFY, on a freed slot, or every ``poll_interval``.
+
+    A worker runs two producers, each owning half of the capacity, on two
+    connections: while one waits for its claim, the jobs of the other run, so the
+    database round trip overlaps with job execution (double buffering) without
+    ever holding more jobs than the worker's concurrency.
+    """
 
     def __init__(self, lease: Lease, stmts: Statements, state: WorkerState, executor: Executor,
                  completer: Completer, *, worker_id: str, queues: list[str],
-                 entrypoints: list[str], poll_interval: float) -> None:
+                 entrypoints: list[str], poll_interval: float, share: int) -> None:
         self._lease = lease
+        self.share = share
+        self.owned = 0
+        self._wake = anyio.Event()
+        self._slot = anyio.Event()
         self._state = state
         self._executor = executor
         self._completer = completer
@@ -42,6 +52,21 @@ class Producer:
         else:
             self._params["queue"] = queues[0]
         self.claims = 0
+        state.producers.append(self)
+
+    def poke(self) -> None:
+        """New work may be ready."""
+        self._wake.set()
+
+    def released_all(self) -> None:
+        """Wake the loop wherever it waits (shutdown)."""
+        self._slot.set()
+        self._wake.set()
+
+    def released(self) -> None:
+        """One of this producer's jobs ended."""
+        self.owned -= 1
+        self._slot.set()
 
     async def claim(self, limit: int) -> list[Any]:
         """One statement: record the outcomes waiting in the completer, claim up to
@@ -68,26 +93,26 @@ class Producer:
         """Claim until stopping; admitted jobs go to the runners through ``jobs``."""
         state = self._state
         while not state.stopping:
-            free = state.free
+            free = self.share - self.owned
             if free <= 0:
-                state.slot_freed = anyio.Event()
-                await state.slot_freed.wait()
+                self._slot = anyio.Event()
+                await self._slot.wait()
                 # let the other jobs that end in this tick release their slots too
                 await anyio.lowlevel.checkpoint()
                 continue
-            state.wake = anyio.Event()  # notifications from now on count
+            self._wake = anyio.Event()  # notifications from now on count
             try:
                 rows = await self.claim(free)
             except Exception:
                 log.exception("claim failed; retrying after the poll interval")
                 rows = []
                 with anyio.move_on_after(self._poll):
-                    await state.wake.wait()
+                    await self._wake.wait()
                 continue
             state.stats["claimed"] += len(rows)
             admit = self._executor.admit
             for row in rows:
-                entry = admit(row)
+                entry = admit(row, self)
                 if state.stopping:  # claimed while a shutdown began: hand it straight back
                     self._executor.return_unstarted(entry)
                 else:
@@ -96,4 +121,4 @@ class Producer:
                 await anyio.lowlevel.checkpoint()
                 continue  # there may be more ready right now
             with anyio.move_on_after(self._poll):
-                await state.wake.wait()
+                await self._wake.wait()

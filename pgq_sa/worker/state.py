@@ -18,6 +18,8 @@ class Running:
 
     ctx: JobContext
     row: Any = None
+    #: the producer whose capacity share this job occupies
+    owner: Any = None
     scope: anyio.CancelScope | None = None
     started: bool = False
     #: Why it is being stopped: "cancel", "timeout", "shutdown" (None while running).
@@ -41,6 +43,8 @@ class WorkerState:
     wake: anyio.Event = field(default_factory=anyio.Event)
     slot_freed: anyio.Event = field(default_factory=anyio.Event)
     stopping: bool = False
+    #: the claim loops (each owns a share of the capacity)
+    producers: list[Any] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=lambda: {
         "claimed": 0, "succeeded": 0, "failed": 0, "retried": 0, "cancelled": 0,
         "snoozed": 0, "returned": 0, "rescued": 0,
@@ -51,9 +55,13 @@ class WorkerState:
         return self.concurrency - len(self.running)
 
     def poke(self) -> None:
-        """Wake the producer (a notification arrived, or something was requeued)."""
+        """Wake the producers (a notification arrived, or something was requeued)."""
         self.wake.set()
+        for producer in self.producers:
+            producer.poke()
 
     def release(self, job_id: int) -> None:
-        self.running.pop(job_id, None)
+        entry = self.running.pop(job_id, None)
+        if entry is not None and entry.owner is not None:
+            entry.owner.released()
         self.slot_freed.set()

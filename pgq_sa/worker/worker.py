@@ -39,6 +39,20 @@ __all__ = ["Worker"]
 
 log = logging.getLogger("pgq_sa.worker")
 
+#: Dedicated connections a worker holds: two producers, completer, listener, maintenance.
+LEASE_NAMES = ("producer0", "producer1", "completer", "listener", "maintenance")
+LEASES = len(LEASE_NAMES)
+
+
+def _check_pool(engine: AsyncEngine) -> None:
+    pool = engine.sync_engine.pool
+    size = getattr(pool, "size", None)
+    overflow = getattr(pool, "_max_overflow", 0)
+    if callable(size) and overflow >= 0 and size() + overflow < LEASES:
+        raise ConfigurationError(
+            f"the engine's pool allows {size() + overflow} connections but a worker holds "
+            f"{LEASES}: create_async_engine(..., pool_size={LEASES + 2})")
+
 
 class Worker:
     """Runs the jobs of ``registry`` from the database at ``dsn`` (URL or AsyncEngine).
@@ -63,10 +77,11 @@ class Worker:
         self.queues = list(config.queues) or registry.queues()
         self.entrypoints = sorted(registry.tasks)
         if isinstance(dsn, AsyncEngine):
+            _check_pool(dsn)
             self.engine, self._own_engine = dsn, False
         else:
             self.engine = create_async_engine(
-                async_url(dsn), pool_size=5, max_overflow=5, pool_pre_ping=False)
+                async_url(dsn), pool_size=LEASES + 2, max_overflow=4)
             self._own_engine = True
         self.stmts = statements_for(tables_for(registry.schema))
         self.state = WorkerState(concurrency=config.concurrency)
@@ -80,6 +95,7 @@ class Worker:
         # services (built in run(), they need an event loop)
         self.completer: Completer | None = None
         self.producer: Producer | None = None
+        self.producers: list[Producer] = []
         self.notifier: Notifier | None = None
         self.heartbeat: Heartbeat | None = None
         self.rescuer: Rescuer | None = None
@@ -105,13 +121,19 @@ class Worker:
         if self._stop_requested:
             self._stop_event.set()
         leases = {name: Lease(self.engine, name)
-                  for name in ("producer", "completer", "listener", "maintenance")}
+                  for name in LEASE_NAMES}
         self.completer = Completer(leases["completer"], self.stmts)
         executor = self._executor = Executor(self.registry, self.state, self.completer, self.id)
-        self.producer = Producer(
-            leases["producer"], self.stmts, self.state, executor, self.completer,
-            worker_id=self.id,
-            queues=self.queues, entrypoints=self.entrypoints, poll_interval=cfg.poll_interval)
+        # Two claim loops, each owning half of the capacity (see Producer).
+        shares = [cfg.concurrency] if cfg.concurrency < 4 else [
+            cfg.concurrency - cfg.concurrency // 2, cfg.concurrency // 2]
+        self.producers = [
+            Producer(leases[f"producer{i}"], self.stmts, self.state, executor, self.completer,
+                     worker_id=self.id, queues=self.queues, entrypoints=self.entrypoints,
+                     poll_interval=cfg.poll_interval, share=share)
+            for i, share in enumerate(shares)
+        ]
+        self.producer = self.producers[0]
         self.heartbeat = Heartbeat(
             leases["maintenance"], self.stmts, self.state, worker_id=self.id,
             queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval)
@@ -159,11 +181,16 @@ class Worker:
             for _ in range(self.config.concurrency):
                 jobs_tg.start_soon(self._executor.runner, jobs)
             async with anyio.create_task_group() as prod_tg:
-                prod_tg.start_soon(self.producer.run, jobs)
+                for producer in self.producers:
+                    prod_tg.start_soon(producer.run, jobs)
                 await self._stop_event.wait()
                 self.state.stopping = True
+                for producer in self.producers:
+                    producer.released_all()
                 self.state.poke()
                 self.state.slot_freed.set()
+                # a claim in flight may finish; a producer stuck reconnecting may not
+                prod_tg.cancel_scope.deadline = anyio.current_time() + 5
             jobs.close()  # runners hand back what is still waiting, then end
             # producer has returned; now let running jobs finish, up to the timeout
             if self.state.running:
