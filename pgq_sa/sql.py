@@ -173,7 +173,10 @@ class Statements:
             .where(
                 j.c.id == done.c.id,
                 j.c.attempts == done.c.attempt,
-                status_is(j.c.status, RUNNING),
+                # `(SELECT 'running')`, not a literal: the planner must look rows up by
+                # primary key, never scan the running index and filter each row against
+                # the whole batch (which it picks when stats show few running rows).
+                j.c.status == select(literal_column(f"'{RUNNING}'")).scalar_subquery(),
             )
             .values(
                 status=done.c.status,

@@ -79,3 +79,18 @@ async def test_prune_and_heartbeat_use_their_partial_indexes(big):
     assert any(n.get("Index Name") == "pgq_jobs_finished_idx" for n in plan), plan
     plan = await explain(big, S.heartbeat, {"worker_id": "w", "now": None})
     assert any(n.get("Index Name") == "pgq_jobs_running_idx" for n in plan), plan
+
+
+async def test_finish_looks_jobs_up_by_primary_key(big):
+    """Even when statistics say nothing is running, acks probe the primary key."""
+    await big.execute("UPDATE pgq_jobs SET status = 'running', attempts = 1 "
+                      "WHERE id IN (SELECT id FROM pgq_jobs WHERE status = 'queued' LIMIT 64)")
+    ids = [r[0] for r in await big.fetch("SELECT id FROM pgq_jobs WHERE status = 'running'")]
+    n = len(ids)
+    params = {"ids": ids, "attempts": [1] * n, "statuses": ["succeeded"] * n,
+              "run_ats": [None] * n, "messages": [None] * n, "errors": [None] * n,
+              "uncount": [False] * n, "now": None}
+    plan = await explain(big, S.finish, params)
+    scans = [n for n in plan
+             if n.get("Relation Name") == "pgq_jobs" and "Scan" in n["Node Type"]]
+    assert [n.get("Index Name") for n in scans] == ["pk_pgq_jobs"], plan
