@@ -1,0 +1,123 @@
+"""pgq-sa (this repository).
+
+* schema: ``pgq-sa db upgrade`` (Alembic migrations);
+* enqueue: ``pgq_sa.enqueue_many`` (batch: one ``INSERT … SELECT FROM unnest``) and
+  ``pgq_sa.enqueue`` (single) given an ``AsyncEngine``: each call is its own
+  transaction;
+* worker: ``pgq-sa worker benchmarks.apps.pgq_sa_app:registry``, default settings
+  or ``--concurrency N``;
+* done: a finished job keeps its row in ``pgq_jobs`` with status ``succeeded``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+
+from benchmarks.adapters.base import QueueAdapter, console_script
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+ENTRYPOINT = "noop"
+REGISTRY = "benchmarks.apps.pgq_sa_app:registry"
+
+# 1 M finished jobs spread over the last 24 h (kept in pgq_jobs until pruned), then
+# 100 k jobs scheduled a day or more ahead, with lower ids than the drained ones.
+SEED_FINISHED_SQL = """
+INSERT INTO pgq_jobs (queue, entrypoint, payload, status, attempts, created_at, run_at,
+                      started_at, finished_at, worker_id)
+SELECT 'default', $2, jsonb_build_object('k', -g), 'succeeded', 1, t, t, t, t, 'seed'
+FROM generate_series(1, $1::bigint) AS g,
+     LATERAL (SELECT now() - interval '24 hours' + g * (86400.0 / $1) * interval '1 second') s(t)
+"""
+SEED_FUTURE_SQL = """
+INSERT INTO pgq_jobs (queue, entrypoint, payload, run_at)
+SELECT 'default', $2, jsonb_build_object('k', -g), now() + interval '1 day' + g * interval '1 second'
+FROM generate_series(1, $1::bigint) AS g
+"""
+WATERMARK_SQL = "SELECT coalesce(max(id), 0) FROM pgq_jobs"
+PENDING_SQL = """
+SELECT count(*) FROM pgq_jobs
+WHERE id > $1 AND status IN ('queued', 'running') AND run_at <= now()
+"""
+FINISHED_AT_SQL = """
+SELECT extract(epoch FROM max(finished_at))::float8 FROM pgq_jobs
+WHERE id > $1 AND status = 'succeeded'
+"""
+
+
+class PgqSaAdapter(QueueAdapter):
+    name = "pgq_sa"
+    distribution = "pgq-sa"
+
+    def __init__(self, admin_dsn: str, workdir: Path) -> None:
+        super().__init__(admin_dsn, workdir)
+        self._engine: AsyncEngine | None = None
+        self._watermark = 0
+
+    def _cli(self) -> list[str]:
+        return console_script("pgq-sa", "pgq_sa")
+
+    async def install(self) -> None:
+        proc = await asyncio.create_subprocess_exec(
+            *self._cli(), "db", "upgrade", "--dsn", self.dsn,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"pgq-sa db upgrade failed:\n{out.decode(errors='replace')}")
+
+    async def open_producer(self) -> None:
+        from sqlalchemy.ext.asyncio import create_async_engine
+
+        import pgq_sa
+
+        self._engine = create_async_engine(pgq_sa.dsn.async_url(self.dsn))
+
+    async def close_producer(self) -> None:
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            await engine.dispose()
+
+    def _producer(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("open_producer() first")
+        return self._engine
+
+    async def enqueue_batch(self, keys: Sequence[int]) -> None:
+        import pgq_sa
+
+        await pgq_sa.enqueue_many(self._producer(), [(ENTRYPOINT, {"k": k}) for k in keys])
+
+    async def enqueue_single(self, key: int) -> None:
+        import pgq_sa
+
+        await pgq_sa.enqueue(self._producer(), ENTRYPOINT, {"k": key})
+
+    def worker_command(self, concurrency: int | None) -> list[str]:
+        cmd = [*self._cli(), "worker", REGISTRY, "--dsn", self.dsn]
+        if concurrency is not None:
+            cmd += ["--concurrency", str(concurrency)]
+        return cmd
+
+    async def snapshot(self, conn: asyncpg.Connection) -> None:
+        self._watermark = int(await conn.fetchval(WATERMARK_SQL))
+
+    async def count_pending(self, conn: asyncpg.Connection) -> int:
+        return int(await conn.fetchval(PENDING_SQL, self._watermark))
+
+    async def last_finished_at(self, conn: asyncpg.Connection) -> float | None:
+        value: Any = await conn.fetchval(FINISHED_AT_SQL, self._watermark)
+        return None if value is None else float(value)
+
+    async def seed_scale(self, conn: asyncpg.Connection, finished: int, future: int) -> None:
+        async with conn.transaction():
+            if finished:
+                await conn.execute(SEED_FINISHED_SQL, finished, ENTRYPOINT)
+            if future:
+                await conn.execute(SEED_FUTURE_SQL, future, ENTRYPOINT)
