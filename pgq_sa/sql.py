@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -48,6 +48,9 @@ from .schema import (
     RUNNING,
     Tables,
 )
+
+if TYPE_CHECKING:
+    from .sql_stats import StatsStatements
 
 TS = TIMESTAMP(timezone=True)
 _DIALECT = postgresql.asyncpg.dialect()  # type: ignore[attr-defined]
@@ -165,6 +168,8 @@ class Statements:
             "id", "attempt", "status", "run_at", "message", "error", "uncount"
         ).render_derived(name="done")
         requeue = done.c.status == literal_column(f"'{QUEUED}'")
+        #: The outcomes ``finish`` reads (for :mod:`pgq_sa.sql_stats`).
+        self.finish_source = done
         #: Record the outcome of many attempts at once.  Only rows still ``running``
         #: with the same attempt number are touched, so a late ack from a worker whose
         #: job was rescued and re-claimed cannot overwrite the new attempt.
@@ -332,6 +337,14 @@ class Statements:
         self.get_job = select(j).where(j.c.id == bindparam("id", type_=postgresql.BIGINT))
         self.notify = select(func.pg_notify(bindparam("channel", type_=Text),
                                             bindparam("payload", type_=Text)))
+
+    @functools.cached_property
+    def stats(self) -> StatsStatements:
+        """Outcome-recording statements that also count into ``pgq_stats``, and the
+        dashboard's queries (:mod:`pgq_sa.sql_stats`)."""
+        from .sql_stats import StatsStatements
+
+        return StatsStatements(self)
 
     def claim(self, *, many_queues: bool, by_entrypoint: bool = True) -> Executable:
         """Claim up to ``limit`` ready jobs for ``worker_id``, highest priority first.

@@ -43,9 +43,11 @@ class Outcome:
 class Completer:
     """Buffers :class:`Outcome` objects and flushes them with ``Statements.finish``."""
 
-    def __init__(self, lease: Lease, stmts: Statements) -> None:
+    def __init__(self, lease: Lease, stmts: Statements, *, stats: bool = True) -> None:
         self._lease = lease
         self._stmts = stmts
+        #: With ``stats``, the same statement also counts outcomes into ``pgq_stats``.
+        self._finish = stmts.stats.finish if stats else stmts.finish
         self._buffer: list[Outcome] = []
         self._has_items = anyio.Event()
         self._idle = anyio.Event()
@@ -92,7 +94,7 @@ class Completer:
         }
         while True:
             try:
-                await self._lease.fetch(self._stmts.finish, params)
+                await self._lease.fetch(self._finish, params)
                 break
             except Exception:  # not a connection error: log, wait, try again
                 log.exception("could not record %d job outcomes; retrying", len(batch))

@@ -1,0 +1,388 @@
+"""Statistics and inspection SQL, as SQLAlchemy Core (a sibling of :mod:`pgq_sa.sql`).
+
+Writing: the statements that record job outcomes (``finish``, ``rescue``,
+``cancel_queued`` of :class:`~pgq_sa.sql.Statements`) are wrapped so that the same
+statement also upserts ``pgq_stats``: a data-modifying CTE groups the batch by
+(queue, entrypoint, status) and adds its counts, timing sums and log-scale
+histograms to the current per-second row and the current per-minute row.  No
+extra round trip; rows are upserted in key order so concurrent flushes of several
+workers cannot deadlock.
+
+Reading: bounded queries for the dashboard, ``pgq-sa queues`` and ``pgq-sa
+workers``: ``pgq_stats`` rows of a five-minute window (primary-key range), queued
+and running jobs through their partial indexes, and the workers table.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Double,
+    Integer,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    delete,
+    extract,
+    func,
+    literal_column,
+    null,
+    select,
+    true,
+    tuple_,
+    values,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.sql import Executable
+
+from . import histogram
+from .schema import FINISHED_STATUSES, QUEUED, RETRIED, RUNNING, Tables
+
+if TYPE_CHECKING:
+    from .sql import Statements
+
+__all__ = ["SPANS", "StatsStatements"]
+
+TS = TIMESTAMP(timezone=True)
+#: Bucket widths written for every outcome: seconds (live figures, kept briefly)
+#: and minutes (history).
+SPANS: tuple[int, ...] = (1, 60)
+#: Longest error message copied into ``pgq_stats.last_error``.
+MAX_ERROR_CHARS = 500
+
+
+def _lit(sql: str, type_: Any = None) -> Any:
+    return literal_column(sql, type_)
+
+
+def _float(value: float) -> Any:
+    return literal_column(repr(float(value)), Double)
+
+
+def _status_is(col: Any, status: str) -> ColumnElement[bool]:
+    return col == _lit(f"'{status}'")  # type: ignore[no-any-return]
+
+
+def _status_in(col: Any, statuses: Sequence[str]) -> ColumnElement[bool]:
+    return col.in_([_lit(f"'{s}'") for s in statuses])  # type: ignore[no-any-return]
+
+
+def _now() -> ColumnElement[Any]:
+    return func.coalesce(bindparam("now", type_=TS), func.now())
+
+
+def _seconds(interval: Any) -> ColumnElement[float]:
+    return cast(extract("epoch", interval), Double)
+
+
+def _bucket_index(seconds: Any) -> ColumnElement[int]:
+    """SQL twin of :func:`pgq_sa.histogram.bucket_index`."""
+    scaled = func.ceil(func.ln(seconds / _float(histogram.BASE), type_=Double)
+                       / _float(math.log(2)) * _float(histogram.PER_DOUBLING))
+    return cast(
+        case((seconds <= _float(histogram.BASE), _lit("0")),
+             else_=func.least(_lit(str(histogram.BUCKETS - 1)), scaled)),
+        Integer,
+    )
+
+
+def _max_error() -> Any:
+    return _lit(str(MAX_ERROR_CHARS), Integer)
+
+
+def _null_seconds() -> ColumnElement[float]:
+    return cast(null(), Double)
+
+
+class StatsStatements:
+    """Statistics statements for one :class:`~pgq_sa.sql.Statements` (one schema)."""
+
+    def __init__(self, stmts: Statements) -> None:
+        self.tables: Tables = stmts.tables
+        j = self.tables.jobs
+        message = case(
+            (_status_in(j.c.status, ("failed", QUEUED)), func.left(j.c.last_error, _max_error())),
+            else_=null(),
+        )
+
+        # ---- finish: the completer's batched ack -----------------------------------
+        done = stmts.finish_source
+        fin = stmts.finish.returning(
+            j.c.queue, j.c.entrypoint, j.c.status, j.c.created_at, j.c.run_at, j.c.started_at,
+            j.c.finished_at, j.c.last_error, done.c.uncount,
+        ).cte("fin")
+        f_finished = _status_in(fin.c.status, FINISHED_STATUSES)
+        obs = (
+            select(
+                fin.c.queue,
+                fin.c.entrypoint,
+                case((_status_is(fin.c.status, QUEUED), _lit(f"'{RETRIED}'")),
+                     else_=fin.c.status).label("status"),
+                # enqueue (or retry) -> start, for the attempt that ended the job
+                case((f_finished, _seconds(fin.c.started_at - func.greatest(
+                    fin.c.created_at, fin.c.run_at))), else_=_null_seconds()).label("latency"),
+                _seconds(func.coalesce(fin.c.finished_at, _now()) - fin.c.started_at)
+                .label("runtime"),
+                case((_status_in(fin.c.status, ("failed", QUEUED)),
+                      func.left(fin.c.last_error, _max_error())),
+                     else_=null()).label("message"),
+            )
+            # snoozed jobs and jobs handed back at shutdown are not outcomes
+            .where(fin.c.uncount.is_not(True))
+            .cte("obs")
+        )
+        #: ``Statements.finish`` plus the statistics upsert; returns the same rows.
+        self.finish: Executable = select(fin.c.id).add_cte(self._record(obs))
+
+        # ---- rescue: jobs of dead workers -------------------------------------------
+        res = stmts.rescue.returning(j.c.queue, j.c.entrypoint, message.label("message")).cte(
+            "res")
+        obs_r = select(
+            res.c.queue, res.c.entrypoint,
+            case((_status_is(res.c.status, QUEUED), _lit(f"'{RETRIED}'")),
+                 else_=res.c.status).label("status"),
+            _null_seconds().label("latency"),
+            _null_seconds().label("runtime"),
+            res.c.message,
+        ).cte("obs")
+        #: ``Statements.rescue`` plus the statistics upsert (lost attempts count as
+        #: ``retried``, or ``failed`` when out of attempts).
+        self.rescue: Executable = select(res.c.id, res.c.status).add_cte(self._record(obs_r))
+
+        # ---- cancel queued jobs (operator) --------------------------------------------
+        can = stmts.cancel_queued.returning(j.c.queue, j.c.entrypoint).cte("can")
+        obs_c = select(
+            can.c.queue, can.c.entrypoint, _lit("'cancelled'").label("status"),
+            _null_seconds().label("latency"), _null_seconds().label("runtime"),
+            cast(null(), Text).label("message"),
+        ).cte("obs")
+        #: ``Statements.cancel_queued`` plus the statistics upsert.
+        self.cancel_queued: Executable = select(can.c.id).add_cte(self._record(obs_c))
+
+        self._build_readers()
+
+    # ---- the upsert ---------------------------------------------------------------------
+    def _record(self, obs: Any) -> Any:
+        """``INSERT … ON CONFLICT DO UPDATE`` of ``obs`` (queue, entrypoint, status,
+        latency, runtime, message) into the current bucket of every span, as a CTE."""
+        st = self.tables.stats
+        key = [obs.c.queue, obs.c.entrypoint, obs.c.status]
+        spans = values(column("span", Integer), name="spans", literal_binds=True).data(
+            [(s,) for s in SPANS])
+        now_s = _seconds(_now())
+        span_s = cast(spans.c.span, Double)
+        bucket = func.to_timestamp(func.floor(now_s / span_s, type_=Double) * span_s)
+        agg = (
+            select(
+                spans.c.span, bucket.label("bucket"), *key,
+                func.count().label("n"),
+                func.coalesce(func.sum(obs.c.latency), _float(0)).label("latency_sum"),
+                func.coalesce(func.sum(obs.c.runtime), _float(0)).label("runtime_sum"),
+                func.max(obs.c.message).label("message"),
+            )
+            .select_from(obs.join(spans, true()))
+            .group_by(spans.c.span, *key)
+            .cte("agg")
+        )
+
+        def hist(col: Any, name: str) -> Any:
+            idx = _bucket_index(col)
+            per = (
+                select(*key, idx.label("i"), func.count().label("n"))
+                .where(col.is_not(None))
+                .group_by(*key, idx)
+                .subquery(f"{name}_i")
+            )
+            return (
+                select(per.c.queue, per.c.entrypoint, per.c.status,
+                       func.jsonb_object_agg(per.c.i, per.c.n).label("h"))
+                .group_by(per.c.queue, per.c.entrypoint, per.c.status)
+                .cte(name)
+            )
+
+        lh = hist(obs.c.latency, "lh")
+        rh = hist(obs.c.runtime, "rh")
+
+        def same(a: Any, b: Any) -> ColumnElement[bool]:
+            return and_(a.c.queue == b.c.queue, a.c.entrypoint == b.c.entrypoint,
+                        a.c.status == b.c.status)
+
+        empty = cast(_lit("'{}'"), JSONB)
+        rows = (
+            select(
+                agg.c.span, agg.c.bucket, agg.c.queue, agg.c.entrypoint, agg.c.status, agg.c.n,
+                agg.c.latency_sum, agg.c.runtime_sum,
+                func.coalesce(lh.c.h, empty), func.coalesce(rh.c.h, empty), agg.c.message,
+            )
+            .select_from(agg.outerjoin(lh, same(agg, lh)).outerjoin(rh, same(agg, rh)))
+            # one lock order for every writer: no deadlock between workers
+            .order_by(agg.c.span, agg.c.bucket, agg.c.queue, agg.c.entrypoint, agg.c.status)
+        )
+        ins = pg_insert(st).from_select(
+            ["span", "bucket", "queue", "entrypoint", "status", "count", "latency_sum",
+             "runtime_sum", "latency_hist", "runtime_hist", "last_error"],
+            rows,
+        )
+        ex = ins.excluded
+        return ins.on_conflict_do_update(
+            index_elements=[st.c.span, st.c.bucket, st.c.queue, st.c.entrypoint, st.c.status],
+            set_={
+                "count": st.c["count"] + ex["count"],
+                "latency_sum": st.c.latency_sum + ex.latency_sum,
+                "runtime_sum": st.c.runtime_sum + ex.runtime_sum,
+                "latency_hist": _merge_hist(st.c.latency_hist, ex.latency_hist, st),
+                "runtime_hist": _merge_hist(st.c.runtime_hist, ex.runtime_hist, st),
+                "last_error": func.coalesce(ex.last_error, st.c.last_error),
+            },
+        ).cte("recorded")
+
+    # ---- readers -----------------------------------------------------------------------
+    def _build_readers(self) -> None:
+        j, w, st = self.tables.jobs, self.tables.workers, self.tables.stats
+        since = bindparam("since", type_=TS)
+        until = bindparam("until", type_=TS)
+        fine = st.c.span == _lit("1")
+        in_window = and_(fine, st.c.bucket >= since, st.c.bucket < until)
+
+        #: Current time (``:now`` or the database clock).
+        self.now = select(_now())
+        #: Per (queue, entrypoint, status): counts over the window and its short tail,
+        #: and timing sums.
+        self.window = (
+            select(
+                st.c.queue, st.c.entrypoint, st.c.status,
+                func.sum(st.c["count"]).label("n"),
+                func.coalesce(func.sum(st.c["count"]).filter(
+                    st.c.bucket >= bindparam("since_short", type_=TS)), 0).label("n_short"),
+                func.sum(st.c.latency_sum).label("latency_sum"),
+                func.sum(st.c.runtime_sum).label("runtime_sum"),
+            )
+            .where(in_window)
+            .group_by(st.c.queue, st.c.entrypoint, st.c.status)
+        )
+
+        def hist_rows(col: Any, kind: str) -> Select[Any]:
+            each = func.jsonb_each_text(col).table_valued("key", "value")
+            return (
+                select(st.c.queue, st.c.entrypoint, _lit(f"'{kind}'").label("kind"),
+                       cast(each.c.key, Integer).label("i"),
+                       func.sum(cast(each.c.value, BigInteger)).label("n"))
+                .select_from(st, each)
+                .where(in_window, _status_in(st.c.status, FINISHED_STATUSES)
+                       if kind == "latency" else true())
+                .group_by(st.c.queue, st.c.entrypoint, cast(each.c.key, Integer))
+            )
+
+        #: Histogram buckets summed over the window, per (queue, entrypoint, kind).
+        self.histograms = hist_rows(st.c.latency_hist, "latency").union_all(
+            hist_rows(st.c.runtime_hist, "runtime"))
+        slot_seconds = bindparam("slot_seconds", type_=Double)
+        slot = cast(func.floor(_seconds(st.c.bucket - since) / slot_seconds), Integer)
+        #: Finished jobs per queue per slot of the window (sparklines).
+        self.series = (
+            select(st.c.queue, slot.label("slot"), func.sum(st.c["count"]).label("n"))
+            .where(in_window, _status_in(st.c.status, FINISHED_STATUSES))
+            .group_by(st.c.queue, slot)
+        )
+        #: The latest error message per (queue, entrypoint) since ``since``.
+        self.last_errors = (
+            select(st.c.queue, st.c.entrypoint, st.c.last_error, st.c.bucket)
+            .where(fine, st.c.bucket >= since, st.c.last_error.is_not(None))
+            .distinct(st.c.queue, st.c.entrypoint)
+            .order_by(st.c.queue, st.c.entrypoint, st.c.bucket.desc())
+        )
+        now = _now()
+        ready = j.c.run_at <= now
+        #: Queued jobs per (queue, entrypoint): ready, scheduled, oldest ready run_at
+        #: (through the partial dequeue index).
+        self.queued = (
+            select(
+                j.c.queue, j.c.entrypoint,
+                func.count().filter(ready).label("ready"),
+                func.count().filter(j.c.run_at > now).label("scheduled"),
+                func.min(j.c.run_at).filter(ready).label("oldest_ready"),
+            )
+            .where(_status_is(j.c.status, QUEUED))
+            .group_by(j.c.queue, j.c.entrypoint)
+        )
+        #: Running jobs per (queue, entrypoint) (through the partial running index).
+        self.running = (
+            select(j.c.queue, j.c.entrypoint, func.count().label("running"))
+            .where(_status_is(j.c.status, RUNNING))
+            .group_by(j.c.queue, j.c.entrypoint)
+        )
+        running_of = (
+            select(func.count()).where(_status_is(j.c.status, RUNNING), j.c.worker_id == w.c.id)
+            .scalar_subquery()
+        )
+        #: Every registered worker with its running jobs and heartbeat age (seconds).
+        self.workers = (
+            select(w.c.id, w.c.host, w.c.pid, w.c.queues, w.c.entrypoints, w.c.concurrency,
+                   w.c.started_at, w.c.heartbeat_at,
+                   running_of.label("running"),
+                   _seconds(now - w.c.heartbeat_at).label("heartbeat_age"))
+            .order_by(w.c.started_at, w.c.id)
+        )
+        old = (
+            select(st.c.span, st.c.bucket, st.c.queue, st.c.entrypoint, st.c.status)
+            .where(st.c.span == bindparam("span", type_=Integer),
+                   st.c.bucket < bindparam("before", type_=TS))
+            .limit(bindparam("limit", type_=Integer))
+            .with_for_update(skip_locked=True)
+            .cte("old_stats")
+        )
+        #: Delete up to ``limit`` statistics rows of width ``span`` older than ``before``.
+        self.prune = (
+            delete(st)
+            .where(tuple_(st.c.span, st.c.bucket, st.c.queue, st.c.entrypoint, st.c.status)
+                   == tuple_(old.c.span, old.c.bucket, old.c.queue, old.c.entrypoint,
+                             old.c.status))
+            .returning(st.c.span)
+        )
+
+    def list_jobs(self, *, statuses: Sequence[str] = (), queue: str | None = None,
+                  entrypoint: str | None = None) -> Select[Any]:
+        """Jobs, newest first, filtered; takes ``limit`` (and ``queue``/``entrypoint``
+        when given).  Statuses are literals so partial indexes stay usable."""
+        j = self.tables.jobs
+        stmt = select(
+            j.c.id, j.c.queue, j.c.entrypoint, j.c.status, j.c.priority, j.c.attempts,
+            j.c.max_attempts, j.c.created_at, j.c.run_at, j.c.started_at, j.c.finished_at,
+            j.c.worker_id, j.c.last_error,
+        )
+        if statuses:
+            stmt = stmt.where(_status_in(j.c.status, statuses))
+        if queue is not None:
+            stmt = stmt.where(j.c.queue == bindparam("queue", type_=Text))
+        if entrypoint is not None:
+            stmt = stmt.where(j.c.entrypoint == bindparam("entrypoint", type_=Text))
+        return stmt.order_by(j.c.id.desc()).limit(bindparam("limit", type_=Integer))
+
+
+def _merge_hist(current: Any, incoming: Any, table: Any) -> Any:
+    """``current + incoming`` for two sparse JSON histograms, bucket by bucket."""
+    a = func.jsonb_each_text(current).table_valued("key", "value")
+    b = func.jsonb_each_text(incoming).table_valued("key", "value")
+    both = select(a.c.key, a.c.value).correlate(table).union_all(
+        select(b.c.key, b.c.value).correlate(table)).subquery("u")
+    summed = (
+        select(both.c.key, func.sum(cast(both.c.value, BigInteger)).label("n"))
+        .group_by(both.c.key)
+        .subquery("s")
+    )
+    return (
+        select(func.coalesce(func.jsonb_object_agg(summed.c.key, summed.c.n),
+                             cast(_lit("'{}'"), JSONB)))
+        .correlate(table)
+        .scalar_subquery()
+    )
