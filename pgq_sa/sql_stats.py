@@ -41,7 +41,7 @@ from sqlalchemy import (
     tuple_,
     values,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Executable
 
@@ -277,7 +277,7 @@ class StatsStatements:
                 select(st.c.queue, st.c.entrypoint, _lit(f"'{kind}'").label("kind"),
                        cast(each.c.key, Integer).label("i"),
                        func.sum(cast(each.c.value, BigInteger)).label("n"))
-                .select_from(st, each)
+                .select_from(st.join(each, true()))
                 .where(in_window, _status_in(st.c.status, FINISHED_STATUSES)
                        if kind == "latency" else true())
                 .group_by(st.c.queue, st.c.entrypoint, cast(each.c.key, Integer))
@@ -298,7 +298,7 @@ class StatsStatements:
         self.last_errors = (
             select(st.c.queue, st.c.entrypoint, st.c.last_error, st.c.bucket)
             .where(fine, st.c.bucket >= since, st.c.last_error.is_not(None))
-            .distinct(st.c.queue, st.c.entrypoint)
+            .ext(distinct_on(st.c.queue, st.c.entrypoint))
             .order_by(st.c.queue, st.c.entrypoint, st.c.bucket.desc())
         )
         now = _now()

@@ -1,0 +1,99 @@
+"""The dashboard's figures from a database with known jobs in every state."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+import pgq_sa
+from pgq_sa import histogram
+from pgq_sa.stats import snapshot
+
+from .known_jobs import NOW, T, at, build
+
+pytestmark = pytest.mark.anyio
+
+
+def hist(value: float) -> float:
+    """What the histogram reports for a distribution whose quantile is ``value``."""
+    return histogram.upper(histogram.bucket_index(value))
+
+
+def test_histogram_bounds():
+    for value in (0.0004, 0.0011, 0.05, 0.3, 1.0, 4.0, 3600.0):
+        reported = hist(value)
+        assert value <= reported <= max(histogram.BASE, value * 2 ** 0.25)
+    assert histogram.percentile({}, 0.5) is None
+    h = {histogram.bucket_index(0.3): 50, histogram.bucket_index(4.0): 10}
+    assert histogram.percentile(h, 0.5) == hist(0.3)
+    assert histogram.percentile(h, 0.95) == hist(4.0)
+
+
+async def test_snapshot_figures(engine):
+    await build(engine)
+    snap = await snapshot(engine, now=NOW)
+    assert snap.now == NOW and snap.until == T
+    assert [q.queue for q in snap.queues] == ["emails", "reports"]
+    emails, reports = snap.queues
+    [send] = emails.entrypoints
+    assert send.entrypoint == "send"
+    # queued now: two ready from the start, the retried and the snoozed job; two later
+    assert (send.ready, send.scheduled, send.running) == (4, 2, 2)
+    assert send.oldest_ready_age == pytest.approx(60.4)
+    # outcomes of the last five minutes (the five at T-400 are outside)
+    assert (send.succeeded, send.failed, send.cancelled, send.retried) == (60, 2, 1, 1)
+    assert send.throughput_short == pytest.approx(20 / 10)
+    assert send.throughput == pytest.approx(63 / 300)
+    assert send.error_rate == pytest.approx(3 / 64)
+    # latency: 50 x 0.3 s, 2 x 1.0 s (failures), 10 x 4.0 s
+    assert send.latency_p50 == hist(0.3)
+    assert send.latency_p95 == hist(4.0)
+    # run time: 60 x 0.05 s, 3 x 1.0 s (two failures, one retried attempt)
+    assert send.runtime_p50 == hist(0.05)
+    assert send.runtime_p95 == hist(0.05)
+    assert send.last_error == "TimeoutError: slow"
+    assert send.last_error_at == at(-20)
+
+    [build_] = reports.entrypoints
+    assert (build_.ready, build_.scheduled, build_.running, build_.succeeded) == (1, 0, 0, 1)
+    assert build_.oldest_ready_age == pytest.approx(5.4)
+    assert build_.throughput_short == pytest.approx(0.1)
+    assert build_.latency_p50 == hist(1.5) and build_.runtime_p50 == hist(0.7)
+    assert build_.error_rate == 0.0 and build_.last_error is None
+
+    # queue totals and the sparkline: 30 slots of 10 s, oldest first
+    assert emails.queued == 6 and emails.finished == 63
+    assert sum(emails.series) == 63
+    assert emails.series[-1] == 20  # T-10 .. T: the 20 quick successes
+    assert emails.series[20] == 40  # T-100 falls in slot (300-100)/10 = 20
+    totals = snap.totals
+    assert (totals.ready, totals.running, totals.finished) == (5, 2, 64)
+    assert totals.throughput_short == pytest.approx(2.1)
+
+    by_id = {w.id: w for w in snap.workers}
+    live, dead = by_id["w-live"], by_id["w-dead"]
+    assert (live.id, live.running, live.stale) == ("w-live", 2, False)
+    assert live.heartbeat_age == pytest.approx(1.4)
+    assert (dead.id, dead.running, dead.stale) == ("w-dead", 0, True)
+    assert dead.heartbeat_age == pytest.approx(120.4)
+
+
+async def test_stats_rows_per_second_and_minute(engine):
+    await build(engine)
+    st = pgq_sa.tables.stats
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            select(st.c.span, st.c.status, st.c["count"]).where(st.c.queue == "emails")
+        )).all()
+    per_span: dict[int, dict[str, int]] = {}
+    for span, status, n in rows:
+        per_span.setdefault(span, {}).setdefault(status, 0)
+        per_span[span][status] += n
+    assert per_span[1] == per_span[60] == {"succeeded": 65, "failed": 2, "retried": 1,
+                                           "cancelled": 1}
+
+
+async def test_snapshot_of_an_empty_database(engine):
+    snap = await snapshot(engine)
+    assert snap.queues == [] and snap.workers == []
+    assert snap.to_dict()["totals"]["throughput"] == 0.0
