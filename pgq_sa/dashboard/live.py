@@ -62,7 +62,7 @@ def run_live(fetch: Callable[[], Snapshot], *, interval: float, title: str,
                 if stopped():
                     break
                 live.update(render(snap, title=title, refresh=refresh, interval=interval,
-                                   error=error), refresh=True)
+                                   error=error, width=console.width), refresh=True)
                 state["stop"] = _wait_for_key(fd, interval, stopped)
     finally:
         termios.tcsetattr(fd, termios.TCSADRAIN, saved)

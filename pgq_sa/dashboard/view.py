@@ -43,14 +43,13 @@ def _age_style(age: float | None) -> str:
     return "bold red" if age >= 300 else ("yellow" if age >= 60 else "")
 
 
-def _row(table: Table, f: Figures, name: Text, trend: str) -> None:
-    error = (f.last_error or "").replace("\n", " ")
+def _row(table: Table, f: Figures, name: Text, trend: str | None) -> None:
     table.add_row(
         name,
         str(f.ready), str(f.scheduled), str(f.running),
         Text(format_seconds(f.oldest_ready_age), style=_age_style(f.oldest_ready_age)),
-        rate(f.throughput_short), rate(f.throughput),
-        Text(trend, style="cyan"),
+        f"{rate(f.throughput_short)} / {rate(f.throughput)}",
+        *([] if trend is None else [Text(trend, style="cyan")]),
         f"{format_seconds(f.latency_p50)} / {format_seconds(f.latency_p95)}",
         f"{format_seconds(f.runtime_p50)} / {format_seconds(f.runtime_p95)}",
         Text(str(f.succeeded), style="green" if f.succeeded else "dim"),
@@ -58,38 +57,50 @@ def _row(table: Table, f: Figures, name: Text, trend: str) -> None:
         Text(str(f.cancelled), style="dim"),
         Text(str(f.retried), style="yellow" if f.retried else "dim"),
         Text(percent(f.error_rate), style=_err_style(f.error_rate)),
-        Text(error, style="red", overflow="ellipsis", no_wrap=True),
     )
 
 
-def queues_table(snap: Snapshot) -> Table:
-    """Per queue (bold) and per entrypoint (indented)."""
+def queues_table(snap: Snapshot, *, trend: bool = True) -> Table:
+    """Per queue (bold, with a sparkline of finished jobs when ``trend``) and per
+    entrypoint (indented)."""
     short, long_ = span_label(snap.short_window), span_label(snap.window)
-    table = Table(expand=True, box=None, header_style="bold", pad_edge=False)
-    table.add_column("queue / entrypoint", no_wrap=True)
-    for name in ("ready", "sched", "run", "oldest", f"done/s {short}", f"done/s {long_}"):
+    table = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=True)
+    table.add_column("queue", no_wrap=True, overflow="ellipsis", max_width=32)
+    for name in ("ready", "sched", "run", "oldest", f"done/s {short}/{long_}"):
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column(f"done per {span_label(snap.window // max(1, len(_series(snap))))}",
-                     no_wrap=True)
+    if trend:
+        slots = len(snap.queues[0].series) if snap.queues else 1
+        table.add_column(f"done per {span_label(snap.window // max(1, slots))}",
+                         no_wrap=True, min_width=slots)
     table.add_column("latency p50/p95", justify="right", no_wrap=True)
     table.add_column("run p50/p95", justify="right", no_wrap=True)
     for name in ("ok", "fail", "canc", "retry", "err%"):
         table.add_column(name, justify="right", no_wrap=True)
-    table.add_column("last error", ratio=1, no_wrap=True, overflow="ellipsis", min_width=10)
     for q in snap.queues:
-        _row(table, q, Text(q.queue, style="bold"), sparkline(q.series))
+        _row(table, q, Text(q.queue, style="bold"), sparkline(q.series) if trend else None)
         for e in q.entrypoints:
-            _row(table, e, Text(f"  {e.entrypoint}"), "")
+            _row(table, e, Text(f"  {e.entrypoint}"), "" if trend else None)
     return table
 
 
-def _series(snap: Snapshot) -> list[int]:
-    return snap.queues[0].series if snap.queues else [0] * 30
+def errors_table(snap: Snapshot) -> Table | None:
+    """The latest error of each entrypoint that had one in the window."""
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+    table.add_column("where", no_wrap=True, style="bold")
+    table.add_column("when", no_wrap=True, justify="right")
+    table.add_column("error", no_wrap=True, overflow="ellipsis", ratio=1, style="red")
+    for q in snap.queues:
+        for e in q.entrypoints:
+            if e.last_error and e.last_error_at is not None:
+                age = (snap.now - e.last_error_at).total_seconds()
+                table.add_row(f"{q.queue}/{e.entrypoint}", f"{format_seconds(age)} ago",
+                              e.last_error.replace("\n", " "))
+    return table if table.row_count else None
 
 
 def workers_table(snap: Snapshot) -> Table:
     """One row per worker; stale ones in red."""
-    table = Table(expand=True, box=None, header_style="bold", pad_edge=False)
+    table = Table(box=None, header_style="bold", pad_edge=False, collapse_padding=True)
     for name, justify in (("worker", "left"), ("host", "left"), ("pid", "right"),
                           ("queues", "left"), ("running", "right"), ("heartbeat", "right"),
                           ("state", "left")):
@@ -104,9 +115,14 @@ def workers_table(snap: Snapshot) -> Table:
     return table
 
 
+#: Terminals at least this wide show the per-queue sparkline.
+TREND_MIN_WIDTH = 140
+
+
 def render(snap: Snapshot | None, *, title: str, refresh: int, interval: float,
-           error: str | None = None) -> RenderableType:
-    """The whole screen: a header line, the queues panel and the workers panel."""
+           error: str | None = None, width: int = 200) -> RenderableType:
+    """The whole screen: a header line, the queues panel (with sparklines if the
+    terminal is ``width >= TREND_MIN_WIDTH``), latest errors and the workers panel."""
     head = Text()
     head.append("pgq-sa", style="bold magenta")
     head.append(f"  {title}  ")
@@ -131,9 +147,14 @@ def render(snap: Snapshot | None, *, title: str, refresh: int, interval: float,
         if stale:
             summary.append(f" ({stale} STALE)", style="bold red")
         parts.append(summary)
-        parts.append(Panel(queues_table(snap) if snap.queues else Text(
+        trend = width >= TREND_MIN_WIDTH
+        parts.append(Panel(queues_table(snap, trend=trend) if snap.queues else Text(
             "no queued, running or recently finished jobs", style="dim"),
             title="queues", title_align="left"))
+        errors = errors_table(snap)
+        if errors is not None:
+            parts.append(Panel(errors, title="latest errors", title_align="left",
+                               border_style="red"))
         parts.append(Panel(workers_table(snap) if snap.workers else Text(
             "no workers registered", style="dim"), title="workers", title_align="left"))
     return Group(*parts)
