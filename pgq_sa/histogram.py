@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = ["BASE", "BUCKETS", "PER_DOUBLING", "bucket_index", "merge", "percentile", "upper"]
 
@@ -36,7 +37,7 @@ def upper(index: int) -> float:
     return float(BASE * 2 ** (index / PER_DOUBLING))
 
 
-def merge(histograms: Iterable[Mapping[int | str, int]]) -> dict[int, int]:
+def merge(histograms: Iterable[Mapping[Any, int]]) -> dict[int, int]:
     """Add sparse histograms together (keys may be ints or JSON's strings)."""
     out: dict[int, int] = {}
     for hist in histograms:

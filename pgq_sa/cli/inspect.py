@@ -141,7 +141,10 @@ def list_jobs(statuses: tuple[str, ...], queue: str | None, entrypoint: str | No
                             (True, False, False, False, True, True, False, False)))
 
 
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
+def duration_option(ctx: click.Context, param: click.Parameter,
+                    value: str | None) -> float | None:
+    """click callback: a duration (``90s``, ``15m``, ``12h``, ``7d``) in seconds, or
+    ``None`` for ``never``."""
     if value is None or value.lower() in ("never", "none"):
         return None
     try:
@@ -151,11 +154,11 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 
 @jobs.command("prune")
-@click.option("--older-than", default="1d", show_default=True, callback=_duration,
+@click.option("--older-than", default="1d", show_default=True, callback=duration_option,
               metavar="DURATION",
               help="Delete finished jobs that finished longer ago (90s, 15m, 12h, 7d; "
                    "'never' keeps them).")
-@click.option("--stats-older-than", default="7d", show_default=True, callback=_duration,
+@click.option("--stats-older-than", default="7d", show_default=True, callback=duration_option,
               metavar="DURATION", help="Delete statistics older than this ('never' keeps "
                                        "them).")
 @click.option("--batch", default=1000, show_default=True, type=click.IntRange(1, 100_000),
@@ -187,4 +190,4 @@ def prune(older_than: float | None, stats_older_than: float | None, batch: int,
                    "statistics row(s)")
 
 
-__all__ = ["list_jobs", "prune", "queues", "render_queues", "workers"]
+__all__ = ["duration_option", "list_jobs", "prune", "queues", "render_queues", "workers"]

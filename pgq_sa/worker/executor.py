@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import traceback
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -81,6 +82,7 @@ class Executor:
         ctx = self.context(row, task)
         entry = Running(ctx=ctx)
         self.state.running[job_id] = entry
+        started = time.monotonic()
         try:
             outcome = await self._run(task, ctx, entry, row["payload"])
         except BaseException as exc:  # cancelled from outside (forced shutdown)
@@ -95,10 +97,19 @@ class Executor:
         self.completer.submit(outcome)
         self.state.release(job_id)
         self._count(outcome)
+        if self.state.observers:
+            self._observe(row, outcome, time.monotonic() - started)
         if log.isEnabledFor(logging.INFO):
             log.info("job %s %s", job_id, outcome.status, extra={
                 "job_id": job_id, "entrypoint": task.name, "attempt": attempt,
                 "status": outcome.status})
+
+    def _observe(self, row: Any, outcome: Outcome, seconds: float) -> None:
+        for observer in self.state.observers:
+            try:
+                observer(row, outcome, seconds)
+            except Exception:
+                log.exception("job %s: observer failed", row["id"])
 
     def _count(self, outcome: Outcome) -> None:
         s = self.state.stats

@@ -5,7 +5,9 @@
 - completer: writes outcomes in batches,
 - notifier: LISTEN for new jobs and cancellations,
 - heartbeat: keeps running jobs alive and polls for cancellations,
-- rescuer: returns jobs of dead workers to the queue.
+- rescuer: returns jobs of dead workers to the queue,
+- pruner: deletes old finished jobs and statistics (retention),
+- metrics: Prometheus endpoint and queue-depth sampler (with ``metrics_port``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from sqlalchemy.engine import URL
@@ -31,8 +33,12 @@ from .executor import Executor
 from .heartbeat import Heartbeat, heartbeat_interval
 from .notifier import Notifier
 from .producer import Producer
+from .pruner import Pruner
 from .rescuer import Rescuer
 from .state import WorkerState
+
+if TYPE_CHECKING:
+    from ..metrics import WorkerMetrics
 
 __all__ = ["Worker"]
 
@@ -82,6 +88,15 @@ class Worker:
         self.notifier: Notifier | None = None
         self.heartbeat: Heartbeat | None = None
         self.rescuer: Rescuer | None = None
+        self.pruner: Pruner | None = None
+        self.metrics: WorkerMetrics | None = None
+        if config.metrics_port is not None:
+            from ..metrics import WorkerMetrics
+
+            self.metrics = WorkerMetrics(self, port=config.metrics_port,
+                                         addr=config.metrics_addr,
+                                         interval=config.metrics_interval)
+            self.state.observers.append(self.metrics.observe)
 
     # -- control ---------------------------------------------------------------------------
     async def wait_started(self) -> None:
@@ -104,8 +119,8 @@ class Worker:
         if self._stop_requested:
             self._stop_event.set()
         leases = {name: Lease(self.engine, name)
-                  for name in ("producer", "completer", "listener", "maintenance")}
-        self.completer = Completer(leases["completer"], self.stmts)
+                  for name in ("producer", "completer", "listener", "maintenance", "pruner")}
+        self.completer = Completer(leases["completer"], self.stmts, stats=cfg.stats)
         executor = Executor(self.registry, self.state, self.completer, self.id)
         self.producer = Producer(
             leases["producer"], self.stmts, self.state, executor, worker_id=self.id,
@@ -115,6 +130,8 @@ class Worker:
             queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval)
         self.rescuer = Rescuer(leases["maintenance"], self.stmts, self.state, self.registry,
                                interval=max(1.0, self.heartbeat_interval * 2))
+        self.pruner = Pruner(leases["pruner"], self.stmts, jobs=cfg.job_retention,
+                             stats=cfg.stats_retention, interval=cfg.prune_interval)
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
                                  queues=self.queues,
                                  health_interval=cfg.listener_health_interval)
@@ -131,6 +148,11 @@ class Worker:
                 services.start_soon(self.heartbeat.run)
                 if cfg.rescue:
                     services.start_soon(self.rescuer.run)
+                if self.pruner.enabled:
+                    services.start_soon(self.pruner.run)
+                if self.metrics is not None:
+                    self.metrics.start()
+                    services.start_soon(self.metrics.run)
                 log.info("worker %s started: queues=%s concurrency=%d", self.id,
                          ",".join(self.queues), cfg.concurrency)
                 self._started.set()
@@ -144,6 +166,8 @@ class Worker:
                 if self.heartbeat is not None:
                     await self.heartbeat.deregister()
                 await self.notifier.close()
+                if self.metrics is not None:
+                    self.metrics.close()
                 for lease in leases.values():
                     await lease.close()
                 if self._own_engine:
