@@ -36,6 +36,7 @@ from sqlalchemy import (
     func,
     literal_column,
     null,
+    or_,
     select,
     true,
     tuple_,
@@ -253,6 +254,18 @@ class StatsStatements:
         until = bindparam("until", type_=TS)
         fine = st.c.span == _lit("1")
         in_window = and_(fine, st.c.bucket >= since, st.c.bucket < until)
+        # The window [since, until) read from as few rows as possible: whole minutes
+        # [minutes_from, minutes_to) from per-minute rows, the ragged ends from
+        # per-second rows.  The pieces do not overlap, so sums are exact.
+        m_from = bindparam("minutes_from", type_=TS)
+        m_to = bindparam("minutes_to", type_=TS)
+        mixed = or_(
+            and_(st.c.span == _lit("60"), st.c.bucket >= m_from, st.c.bucket < m_to),
+            and_(fine, or_(and_(st.c.bucket >= since, st.c.bucket < m_from),
+                           and_(st.c.bucket >= m_to, st.c.bucket < until))),
+        )
+        since_short = bindparam("since_short", type_=TS)
+        in_short = and_(fine, st.c.bucket >= since_short, st.c.bucket < until)
 
         #: Current time (``:now`` or the database clock).
         self.now = select(_now())
@@ -261,13 +274,14 @@ class StatsStatements:
         self.window = (
             select(
                 st.c.queue, st.c.entrypoint, st.c.status,
-                func.sum(st.c["count"]).label("n"),
-                func.coalesce(func.sum(st.c["count"]).filter(
-                    st.c.bucket >= bindparam("since_short", type_=TS)), 0).label("n_short"),
-                func.sum(st.c.latency_sum).label("latency_sum"),
-                func.sum(st.c.runtime_sum).label("runtime_sum"),
+                func.coalesce(func.sum(st.c["count"]).filter(mixed), 0).label("n"),
+                func.coalesce(func.sum(st.c["count"]).filter(in_short), 0).label("n_short"),
+                func.coalesce(func.sum(st.c.latency_sum).filter(mixed), 0).label(
+                    "latency_sum"),
+                func.coalesce(func.sum(st.c.runtime_sum).filter(mixed), 0).label(
+                    "runtime_sum"),
             )
-            .where(in_window)
+            .where(or_(mixed, in_short))
             .group_by(st.c.queue, st.c.entrypoint, st.c.status)
         )
 
@@ -278,7 +292,7 @@ class StatsStatements:
                        cast(each.c.key, Integer).label("i"),
                        func.sum(cast(each.c.value, BigInteger)).label("n"))
                 .select_from(st.join(each, true()))
-                .where(in_window, _status_in(st.c.status, FINISHED_STATUSES)
+                .where(mixed, _status_in(st.c.status, FINISHED_STATUSES)
                        if kind == "latency" else true())
                 .group_by(st.c.queue, st.c.entrypoint, cast(each.c.key, Integer))
             )

@@ -254,7 +254,12 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
         at = await _now(conn, s, now)
         until = at.replace(microsecond=0)
         since = until - timedelta(seconds=window_s)
-        span = {"since": since, "until": until, "now": at}
+        minutes_from = since + timedelta(seconds=-since.timestamp() % 60)
+        minutes_to = until - timedelta(seconds=until.timestamp() % 60)
+        if minutes_from >= minutes_to:  # no whole minute inside: seconds only
+            minutes_from = minutes_to = until
+        span = {"since": since, "until": until, "now": at, "minutes_from": minutes_from,
+                "minutes_to": minutes_to}
         queued = list(await conn.execute(s.queued, {"now": at}))
         running = list(await conn.execute(s.running, {"now": at}))
         counts = list(await conn.execute(

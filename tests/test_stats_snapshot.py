@@ -97,3 +97,20 @@ async def test_snapshot_of_an_empty_database(engine):
     snap = await snapshot(engine)
     assert snap.queues == [] and snap.workers == []
     assert snap.to_dict()["totals"]["throughput"] == 0.0
+
+
+@pytest.mark.parametrize(("offset", "succeeded"), [
+    (30, 60),   # window 11:55:30-12:00:30: whole minutes 11:56-12:00 plus second rows
+    (200, 60),  # window starts 11:58:20, on the 40 jobs of T-100: second rows count them
+    (201, 20),  # window starts 11:58:21: the 11:58 minute row must not be used
+])
+async def test_window_edges_use_second_rows(engine, offset, succeeded):
+    """Whole minutes come from per-minute rows, the ragged ends from per-second rows."""
+    from datetime import timedelta
+
+    await build(engine)
+    snap = await snapshot(engine, now=NOW + timedelta(seconds=offset))
+    [send] = snap.queues[0].entrypoints
+    assert (send.succeeded, send.failed, send.retried, send.cancelled) == (succeeded, 2, 1, 1)
+    assert send.throughput_short == 0.0
+    assert send.throughput == pytest.approx((succeeded + 3) / 300)
