@@ -30,10 +30,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import pgq_sa  # noqa: E402
-from pgq_sa import migrate  # noqa: E402
-from pgq_sa.sql import statements_for  # noqa: E402
-from pgq_sa.stats import snapshot  # noqa: E402
+import pgq_sa
+from pgq_sa import migrate
+from pgq_sa.sql import statements_for
+from pgq_sa.stats import snapshot
 
 QUEUES = ["default", "emails", "reports"]
 ENTRYPOINTS = ["send", "render", "sync", "cleanup"]
@@ -141,6 +141,7 @@ async def explain(url: str) -> None:
               "minutes_from": since + timedelta(seconds=-since.timestamp() % 60),
               "minutes_to": until - timedelta(seconds=until.timestamp() % 60)}
     conn = await asyncpg.connect(url)
+    await conn.execute("SET max_parallel_workers_per_gather = 0")  # as snapshot() does
     try:
         for name in ("queued", "running", "window", "histograms", "series", "last_errors",
                      "workers"):

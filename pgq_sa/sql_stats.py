@@ -38,6 +38,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     true,
     tuple_,
     values,
@@ -269,6 +270,10 @@ class StatsStatements:
 
         #: Current time (``:now`` or the database clock).
         self.now = select(_now())
+        #: For the dashboard's read transaction: its queries touch a few thousand rows
+        #: at most, but ``jsonb_each`` is estimated at 100 rows per call, which tempts
+        #: the planner into parallel plans whose start-up costs more than the work.
+        self.no_parallel = text("SET LOCAL max_parallel_workers_per_gather = 0")
         #: Per (queue, entrypoint, status): counts over the window and its short tail,
         #: and timing sums.
         self.window = (

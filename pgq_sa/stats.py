@@ -206,10 +206,13 @@ class Snapshot:
 
 
 @asynccontextmanager
-async def _reading(target: Target) -> AsyncIterator[AsyncConnection]:
+async def _reading(target: Target, s: StatsStatements) -> AsyncIterator[AsyncConnection]:
+    """A connection from ``target`` (an engine's is tuned for small reads, then rolled
+    back; a caller's connection is used as it is)."""
     try:
         if isinstance(target, AsyncEngine):
             async with target.connect() as conn:
+                await conn.execute(s.no_parallel)
                 yield conn
                 await conn.rollback()
         else:
@@ -250,7 +253,7 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
     if short_s > window_s:
         raise ValueError("short_window must not exceed window")
     s = _stats(schema)
-    async with _reading(target) as conn:
+    async with _reading(target, s) as conn:
         at = await _now(conn, s, now)
         until = at.replace(microsecond=0)
         since = until - timedelta(seconds=window_s)
@@ -343,7 +346,7 @@ async def list_workers(target: Target, *, schema: str | None = None,
                        stale_after: float = STALE_AFTER) -> list[WorkerInfo]:
     """Registered workers with their running jobs and heartbeat age."""
     s = _stats(schema)
-    async with _reading(target) as conn:
+    async with _reading(target, s) as conn:
         return await _workers(conn, s, await _now(conn, s, now), stale_after)
 
 
