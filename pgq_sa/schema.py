@@ -25,7 +25,6 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
-    Double,
     Identity,
     Index,
     Integer,
@@ -106,8 +105,8 @@ class Tables:
     schema: str | None
     jobs: Table
     workers: Table
-    #: Per-second and per-minute outcome counts and timing histograms (see
-    #: :mod:`pgq_sa.sql_stats`); written by the statements that record outcomes.
+    #: Per-second and per-minute outcome counts (see :mod:`pgq_sa.sql_stats`),
+    #: written by the statements that record outcomes.
     stats: Table
 
     @property
@@ -203,12 +202,7 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("entrypoint", Text, primary_key=True),
         Column("status", Text, primary_key=True),
         Column("count", BigInteger, nullable=False, server_default=text("0")),
-        # Seconds, summed over the outcomes that have the timing (see the histograms).
-        Column("latency_sum", Double, nullable=False, server_default=text("0")),
-        Column("runtime_sum", Double, nullable=False, server_default=text("0")),
-        # Sparse log-scale histograms {"bucket index": count}: see pgq_sa.histogram.
-        Column("latency_hist", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
-        Column("runtime_hist", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        # The latest error message counted into this row (failed or retried).
         Column("last_error", Text, nullable=True),
         CheckConstraint(f"status IN ({_status_literal(*STATS_STATUSES)})", name="status"),
         CheckConstraint("span > 0", name="span"),

@@ -2,25 +2,26 @@
 
 Writing: the statements that record job outcomes (``finish``, ``rescue``,
 ``cancel_queued`` of :class:`~pgq_sa.sql.Statements`) are wrapped so that the same
-statement also upserts ``pgq_stats``: a data-modifying CTE groups the batch by
-(queue, entrypoint, status) and adds its counts, timing sums and log-scale
-histograms to the current per-second row and the current per-minute row.  No
-extra round trip; rows are upserted in key order so concurrent flushes of several
-workers cannot deadlock.
+statement also upserts ``pgq_stats``: a data-modifying CTE counts the batch by
+(queue, entrypoint, status) into the current per-second row and the current
+per-minute row, with the latest error message.  No extra round trip; rows are
+upserted in key order so concurrent flushes of several workers cannot deadlock.
+Only counts are kept (timing histograms in the hot statement cost more than the
+ack itself: see ``benchmarks/stats_overhead.py``).
 
 Reading: bounded queries for the dashboard, ``pgq-sa queues`` and ``pgq-sa
-workers``: ``pgq_stats`` rows of a five-minute window (primary-key range), queued
-and running jobs through their partial indexes, and the workers table.
+workers``: ``pgq_stats`` rows of a five-minute window (primary-key ranges), an exact
+percentile sample of the most recently finished jobs (a ``LIMIT`` on the partial
+index over ``finished_at``), queued and running jobs through their partial
+indexes, and the workers table.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
-    BigInteger,
     ColumnElement,
     Double,
     Integer,
@@ -43,12 +44,11 @@ from sqlalchemy import (
     tuple_,
     values,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP, distinct_on
+from sqlalchemy.dialects.postgresql import TIMESTAMP, distinct_on
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Executable
 
-from . import histogram
-from .schema import FINISHED_STATUSES, QUEUED, RETRIED, RUNNING, Tables
+from .schema import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RETRIED, RUNNING, Tables
 
 if TYPE_CHECKING:
     from .sql import Statements
@@ -67,10 +67,6 @@ def _lit(sql: str, type_: Any = None) -> Any:
     return literal_column(sql, type_)
 
 
-def _float(value: float) -> Any:
-    return literal_column(repr(float(value)), Double)
-
-
 def _status_is(col: Any, status: str) -> ColumnElement[bool]:
     return col == _lit(f"'{status}'")  # type: ignore[no-any-return]
 
@@ -87,23 +83,8 @@ def _seconds(interval: Any) -> ColumnElement[float]:
     return cast(extract("epoch", interval), Double)
 
 
-def _bucket_index(seconds: Any) -> ColumnElement[int]:
-    """SQL twin of :func:`pgq_sa.histogram.bucket_index`."""
-    scaled = func.ceil(func.ln(seconds / _float(histogram.BASE), type_=Double)
-                       / _float(math.log(2)) * _float(histogram.PER_DOUBLING))
-    return cast(
-        case((seconds <= _float(histogram.BASE), _lit("0")),
-             else_=func.least(_lit(str(histogram.BUCKETS - 1)), scaled)),
-        Integer,
-    )
-
-
 def _max_error() -> Any:
     return _lit(str(MAX_ERROR_CHARS), Integer)
-
-
-def _null_seconds() -> ColumnElement[float]:
-    return cast(null(), Double)
 
 
 class StatsStatements:
@@ -112,33 +93,22 @@ class StatsStatements:
     def __init__(self, stmts: Statements) -> None:
         self.tables: Tables = stmts.tables
         j = self.tables.jobs
-        message = case(
-            (_status_in(j.c.status, ("failed", QUEUED)), func.left(j.c.last_error, _max_error())),
-            else_=null(),
-        )
+
+        def as_stats_status(status: Any) -> Any:
+            return case((_status_is(status, QUEUED), _lit(f"'{RETRIED}'")), else_=status)
+
+        def message(status: Any, last_error: Any) -> Any:
+            return case((_status_in(status, (FAILED, QUEUED)),
+                         func.left(last_error, _max_error())), else_=null())
 
         # ---- finish: the completer's batched ack -----------------------------------
         done = stmts.finish_source
         fin = stmts.finish.returning(
-            j.c.queue, j.c.entrypoint, j.c.status, j.c.created_at, j.c.run_at, j.c.started_at,
-            j.c.finished_at, j.c.last_error, done.c.uncount,
+            j.c.queue, j.c.entrypoint, j.c.status, j.c.last_error, done.c.uncount,
         ).cte("fin")
-        f_finished = _status_in(fin.c.status, FINISHED_STATUSES)
         obs = (
-            select(
-                fin.c.queue,
-                fin.c.entrypoint,
-                case((_status_is(fin.c.status, QUEUED), _lit(f"'{RETRIED}'")),
-                     else_=fin.c.status).label("status"),
-                # enqueue (or retry) -> start, for the attempt that ended the job
-                case((f_finished, _seconds(fin.c.started_at - func.greatest(
-                    fin.c.created_at, fin.c.run_at))), else_=_null_seconds()).label("latency"),
-                _seconds(func.coalesce(fin.c.finished_at, _now()) - fin.c.started_at)
-                .label("runtime"),
-                case((_status_in(fin.c.status, ("failed", QUEUED)),
-                      func.left(fin.c.last_error, _max_error())),
-                     else_=null()).label("message"),
-            )
+            select(fin.c.queue, fin.c.entrypoint, as_stats_status(fin.c.status).label("status"),
+                   message(fin.c.status, fin.c.last_error).label("message"))
             # snoozed jobs and jobs handed back at shutdown are not outcomes
             .where(fin.c.uncount.is_not(True))
             .cte("obs")
@@ -147,27 +117,19 @@ class StatsStatements:
         self.finish: Executable = select(fin.c.id).add_cte(self._record(obs))
 
         # ---- rescue: jobs of dead workers -------------------------------------------
-        res = stmts.rescue.returning(j.c.queue, j.c.entrypoint, message.label("message")).cte(
-            "res")
-        obs_r = select(
-            res.c.queue, res.c.entrypoint,
-            case((_status_is(res.c.status, QUEUED), _lit(f"'{RETRIED}'")),
-                 else_=res.c.status).label("status"),
-            _null_seconds().label("latency"),
-            _null_seconds().label("runtime"),
-            res.c.message,
-        ).cte("obs")
+        res = stmts.rescue.returning(
+            j.c.queue, j.c.entrypoint, message(j.c.status, j.c.last_error).label("message"),
+        ).cte("res")
+        obs_r = select(res.c.queue, res.c.entrypoint,
+                       as_stats_status(res.c.status).label("status"), res.c.message).cte("obs")
         #: ``Statements.rescue`` plus the statistics upsert (lost attempts count as
         #: ``retried``, or ``failed`` when out of attempts).
         self.rescue: Executable = select(res.c.id, res.c.status).add_cte(self._record(obs_r))
 
         # ---- cancel queued jobs (operator) --------------------------------------------
         can = stmts.cancel_queued.returning(j.c.queue, j.c.entrypoint).cte("can")
-        obs_c = select(
-            can.c.queue, can.c.entrypoint, _lit("'cancelled'").label("status"),
-            _null_seconds().label("latency"), _null_seconds().label("runtime"),
-            cast(null(), Text).label("message"),
-        ).cte("obs")
+        obs_c = select(can.c.queue, can.c.entrypoint, _lit(f"'{CANCELLED}'").label("status"),
+                       cast(null(), Text).label("message")).cte("obs")
         #: ``Statements.cancel_queued`` plus the statistics upsert.
         self.cancel_queued: Executable = select(can.c.id).add_cte(self._record(obs_c))
 
@@ -176,7 +138,7 @@ class StatsStatements:
     # ---- the upsert ---------------------------------------------------------------------
     def _record(self, obs: Any) -> Any:
         """``INSERT … ON CONFLICT DO UPDATE`` of ``obs`` (queue, entrypoint, status,
-        latency, runtime, message) into the current bucket of every span, as a CTE."""
+        message) counted into the current bucket of every span, as a CTE."""
         st = self.tables.stats
         key = [obs.c.queue, obs.c.entrypoint, obs.c.status]
         spans = values(column("span", Integer), name="spans", literal_binds=True).data(
@@ -184,67 +146,20 @@ class StatsStatements:
         now_s = _seconds(_now())
         span_s = cast(spans.c.span, Double)
         bucket = func.to_timestamp(func.floor(now_s / span_s, type_=Double) * span_s)
-        agg = (
-            select(
-                spans.c.span, bucket.label("bucket"), *key,
-                func.count().label("n"),
-                func.coalesce(func.sum(obs.c.latency), _float(0)).label("latency_sum"),
-                func.coalesce(func.sum(obs.c.runtime), _float(0)).label("runtime_sum"),
-                func.max(obs.c.message).label("message"),
-            )
+        rows = (
+            select(spans.c.span, bucket, *key, func.count(), func.max(obs.c.message))
             .select_from(obs.join(spans, true()))
             .group_by(spans.c.span, *key)
-            .cte("agg")
-        )
-
-        def hist(col: Any, name: str) -> Any:
-            idx = _bucket_index(col)
-            per = (
-                select(*key, idx.label("i"), func.count().label("n"))
-                .where(col.is_not(None))
-                .group_by(*key, idx)
-                .subquery(f"{name}_i")
-            )
-            return (
-                select(per.c.queue, per.c.entrypoint, per.c.status,
-                       func.jsonb_object_agg(per.c.i, per.c.n).label("h"))
-                .group_by(per.c.queue, per.c.entrypoint, per.c.status)
-                .cte(name)
-            )
-
-        lh = hist(obs.c.latency, "lh")
-        rh = hist(obs.c.runtime, "rh")
-
-        def same(a: Any, b: Any) -> ColumnElement[bool]:
-            return and_(a.c.queue == b.c.queue, a.c.entrypoint == b.c.entrypoint,
-                        a.c.status == b.c.status)
-
-        empty = cast(_lit("'{}'"), JSONB)
-        rows = (
-            select(
-                agg.c.span, agg.c.bucket, agg.c.queue, agg.c.entrypoint, agg.c.status, agg.c.n,
-                agg.c.latency_sum, agg.c.runtime_sum,
-                func.coalesce(lh.c.h, empty), func.coalesce(rh.c.h, empty), agg.c.message,
-            )
-            .select_from(agg.outerjoin(lh, same(agg, lh)).outerjoin(rh, same(agg, rh)))
             # one lock order for every writer: no deadlock between workers
-            .order_by(agg.c.span, agg.c.bucket, agg.c.queue, agg.c.entrypoint, agg.c.status)
+            .order_by(spans.c.span, *key)
         )
         ins = pg_insert(st).from_select(
-            ["span", "bucket", "queue", "entrypoint", "status", "count", "latency_sum",
-             "runtime_sum", "latency_hist", "runtime_hist", "last_error"],
-            rows,
-        )
-        ex = ins.excluded
+            ["span", "bucket", "queue", "entrypoint", "status", "count", "last_error"], rows)
         return ins.on_conflict_do_update(
             index_elements=[st.c.span, st.c.bucket, st.c.queue, st.c.entrypoint, st.c.status],
             set_={
-                "count": st.c["count"] + ex["count"],
-                "latency_sum": st.c.latency_sum + ex.latency_sum,
-                "runtime_sum": st.c.runtime_sum + ex.runtime_sum,
-                "latency_hist": _merge_hist(st.c.latency_hist, ex.latency_hist, st),
-                "runtime_hist": _merge_hist(st.c.runtime_hist, ex.runtime_hist, st),
-                "last_error": func.coalesce(ex.last_error, st.c.last_error),
+                "count": st.c["count"] + ins.excluded["count"],
+                "last_error": func.coalesce(ins.excluded.last_error, st.c.last_error),
             },
         ).cte("recorded")
 
@@ -274,37 +189,52 @@ class StatsStatements:
         #: at most, but ``jsonb_each`` is estimated at 100 rows per call, which tempts
         #: the planner into parallel plans whose start-up costs more than the work.
         self.no_parallel = text("SET LOCAL max_parallel_workers_per_gather = 0")
-        #: Per (queue, entrypoint, status): counts over the window and its short tail,
-        #: and timing sums.
+        #: Per (queue, entrypoint, status): counts over the window and its short tail.
         self.window = (
             select(
                 st.c.queue, st.c.entrypoint, st.c.status,
                 func.coalesce(func.sum(st.c["count"]).filter(mixed), 0).label("n"),
                 func.coalesce(func.sum(st.c["count"]).filter(in_short), 0).label("n_short"),
-                func.coalesce(func.sum(st.c.latency_sum).filter(mixed), 0).label(
-                    "latency_sum"),
-                func.coalesce(func.sum(st.c.runtime_sum).filter(mixed), 0).label(
-                    "runtime_sum"),
             )
             .where(or_(mixed, in_short))
             .group_by(st.c.queue, st.c.entrypoint, st.c.status)
         )
 
-        def hist_rows(col: Any, kind: str) -> Select[Any]:
-            each = func.jsonb_each_text(col).table_valued("key", "value")
-            return (
-                select(st.c.queue, st.c.entrypoint, _lit(f"'{kind}'").label("kind"),
-                       cast(each.c.key, Integer).label("i"),
-                       func.sum(cast(each.c.value, BigInteger)).label("n"))
-                .select_from(st.join(each, true()))
-                .where(mixed, _status_in(st.c.status, FINISHED_STATUSES)
-                       if kind == "latency" else true())
-                .group_by(st.c.queue, st.c.entrypoint, cast(each.c.key, Integer))
+        # Timings of the most recently finished jobs of the window (at most ``sample``,
+        # newest first, through the partial index on finished_at): exact percentiles
+        # of a bounded sample, per (queue, entrypoint), per queue and overall.
+        recent = (
+            select(
+                j.c.queue, j.c.entrypoint,
+                _seconds(j.c.started_at - func.greatest(j.c.created_at, j.c.run_at))
+                .label("latency"),
+                _seconds(j.c.finished_at - j.c.started_at).label("runtime"),
             )
+            .where(_status_in(j.c.status, FINISHED_STATUSES), j.c.finished_at >= since,
+                   j.c.finished_at < until, j.c.started_at.is_not(None))
+            .order_by(j.c.finished_at.desc())
+            .limit(bindparam("sample", type_=Integer))
+            .cte("recent")
+        )
+        quantiles = _lit("ARRAY[0.5, 0.95]")
 
-        #: Histogram buckets summed over the window, per (queue, entrypoint, kind).
-        self.histograms = hist_rows(st.c.latency_hist, "latency").union_all(
-            hist_rows(st.c.runtime_hist, "runtime"))
+        def pct(col: Any) -> Any:
+            return func.percentile_disc(quantiles).within_group(col)
+
+        #: p50/p95 of latency and run time over the sample, with GROUPING SETS rows
+        #: for each (queue, entrypoint), each queue (entrypoint NULL) and all (both NULL).
+        self.timings = (
+            select(
+                recent.c.queue, recent.c.entrypoint,
+                func.grouping(recent.c.queue, recent.c.entrypoint).label("level"),
+                func.count().label("n"),
+                pct(recent.c.latency).label("latency"),
+                pct(recent.c.runtime).label("runtime"),
+            )
+            .group_by(func.grouping_sets(
+                tuple_(recent.c.queue, recent.c.entrypoint), tuple_(recent.c.queue),
+                tuple_()))
+        )
         slot_seconds = bindparam("slot_seconds", type_=Double)
         slot = cast(func.floor(_seconds(st.c.bucket - since) / slot_seconds), Integer)
         #: Finished jobs per queue per slot of the window (sparklines).
@@ -386,22 +316,3 @@ class StatsStatements:
         if entrypoint is not None:
             stmt = stmt.where(j.c.entrypoint == bindparam("entrypoint", type_=Text))
         return stmt.order_by(j.c.id.desc()).limit(bindparam("limit", type_=Integer))
-
-
-def _merge_hist(current: Any, incoming: Any, table: Any) -> Any:
-    """``current + incoming`` for two sparse JSON histograms, bucket by bucket."""
-    a = func.jsonb_each_text(current).table_valued("key", "value")
-    b = func.jsonb_each_text(incoming).table_valued("key", "value")
-    both = select(a.c.key, a.c.value).correlate(table).union_all(
-        select(b.c.key, b.c.value).correlate(table)).subquery("u")
-    summed = (
-        select(both.c.key, func.sum(cast(both.c.value, BigInteger)).label("n"))
-        .group_by(both.c.key)
-        .subquery("s")
-    )
-    return (
-        select(func.coalesce(func.jsonb_object_agg(summed.c.key, summed.c.n),
-                             cast(_lit("'{}'"), JSONB)))
-        .correlate(table)
-        .scalar_subquery()
-    )

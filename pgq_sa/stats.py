@@ -17,8 +17,9 @@ Definitions: *throughput* is jobs that finished (succeeded, failed or cancelled)
 second; *latency* is ready (``run_at``, or creation if later) to start, for the
 attempt that finished the job; *run time* is start to end of an attempt; *error
 rate* is the share of ended attempts that failed (``failed`` plus ``retried``).
-Percentiles come from log-scale histograms (:mod:`pgq_sa.histogram`): the value
-shown is the upper bound of its bucket, at most 19% above the true value.
+Percentiles are exact (nearest rank) over a bounded sample: the ``sample`` most
+recently finished jobs of the window (all of them unless the queue is busy), read
+newest first through the partial index on ``finished_at``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,6 @@ from typing import Any
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from . import histogram
 from .enqueue import tables_for
 from .errors import SchemaNotInstalled
 from .schema import CANCELLED, FAILED, RETRIED, SUCCEEDED
@@ -51,6 +51,8 @@ SHORT_WINDOW = 10
 SLOTS = 30
 #: A worker whose heartbeat is older than this (seconds) is flagged stale.
 STALE_AFTER = 30.0
+#: Percentiles are computed over at most this many recently finished jobs.
+SAMPLE = 2000
 
 
 @dataclass
@@ -79,9 +81,9 @@ class Figures:
     error_rate: float | None = None
     last_error: str | None = None
     last_error_at: datetime | None = None
+    #: Finished jobs behind the percentiles (the sample; ``0``: none finished).
+    timed: int = 0
     _finished_short: int = field(default=0, repr=False)
-    _latency: dict[int, int] = field(default_factory=dict, repr=False)
-    _runtime: dict[int, int] = field(default_factory=dict, repr=False)
 
     @property
     def queued(self) -> int:
@@ -109,23 +111,30 @@ class Figures:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         if other.oldest_ready_age is not None:
             self.oldest_ready_age = max(self.oldest_ready_age or 0.0, other.oldest_ready_age)
-        self._latency = histogram.merge([self._latency, other._latency])
-        self._runtime = histogram.merge([self._runtime, other._runtime])
         if other.last_error_at is not None and (
             self.last_error_at is None or other.last_error_at > self.last_error_at
         ):
             self.last_error, self.last_error_at = other.last_error, other.last_error_at
 
     def _finish(self, window: int, short_window: int) -> None:
-        """Derive rates and percentiles from the raw counts."""
+        """Derive rates from the raw counts."""
         self.throughput = self.finished / window
         self.throughput_short = self._finished_short / short_window
         attempts = self.finished + self.retried
         self.error_rate = (self.failed + self.retried) / attempts if attempts else None
-        self.latency_p50 = histogram.percentile(self._latency, 0.50)
-        self.latency_p95 = histogram.percentile(self._latency, 0.95)
-        self.runtime_p50 = histogram.percentile(self._runtime, 0.50)
-        self.runtime_p95 = histogram.percentile(self._runtime, 0.95)
+
+    def _timings(self, row: Any) -> None:
+        self.timed = int(row.n)
+        self.latency_p50, self.latency_p95 = _pair(row.latency)
+        self.runtime_p50, self.runtime_p95 = _pair(row.runtime)
+
+
+def _pair(values: Any) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    low, high = values
+    return (None if low is None else max(0.0, float(low)),
+            None if high is None else max(0.0, float(high)))
 
 
 @dataclass
@@ -181,6 +190,7 @@ class Snapshot:
     stale_after: float
     #: Seconds the snapshot took to read.
     elapsed: float = 0.0
+    _total_timings: Any = field(default=None, repr=False)
 
     @property
     def totals(self) -> Figures:
@@ -189,6 +199,8 @@ class Snapshot:
         for q in self.queues:
             total._add(q)
         total._finish(self.window, self.short_window)
+        if self._total_timings is not None:
+            total._timings(self._total_timings)
         return total
 
     def to_dict(self) -> dict[str, Any]:
@@ -240,7 +252,8 @@ async def _now(conn: AsyncConnection, s: StatsStatements, now: datetime | None) 
 
 async def snapshot(target: Target, *, schema: str | None = None, now: datetime | None = None,
                    window: float = WINDOW, short_window: float = SHORT_WINDOW,
-                   stale_after: float = STALE_AFTER, slots: int = SLOTS) -> Snapshot:
+                   stale_after: float = STALE_AFTER, slots: int = SLOTS,
+                   sample: int = SAMPLE) -> Snapshot:
     """Read the dashboard's figures (see the module docstring for definitions).
 
     ``now`` replaces the database clock (tests); ``window`` and ``short_window`` are
@@ -267,7 +280,7 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
         running = list(await conn.execute(s.running, {"now": at}))
         counts = list(await conn.execute(
             s.window, {**span, "since_short": until - timedelta(seconds=short_s)}))
-        hists = list(await conn.execute(s.histograms, span))
+        timings = list(await conn.execute(s.timings, {**span, "sample": sample}))
         series = list(await conn.execute(
             s.series, {**span, "slot_seconds": window_s / slots}))
         errors = list(await conn.execute(s.last_errors, {"since": since}))
@@ -301,10 +314,15 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
             f.retried += n
         if r.status != RETRIED:
             f._finished_short += n_short
-    for r in hists:
-        f = fig(r.queue, r.entrypoint)
-        target_hist = f._latency if r.kind == "latency" else f._runtime
-        target_hist[int(r.i)] = target_hist.get(int(r.i), 0) + int(r.n)
+    queue_timings: dict[str, Any] = {}
+    total_timings = None
+    for r in timings:
+        if r.level == 0:
+            fig(r.queue, r.entrypoint)._timings(r)
+        elif r.level == 1:
+            queue_timings[r.queue] = r
+        else:
+            total_timings = r
     for r in errors:
         f = fig(r.queue, r.entrypoint)
         f.last_error, f.last_error_at = r.last_error, r.bucket
@@ -321,9 +339,12 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
             q.series[r.slot] += int(r.n)
     for q in queues.values():
         q._finish(window_s, short_s)
+        if q.queue in queue_timings:
+            q._timings(queue_timings[q.queue])
     return Snapshot(now=at, until=until, window=window_s, short_window=short_s,
                     queues=[queues[k] for k in sorted(queues)], workers=workers,
-                    stale_after=stale_after, elapsed=time.perf_counter() - started)
+                    stale_after=stale_after, elapsed=time.perf_counter() - started,
+                    _total_timings=total_timings)
 
 
 async def _workers(conn: AsyncConnection, s: StatsStatements, at: datetime,

@@ -6,27 +6,11 @@ import pytest
 from sqlalchemy import select
 
 import pgq_sa
-from pgq_sa import histogram
 from pgq_sa.stats import snapshot
 
 from .known_jobs import NOW, T, at, build
 
 pytestmark = pytest.mark.anyio
-
-
-def hist(value: float) -> float:
-    """What the histogram reports for a distribution whose quantile is ``value``."""
-    return histogram.upper(histogram.bucket_index(value))
-
-
-def test_histogram_bounds():
-    for value in (0.0004, 0.0011, 0.05, 0.3, 1.0, 4.0, 3600.0):
-        reported = hist(value)
-        assert value <= reported <= max(histogram.BASE, value * 2 ** 0.25)
-    assert histogram.percentile({}, 0.5) is None
-    h = {histogram.bucket_index(0.3): 50, histogram.bucket_index(4.0): 10}
-    assert histogram.percentile(h, 0.5) == hist(0.3)
-    assert histogram.percentile(h, 0.95) == hist(4.0)
 
 
 async def test_snapshot_figures(engine):
@@ -45,12 +29,14 @@ async def test_snapshot_figures(engine):
     assert send.throughput_short == pytest.approx(20 / 10)
     assert send.throughput == pytest.approx(63 / 300)
     assert send.error_rate == pytest.approx(3 / 64)
-    # latency: 50 x 0.3 s, 2 x 1.0 s (failures), 10 x 4.0 s
-    assert send.latency_p50 == hist(0.3)
-    assert send.latency_p95 == hist(4.0)
-    # run time: 60 x 0.05 s, 3 x 1.0 s (two failures, one retried attempt)
-    assert send.runtime_p50 == hist(0.05)
-    assert send.runtime_p95 == hist(0.05)
+    # latency of the 62 finished jobs that ran: 50 x 0.3 s, 2 x 1.0 s (failures),
+    # 10 x 4.0 s; the operator-cancelled job never started
+    assert send.timed == 62
+    assert send.latency_p50 == pytest.approx(0.3)
+    assert send.latency_p95 == pytest.approx(4.0)
+    # run time: 60 x 0.05 s, 2 x 1.0 s (failures)
+    assert send.runtime_p50 == pytest.approx(0.05)
+    assert send.runtime_p95 == pytest.approx(0.05)
     assert send.last_error == "TimeoutError: slow"
     assert send.last_error_at == at(-20)
 
@@ -58,7 +44,8 @@ async def test_snapshot_figures(engine):
     assert (build_.ready, build_.scheduled, build_.running, build_.succeeded) == (1, 0, 0, 1)
     assert build_.oldest_ready_age == pytest.approx(5.4)
     assert build_.throughput_short == pytest.approx(0.1)
-    assert build_.latency_p50 == hist(1.5) and build_.runtime_p50 == hist(0.7)
+    assert build_.latency_p50 == pytest.approx(1.5)
+    assert build_.runtime_p50 == build_.runtime_p95 == pytest.approx(0.7)
     assert build_.error_rate == 0.0 and build_.last_error is None
 
     # queue totals and the sparkline: 30 slots of 10 s, oldest first
@@ -69,6 +56,10 @@ async def test_snapshot_figures(engine):
     totals = snap.totals
     assert (totals.ready, totals.running, totals.finished) == (5, 2, 64)
     assert totals.throughput_short == pytest.approx(2.1)
+    # overall percentiles: 63 jobs, the 1.5 s latency of reports/build among them
+    assert totals.timed == 63 and emails.timed == 62
+    assert totals.latency_p50 == pytest.approx(0.3) and totals.latency_p95 == pytest.approx(4.0)
+    assert emails.latency_p95 == pytest.approx(4.0)
 
     by_id = {w.id: w for w in snap.workers}
     live, dead = by_id["w-live"], by_id["w-dead"]
@@ -91,6 +82,15 @@ async def test_stats_rows_per_second_and_minute(engine):
         per_span[span][status] += n
     assert per_span[1] == per_span[60] == {"succeeded": 65, "failed": 2, "retried": 1,
                                            "cancelled": 1}
+
+
+async def test_percentiles_use_a_bounded_sample_of_the_newest_jobs(engine):
+    await build(engine)
+    snap = await snapshot(engine, now=NOW, sample=21)
+    [send] = snap.queues[0].entrypoints
+    # the 21 newest finished jobs: reports/build at T-2 and the 20 quick ones at T-5, T-8
+    assert send.timed == 20
+    assert send.latency_p50 == send.latency_p95 == pytest.approx(0.3)
 
 
 async def test_snapshot_of_an_empty_database(engine):
