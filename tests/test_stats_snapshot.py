@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import anyio
 import pytest
 from sqlalchemy import select
 
@@ -114,3 +115,38 @@ async def test_window_edges_use_second_rows(engine, offset, succeeded):
     assert (send.succeeded, send.failed, send.retried, send.cancelled) == (succeeded, 2, 1, 1)
     assert send.throughput_short == 0.0
     assert send.throughput == pytest.approx((succeeded + 3) / 300)
+
+
+async def test_stats_in_a_schema(empty_db):
+    """The counting upsert and the snapshot work with schema-qualified tables."""
+    from sqlalchemy import insert, text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from pgq_sa import migrate
+    from pgq_sa.sql import statements_for
+
+    eng = create_async_engine(pgq_sa.dsn.async_url(empty_db))
+    try:
+        async with eng.begin() as conn:
+            await conn.execute(text("CREATE SCHEMA jobs"))
+        await anyio.to_thread.run_sync(lambda: migrate.upgrade(empty_db, schema="jobs"))
+        tables = pgq_sa.tables_for("jobs")
+        s = statements_for(tables)
+        async with eng.begin() as conn:
+            ids = [(await conn.execute(insert(tables.jobs).values(
+                entrypoint="e", status="running", attempts=1, started_at=at(-2),
+                created_at=at(-3), run_at=at(-3), worker_id="w",
+            ).returning(tables.jobs.c.id))).scalar_one() for _ in range(3)]
+            # two flushes into the same stats rows: the second one takes the conflict path
+            for batch, statuses in (([ids[0]], ["succeeded"]), (ids[1:], ["succeeded", "failed"])):
+                await conn.execute(s.stats.finish, {
+                    "ids": batch, "attempts": [1] * len(batch), "statuses": statuses,
+                    "run_ats": [None] * len(batch), "messages": [None, "E: x"][:len(batch)],
+                    "errors": [None] * len(batch), "uncount": [False] * len(batch),
+                    "now": at(-1)})
+        snap = await snapshot(eng, schema="jobs", now=NOW)
+        [q] = snap.queues
+        assert (q.succeeded, q.failed, q.last_error) == (2, 1, "E: x")
+        assert q.latency_p50 == pytest.approx(1.0)
+    finally:
+        await eng.dispose()
