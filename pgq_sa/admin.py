@@ -73,7 +73,9 @@ async def cancel(target: Target, ids: Iterable[int], *, schema: str | None = Non
     id_list = [int(i) for i in ids]
     s = _stmts(schema)
     async with _conn(target) as conn:
-        done = [r[0] for r in await conn.execute(s.cancel_queued, {"ids": id_list, "now": now})]
+        # cancel_queued, also counted in pgq_stats
+        cancelled = await conn.execute(s.stats.cancel_queued, {"ids": id_list, "now": now})
+        done = [r[0] for r in cancelled]
         running = list(await conn.execute(s.cancel_running, {"ids": id_list, "now": now}))
         for row in running:
             await conn.execute(s.notify, {"channel": f"{s.channel}_cancel",

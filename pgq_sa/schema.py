@@ -39,6 +39,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 __all__ = [
     "FINISHED_STATUSES",
     "NAMING_CONVENTION",
+    "STATS_STATUSES",
     "STATUSES",
     "Tables",
     "add_tables",
@@ -67,6 +68,10 @@ CANCELLED = "cancelled"
 STATUSES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 #: Statuses after which a job never runs again (unless retried by an operator).
 FINISHED_STATUSES: tuple[str, ...] = (SUCCEEDED, FAILED, CANCELLED)
+#: Outcomes counted in ``pgq_stats``: the finished statuses, plus ``retried`` for an
+#: attempt that failed and put its job back in the queue.
+RETRIED = "retried"
+STATS_STATUSES: tuple[str, ...] = (*FINISHED_STATUSES, RETRIED)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -100,6 +105,9 @@ class Tables:
     schema: str | None
     jobs: Table
     workers: Table
+    #: Per-second and per-minute outcome counts (see :mod:`pgq_sa.sql_stats`),
+    #: written by the statements that record outcomes.
+    stats: Table
 
     @property
     def channel(self) -> str:
@@ -184,7 +192,23 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("heartbeat_at", _TS, nullable=False, server_default=text("now()")),
         schema=schema,
     )
-    return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers)
+    stats = Table(
+        "pgq_stats",
+        target,
+        # Bucket width in seconds: 1 (kept briefly, for live figures) or 60 (history).
+        Column("span", Integer, primary_key=True),
+        Column("bucket", _TS, primary_key=True),
+        Column("queue", Text, primary_key=True),
+        Column("entrypoint", Text, primary_key=True),
+        Column("status", Text, primary_key=True),
+        Column("count", BigInteger, nullable=False, server_default=text("0")),
+        # The latest error message counted into this row (failed or retried).
+        Column("last_error", Text, nullable=True),
+        CheckConstraint(f"status IN ({_status_literal(*STATS_STATUSES)})", name="status"),
+        CheckConstraint("span > 0", name="span"),
+        schema=schema,
+    )
+    return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers, stats=stats)
 
 
 #: pgq-sa's own ``MetaData``, with :data:`NAMING_CONVENTION`.

@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -48,6 +48,9 @@ from .schema import (
     RUNNING,
     Tables,
 )
+
+if TYPE_CHECKING:
+    from .sql_stats import StatsStatements
 
 TS = TIMESTAMP(timezone=True)
 _DIALECT = postgresql.asyncpg.dialect()  # type: ignore[attr-defined,no-untyped-call]
@@ -150,7 +153,7 @@ class Statements:
         self.insert_jobs_notify = select(ins.c.id, notified.label("notified"))
 
         # ---- claim ---------------------------------------------------------------
-        self._claim_cache: dict[tuple[bool, bool, bool], Executable] = {}
+        self._claim_cache: dict[tuple[bool, bool, bool, bool], Executable] = {}
 
         # ---- finish (ack) ----------------------------------------------------------
         done = func.unnest(
@@ -165,6 +168,8 @@ class Statements:
             "id", "attempt", "status", "run_at", "message", "error", "uncount"
         ).render_derived(name="done")
         requeue = done.c.status == literal_column(f"'{QUEUED}'")
+        #: The outcomes ``finish`` reads (for :mod:`pgq_sa.sql_stats`).
+        self.finish_source = done
         #: Record the outcome of many attempts at once.  Only rows still ``running``
         #: with the same attempt number are touched, so a late ack from a worker whose
         #: job was rescued and re-claimed cannot overwrite the new attempt.
@@ -336,8 +341,16 @@ class Statements:
         self.notify = select(func.pg_notify(bindparam("channel", type_=Text),
                                             bindparam("payload", type_=Text)))
 
+    @functools.cached_property
+    def stats(self) -> StatsStatements:
+        """Outcome-recording statements that also count into ``pgq_stats``, and the
+        dashboard's queries (:mod:`pgq_sa.sql_stats`)."""
+        from .sql_stats import StatsStatements
+
+        return StatsStatements(self)
+
     def claim(self, *, many_queues: bool, by_entrypoint: bool = True,
-              with_finish: bool = False) -> Executable:
+              with_finish: bool = False, with_stats: bool = False) -> Executable:
         """Claim up to ``limit`` ready jobs for ``worker_id``, highest priority first.
 
         ``SELECT … FOR UPDATE SKIP LOCKED`` inside ``UPDATE … RETURNING``: a row is
@@ -347,11 +360,13 @@ class Statements:
         ``with_finish`` adds :attr:`finish` as a data-modifying CTE: the outcomes of
         the previous jobs are recorded by the same statement (and commit) that claims
         the next ones.  The two touch disjoint rows (running vs queued).
+        ``with_stats`` also counts those outcomes into ``pgq_stats``.
         """
-        key = (many_queues, by_entrypoint, with_finish)
+        key = (many_queues, by_entrypoint, with_finish, with_stats)
         if with_finish and key not in self._claim_cache:
             plain = self.claim(many_queues=many_queues, by_entrypoint=by_entrypoint)
-            self._claim_cache[key] = plain.add_cte(self.finish.cte("acked"))  # type: ignore[attr-defined]
+            ack = self.stats.finish_record if with_stats else self.finish.cte("acked")
+            self._claim_cache[key] = plain.add_cte(ack)  # type: ignore[attr-defined]
         if key not in self._claim_cache:
             j = self.tables.jobs
             now = _now()

@@ -114,6 +114,9 @@ def test_db_commands(empty_db):
     assert pgq("db", "current", dsn=empty_db).stdout.strip() == "not installed"
     up = pgq("db", "upgrade", dsn=empty_db)
     assert up.returncode == 0, up.stderr
+    assert pgq("db", "current", dsn=empty_db).stdout.strip() == "pgq_sa_0002"
+    down1 = pgq("db", "downgrade", "pgq_sa_0001", dsn=empty_db)
+    assert down1.returncode == 0, down1.stderr
     assert pgq("db", "current", dsn=empty_db).stdout.strip() == "pgq_sa_0001"
     sql = pgq("db", "sql")
     assert sql.returncode == 0 and "CREATE TABLE pgq_jobs" in sql.stdout

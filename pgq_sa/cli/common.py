@@ -99,9 +99,9 @@ def handle_errors(fn: Callable[..., T]) -> Callable[..., T]:
     return wrapper
 
 
-def make_engine(dsn: str, pool_size: int = 2) -> AsyncEngine:
+def make_engine(dsn: str, *, pool_size: int = 2, max_overflow: int = 2) -> AsyncEngine:
     click.get_current_context().meta["pgq_sa.dsn"] = dsn
-    return create_async_engine(async_url(dsn), pool_size=pool_size, max_overflow=2,
+    return create_async_engine(async_url(dsn), pool_size=pool_size, max_overflow=max_overflow,
                                connect_args={"timeout": 10})
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from .. import __version__
+from .dashboard import dashboard
 from .db import db
+from .inspect import queues, workers
 from .jobs import enqueue, jobs
 from .worker import worker
 
@@ -20,6 +22,9 @@ cli.add_command(db)
 cli.add_command(worker)
 cli.add_command(enqueue)
 cli.add_command(jobs)
+cli.add_command(dashboard)
+cli.add_command(queues)
+cli.add_command(workers)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from .common import (
     resolve_dsn,
     setup_logging,
 )
+from .inspect import duration_option
 from .loader import load_registry
 
 
@@ -49,10 +50,21 @@ async def preflight(worker: Worker) -> None:
 @click.option("--no-listen", is_flag=True, help="Do not LISTEN; rely on polling.")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
+@click.option("--metrics-port", default=None, type=click.IntRange(0, 65535), metavar="PORT",
+              help="Serve Prometheus metrics on this port (/metrics).")
+@click.option("--metrics-addr", default="0.0.0.0", show_default=True,
+              help="Address the metrics server listens on.")
+@click.option("--job-retention", default="1d", show_default=True, callback=duration_option,
+              metavar="DURATION", help="Delete finished jobs older than this ('never' keeps "
+                                       "them).")
+@click.option("--stats-retention", default="7d", show_default=True, callback=duration_option,
+              metavar="DURATION", help="Delete statistics older than this ('never' keeps "
+                                       "them).")
 @handle_errors
 def worker(registry: str, dsn: str | None, queues: tuple[str, ...], concurrency: int,
            poll_interval: float, shutdown_timeout: float, no_listen: bool,
-           log_level: str) -> None:
+           log_level: str, metrics_port: int | None, metrics_addr: str,
+           job_retention: float | None, stats_retention: float | None) -> None:
     """Run the jobs of REGISTRY (module:attribute) until SIGTERM/SIGINT."""
     setup_logging(log_level)
     try:
@@ -60,10 +72,13 @@ def worker(registry: str, dsn: str | None, queues: tuple[str, ...], concurrency:
     except ConfigurationError as exc:
         fail(str(exc), 2)
     url = resolve_dsn(dsn)
-    engine = make_engine(url, pool_size=LEASES + 2)
+    # one connection per service, plus the metrics sampler's and room to spare
+    engine = make_engine(url, pool_size=LEASES + 2, max_overflow=4)
     config = WorkerConfig(queues=list(queues), concurrency=concurrency,
                           poll_interval=poll_interval, shutdown_timeout=shutdown_timeout,
-                          listen=not no_listen)
+                          listen=not no_listen, metrics_port=metrics_port,
+                          metrics_addr=metrics_addr, job_retention=job_retention,
+                          stats_retention=stats_retention)
     w = Worker(reg, engine, config)
 
     async def main() -> None:

@@ -45,10 +45,13 @@ class Outcome:
 class Completer:
     """Buffers :class:`Outcome` objects and flushes them with ``Statements.finish``."""
 
-    def __init__(self, lease: Lease, stmts: Statements, *, ack_delay: float = 0.005) -> None:
+    def __init__(self, lease: Lease, stmts: Statements, *, ack_delay: float = 0.005,
+                 stats: bool = True) -> None:
         self._lease = lease
         self.ack_delay = ack_delay
         self._stmts = stmts
+        #: With ``stats``, the same statement also counts outcomes into ``pgq_stats``.
+        self._finish = stmts.stats.finish if stats else stmts.finish
         self._buffer: list[Outcome] = []
         self._has_items = anyio.Event()
         self._idle = anyio.Event()
@@ -118,7 +121,7 @@ class Completer:
         params = {**self.params(batch), "now": None}
         while True:
             try:
-                await self._lease.fetch(self._stmts.finish, params)
+                await self._lease.fetch(self._finish, params)
                 break
             except Exception:  # not a connection error: log, wait, try again
                 log.exception("could not record %d job outcomes; retrying", len(batch))

@@ -33,6 +33,21 @@ class WorkerConfig:
     #: Run the rescuer (returns jobs of dead workers to the queue).
     rescue: bool = True
     worker_id: str = field(default_factory=_default_worker_id)
+    #: Count outcomes into ``pgq_stats`` (the dashboard's figures), in the same
+    #: statement that records them.
+    stats: bool = True
+    #: Delete finished jobs older than this (seconds; ``None`` keeps them forever).
+    job_retention: float | None = 86400.0
+    #: Delete statistics older than this (seconds; ``None`` keeps them forever).
+    stats_retention: float | None = 7 * 86400.0
+    #: Seconds between pruning passes (jittered across workers).
+    prune_interval: float = 60.0
+    #: Serve Prometheus metrics on this port (``None``: no metrics server).
+    metrics_port: int | None = None
+    #: Address the metrics server binds to.
+    metrics_addr: str = "0.0.0.0"
+    #: Seconds between queue-depth samples for the metrics.
+    metrics_interval: float = 5.0
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -41,3 +56,9 @@ class WorkerConfig:
             raise ValueError("poll_interval must be > 0")
         if self.shutdown_timeout < 0:
             raise ValueError("shutdown_timeout must be >= 0")
+        for name in ("job_retention", "stats_retention"):
+            value = getattr(self, name)
+            if value is not None and value < 0:
+                raise ValueError(f"{name} must be >= 0 or None")
+        if self.prune_interval <= 0 or self.metrics_interval <= 0:
+            raise ValueError("prune_interval and metrics_interval must be > 0")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 import traceback
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -98,6 +99,8 @@ class Executor:
         job_id = ctx.id
         entry.started = True
         task = self.registry.tasks[ctx.entrypoint]
+        observed = bool(self.state.observers)
+        started = time.monotonic() if observed else 0.0
         try:
             outcome = await self._run(task, ctx, entry)
         except BaseException as exc:  # cancelled from outside (forced shutdown)
@@ -111,10 +114,19 @@ class Executor:
         self.completer.submit(outcome)
         self.state.release(job_id)
         self._count(outcome)
+        if observed:
+            self._observe(entry.row, outcome, time.monotonic() - started)
         if log.isEnabledFor(logging.INFO):
             log.info("job %s %s", job_id, outcome.status, extra={
                 "job_id": job_id, "entrypoint": task.name, "attempt": ctx.attempt,
                 "status": outcome.status})
+
+    def _observe(self, row: Any, outcome: Outcome, seconds: float) -> None:
+        for observer in self.state.observers:
+            try:
+                observer(row, outcome, seconds)
+            except Exception:
+                log.exception("job %s: observer failed", row["id"])
 
     def _count(self, outcome: Outcome) -> None:
         s = self.state.stats

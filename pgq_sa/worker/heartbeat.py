@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from typing import Any
 
 import anyio
@@ -45,6 +46,8 @@ class Heartbeat:
             "now": None,
         }
         self.beats = 0
+        #: Unix time of the last successful beat (``None`` before the first).
+        self.last_beat_at: float | None = None
 
     async def register(self) -> None:
         await self._lease.fetch(self._stmts.register_worker, self._worker)
@@ -53,6 +56,7 @@ class Heartbeat:
         await self.register()
         rows = await self._lease.fetch(self._stmts.heartbeat, self._worker)
         self.beats += 1
+        self.last_beat_at = time.time()
         for row in rows:
             if row[2]:  # cancel requested
                 entry = self._state.running.get(row[0])

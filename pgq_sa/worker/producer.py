@@ -30,7 +30,8 @@ class Producer:
 
     def __init__(self, lease: Lease, stmts: Statements, state: WorkerState, executor: Executor,
                  completer: Completer, *, worker_id: str, queues: list[str],
-                 entrypoints: list[str], poll_interval: float, share: int) -> None:
+                 entrypoints: list[str], poll_interval: float, share: int,
+                 stats: bool = True) -> None:
         self._lease = lease
         self.share = share
         self.owned = 0
@@ -41,7 +42,8 @@ class Producer:
         self._completer = completer
         self._poll = poll_interval
         self._stmt = stmts.claim(many_queues=len(queues) > 1)
-        self._stmt_ack = stmts.claim(many_queues=len(queues) > 1, with_finish=True)
+        self._stmt_ack = stmts.claim(many_queues=len(queues) > 1, with_finish=True,
+                                     with_stats=stats)
         self._params: dict[str, Any] = {
             "worker_id": worker_id,
             "entrypoints": entrypoints,

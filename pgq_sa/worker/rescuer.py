@@ -44,7 +44,7 @@ class Rescuer:
         self.rescued = 0
 
     async def rescue_once(self) -> list[Any]:
-        rows = await self._lease.fetch(self._stmts.rescue, self._params)
+        rows = await self._lease.fetch(self._stmts.stats.rescue, self._params)
         if rows:
             self.rescued += len(rows)
             self._state.stats["rescued"] += len(rows)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +50,9 @@ class WorkerState:
         "claimed": 0, "succeeded": 0, "failed": 0, "retried": 0, "cancelled": 0,
         "snoozed": 0, "returned": 0, "rescued": 0,
     })
+    #: Called as ``observer(claimed_row, outcome, run_seconds)`` after every attempt
+    #: (Prometheus metrics).
+    observers: list[Callable[[Any, Any, float], None]] = field(default_factory=list)
 
     @property
     def free(self) -> int:

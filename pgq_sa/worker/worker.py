@@ -5,7 +5,9 @@
 - completer: writes outcomes in batches,
 - notifier: LISTEN for new jobs and cancellations,
 - heartbeat: keeps running jobs alive and polls for cancellations,
-- rescuer: returns jobs of dead workers to the queue.
+- rescuer: returns jobs of dead workers to the queue,
+- pruner: deletes old finished jobs and statistics (retention),
+- metrics: Prometheus endpoint and queue-depth sampler (with ``metrics_port``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from sqlalchemy.engine import URL
@@ -32,15 +34,21 @@ from .executor import Executor
 from .heartbeat import Heartbeat, heartbeat_interval
 from .notifier import Notifier
 from .producer import Producer
+from .pruner import Pruner
 from .rescuer import Rescuer
 from .state import Running, WorkerState
+
+if TYPE_CHECKING:
+    from ..metrics import WorkerMetrics
 
 __all__ = ["Worker"]
 
 log = logging.getLogger("pgq_sa.worker")
 
-#: Dedicated connections a worker holds: two producers, completer, listener, maintenance.
-LEASE_NAMES = ("producer0", "producer1", "completer", "listener", "maintenance")
+#: Dedicated connections a worker holds (one per service that talks to the database, so
+#: no two services ever share a connection concurrently).
+LEASE_NAMES = ("producer0", "producer1", "completer", "listener", "heartbeat", "rescuer",
+               "pruner")
 LEASES = len(LEASE_NAMES)
 
 
@@ -99,6 +107,15 @@ class Worker:
         self.notifier: Notifier | None = None
         self.heartbeat: Heartbeat | None = None
         self.rescuer: Rescuer | None = None
+        self.pruner: Pruner | None = None
+        self.metrics: WorkerMetrics | None = None
+        if config.metrics_port is not None:
+            from ..metrics import WorkerMetrics
+
+            self.metrics = WorkerMetrics(self, port=config.metrics_port,
+                                         addr=config.metrics_addr,
+                                         interval=config.metrics_interval)
+            self.state.observers.append(self.metrics.observe)
 
     # -- control ---------------------------------------------------------------------------
     async def wait_started(self) -> None:
@@ -122,7 +139,7 @@ class Worker:
             self._stop_event.set()
         leases = {name: Lease(self.engine, name)
                   for name in LEASE_NAMES}
-        self.completer = Completer(leases["completer"], self.stmts)
+        self.completer = Completer(leases["completer"], self.stmts, stats=cfg.stats)
         executor = self._executor = Executor(self.registry, self.state, self.completer, self.id)
         # Two claim loops, each owning half of the capacity (see Producer).
         shares = [cfg.concurrency] if cfg.concurrency < 4 else [
@@ -130,15 +147,17 @@ class Worker:
         self.producers = [
             Producer(leases[f"producer{i}"], self.stmts, self.state, executor, self.completer,
                      worker_id=self.id, queues=self.queues, entrypoints=self.entrypoints,
-                     poll_interval=cfg.poll_interval, share=share)
+                     poll_interval=cfg.poll_interval, share=share, stats=cfg.stats)
             for i, share in enumerate(shares)
         ]
         self.producer = self.producers[0]
         self.heartbeat = Heartbeat(
-            leases["maintenance"], self.stmts, self.state, worker_id=self.id,
+            leases["heartbeat"], self.stmts, self.state, worker_id=self.id,
             queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval)
-        self.rescuer = Rescuer(leases["maintenance"], self.stmts, self.state, self.registry,
+        self.rescuer = Rescuer(leases["rescuer"], self.stmts, self.state, self.registry,
                                interval=max(1.0, self.heartbeat_interval * 2))
+        self.pruner = Pruner(leases["pruner"], self.stmts, jobs=cfg.job_retention,
+                             stats=cfg.stats_retention, interval=cfg.prune_interval)
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
                                  queues=self.queues,
                                  health_interval=cfg.listener_health_interval)
@@ -155,6 +174,11 @@ class Worker:
                 services.start_soon(self.heartbeat.run)
                 if cfg.rescue:
                     services.start_soon(self.rescuer.run)
+                if self.pruner.enabled:
+                    services.start_soon(self.pruner.run)
+                if self.metrics is not None:
+                    self.metrics.start()
+                    services.start_soon(self.metrics.run)
                 log.info("worker %s started: queues=%s concurrency=%d", self.id,
                          ",".join(self.queues), cfg.concurrency)
                 self._started.set()
@@ -168,6 +192,8 @@ class Worker:
                 if self.heartbeat is not None:
                     await self.heartbeat.deregister()
                 await self.notifier.close()
+                if self.metrics is not None:
+                    self.metrics.close()
                 for lease in leases.values():
                     await lease.close()
                 if self._own_engine:

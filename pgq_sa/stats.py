@@ -1,0 +1,386 @@
+"""What the dashboard, ``pgq-sa queues`` and ``pgq-sa workers`` show, as data.
+
+:func:`snapshot` reads, in one short read-only transaction and with bounded
+queries (see :mod:`pgq_sa.sql_stats`):
+
+- queued (ready / scheduled) and running jobs per queue and entrypoint, and the age
+  of the oldest ready job, through the partial indexes of ``pgq_jobs``;
+- per-second rows of ``pgq_stats`` for the last ``window`` seconds: outcome counts,
+  throughput, error rate, latency and run-time percentiles, the latest error;
+- the workers table, each worker flagged ``stale`` when its heartbeat is older than
+  ``stale_after`` seconds.
+
+Windows end at the start of the current second (``until``): only complete seconds
+count, so figures do not flicker while a second fills up.
+
+Definitions: *throughput* is jobs that finished (succeeded, failed or cancelled) per
+second; *latency* is ready (``run_at``, or creation if later) to start, for the
+attempt that finished the job; *run time* is start to end of an attempt; *error
+rate* is the share of ended attempts that failed (``failed`` plus ``retried``).
+Percentiles are exact (nearest rank) over a bounded sample: the ``sample`` most
+recently finished jobs of the window (all of them unless the queue is busy), read
+newest first through the partial index on ``finished_at``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .enqueue import tables_for
+from .errors import SchemaNotInstalled
+from .schema import CANCELLED, FAILED, RETRIED, SUCCEEDED
+from .sql import statements_for
+from .sql_stats import StatsStatements
+
+__all__ = ["Figures", "QueueFigures", "Snapshot", "WorkerInfo", "list_workers", "snapshot"]
+
+Target = AsyncEngine | AsyncConnection
+
+#: Default length of the long window (seconds) and of the short one.
+WINDOW = 300
+SHORT_WINDOW = 10
+#: Sparkline resolution: the long window is cut into this many slots.
+SLOTS = 30
+#: A worker whose heartbeat is older than this (seconds) is flagged stale.
+STALE_AFTER = 30.0
+#: Percentiles are computed over at most this many recently finished jobs.
+SAMPLE = 2000
+
+
+@dataclass
+class Figures:
+    """The figures of one (queue, entrypoint), or of a whole queue."""
+
+    queue: str
+    entrypoint: str | None = None
+    ready: int = 0
+    scheduled: int = 0
+    running: int = 0
+    #: Seconds since the oldest ready job became ready (``None``: nothing ready).
+    oldest_ready_age: float | None = None
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    retried: int = 0
+    #: Finished jobs per second over the short and the long window.
+    throughput_short: float = 0.0
+    throughput: float = 0.0
+    latency_p50: float | None = None
+    latency_p95: float | None = None
+    runtime_p50: float | None = None
+    runtime_p95: float | None = None
+    #: Failed attempts / ended attempts over the long window (``None``: none ended).
+    error_rate: float | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    #: Finished jobs behind the percentiles (the sample; ``0``: none finished).
+    timed: int = 0
+    _finished_short: int = field(default=0, repr=False)
+
+    @property
+    def queued(self) -> int:
+        """Ready plus scheduled."""
+        return self.ready + self.scheduled
+
+    @property
+    def finished(self) -> int:
+        """Succeeded, failed or cancelled in the long window."""
+        return self.succeeded + self.failed + self.cancelled
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able figures (timestamps as ISO strings)."""
+        out = {k: v for k, v in asdict(self).items() if not k.startswith("_")}
+        out["queued"] = self.queued
+        out["finished"] = self.finished
+        if self.last_error_at is not None:
+            out["last_error_at"] = self.last_error_at.isoformat()
+        return out
+
+    def _add(self, other: Figures) -> None:
+        """Fold ``other`` (an entrypoint of this queue) into this queue's totals."""
+        for name in ("ready", "scheduled", "running", "succeeded", "failed", "cancelled",
+                     "retried", "_finished_short"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        if other.oldest_ready_age is not None:
+            self.oldest_ready_age = max(self.oldest_ready_age or 0.0, other.oldest_ready_age)
+        if other.last_error_at is not None and (
+            self.last_error_at is None or other.last_error_at > self.last_error_at
+        ):
+            self.last_error, self.last_error_at = other.last_error, other.last_error_at
+
+    def _finish(self, window: int, short_window: int) -> None:
+        """Derive rates from the raw counts."""
+        self.throughput = self.finished / window
+        self.throughput_short = self._finished_short / short_window
+        attempts = self.finished + self.retried
+        self.error_rate = (self.failed + self.retried) / attempts if attempts else None
+
+    def _timings(self, row: Any) -> None:
+        self.timed = int(row.n)
+        self.latency_p50, self.latency_p95 = _pair(row.latency)
+        self.runtime_p50, self.runtime_p95 = _pair(row.runtime)
+
+
+def _pair(values: Any) -> tuple[float | None, float | None]:
+    if not values:
+        return None, None
+    low, high = values
+    return (None if low is None else max(0.0, float(low)),
+            None if high is None else max(0.0, float(high)))
+
+
+@dataclass
+class QueueFigures(Figures):
+    """A queue's totals, its entrypoints, and finished jobs per slot of the window."""
+
+    entrypoints: list[Figures] = field(default_factory=list)
+    #: Finished jobs per slot, oldest first (``len == SLOTS``).
+    series: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["entrypoints"] = [e.to_dict() for e in self.entrypoints]
+        return out
+
+
+@dataclass
+class WorkerInfo:
+    """A registered worker."""
+
+    id: str
+    host: str
+    pid: int
+    queues: list[str]
+    entrypoints: list[str]
+    concurrency: int
+    started_at: datetime
+    heartbeat_at: datetime
+    running: int
+    #: Seconds since its last heartbeat.
+    heartbeat_age: float
+    #: True when ``heartbeat_age`` exceeds the staleness threshold.
+    stale: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["started_at"] = self.started_at.isoformat()
+        out["heartbeat_at"] = self.heartbeat_at.isoformat()
+        return out
+
+
+@dataclass
+class Snapshot:
+    """Everything one dashboard refresh shows."""
+
+    now: datetime
+    #: End (exclusive) of the windows: the start of the current second.
+    until: datetime
+    window: int
+    short_window: int
+    queues: list[QueueFigures]
+    workers: list[WorkerInfo]
+    stale_after: float
+    #: Seconds the snapshot took to read.
+    elapsed: float = 0.0
+    _total_timings: Any = field(default=None, repr=False)
+
+    @property
+    def totals(self) -> Figures:
+        """All queues together."""
+        total = Figures(queue="*")
+        for q in self.queues:
+            total._add(q)
+        total._finish(self.window, self.short_window)
+        if self._total_timings is not None:
+            total._timings(self._total_timings)
+        return total
+
+    def to_dict(self) -> dict[str, Any]:
+        """The snapshot as JSON-able data (``pgq-sa dashboard --json``)."""
+        return {
+            "now": self.now.isoformat(),
+            "until": self.until.isoformat(),
+            "window_seconds": self.window,
+            "short_window_seconds": self.short_window,
+            "stale_after_seconds": self.stale_after,
+            "totals": self.totals.to_dict(),
+            "queues": [q.to_dict() for q in self.queues],
+            "workers": [w.to_dict() for w in self.workers],
+        }
+
+
+@asynccontextmanager
+async def _reading(target: Target, s: StatsStatements) -> AsyncIterator[AsyncConnection]:
+    """A connection from ``target`` (an engine's is tuned for small reads, then rolled
+    back; a caller's connection is used as it is)."""
+    try:
+        if isinstance(target, AsyncEngine):
+            async with target.connect() as conn:
+                await conn.execute(s.no_parallel)
+                yield conn
+                await conn.rollback()
+        else:
+            yield target
+    except ProgrammingError as exc:
+        if "does not exist" in str(exc.orig) and "pgq_" in str(exc.orig):
+            raise SchemaNotInstalled() from exc
+        raise
+
+
+def _stats(schema: str | None) -> StatsStatements:
+    return statements_for(tables_for(schema)).stats
+
+
+def _whole(seconds: float, name: str) -> int:
+    if seconds < 1 or seconds != int(seconds):
+        raise ValueError(f"{name} must be a whole number of seconds >= 1, got {seconds}")
+    return int(seconds)
+
+
+async def _now(conn: AsyncConnection, s: StatsStatements, now: datetime | None) -> datetime:
+    value: datetime = (await conn.execute(s.now, {"now": now})).scalar_one()
+    return value
+
+
+async def snapshot(target: Target, *, schema: str | None = None, now: datetime | None = None,
+                   window: float = WINDOW, short_window: float = SHORT_WINDOW,
+                   stale_after: float = STALE_AFTER, slots: int = SLOTS,
+                   sample: int = SAMPLE) -> Snapshot:
+    """Read the dashboard's figures (see the module docstring for definitions).
+
+    ``now`` replaces the database clock (tests); ``window`` and ``short_window`` are
+    whole seconds."""
+    import time
+
+    started = time.perf_counter()
+    window_s = _whole(window, "window")
+    short_s = _whole(short_window, "short_window")
+    if short_s > window_s:
+        raise ValueError("short_window must not exceed window")
+    s = _stats(schema)
+    async with _reading(target, s) as conn:
+        at = await _now(conn, s, now)
+        until = at.replace(microsecond=0)
+        since = until - timedelta(seconds=window_s)
+        minutes_from = since + timedelta(seconds=-since.timestamp() % 60)
+        minutes_to = until - timedelta(seconds=until.timestamp() % 60)
+        if minutes_from >= minutes_to:  # no whole minute inside: seconds only
+            minutes_from = minutes_to = until
+        span = {"since": since, "until": until, "now": at, "minutes_from": minutes_from,
+                "minutes_to": minutes_to}
+        queued = list(await conn.execute(s.queued, {"now": at}))
+        running = list(await conn.execute(s.running, {"now": at}))
+        counts = list(await conn.execute(
+            s.window, {**span, "since_short": until - timedelta(seconds=short_s)}))
+        timings = list(await conn.execute(s.timings, {**span, "sample": sample}))
+        series = list(await conn.execute(
+            s.series, {**span, "slot_seconds": window_s / slots}))
+        errors = list(await conn.execute(s.last_errors, {"since": since}))
+        workers = await _workers(conn, s, at, stale_after)
+
+    figures: dict[tuple[str, str], Figures] = {}
+
+    def fig(queue: str, entrypoint: str) -> Figures:
+        key = (queue, entrypoint)
+        if key not in figures:
+            figures[key] = Figures(queue=queue, entrypoint=entrypoint)
+        return figures[key]
+
+    for r in queued:
+        f = fig(r.queue, r.entrypoint)
+        f.ready, f.scheduled = r.ready, r.scheduled
+        if r.oldest_ready is not None:
+            f.oldest_ready_age = max(0.0, (at - r.oldest_ready).total_seconds())
+    for r in running:
+        fig(r.queue, r.entrypoint).running = r.running
+    for r in counts:
+        f = fig(r.queue, r.entrypoint)
+        n, n_short = int(r.n), int(r.n_short)
+        if r.status == SUCCEEDED:
+            f.succeeded += n
+        elif r.status == FAILED:
+            f.failed += n
+        elif r.status == CANCELLED:
+            f.cancelled += n
+        elif r.status == RETRIED:
+            f.retried += n
+        if r.status != RETRIED:
+            f._finished_short += n_short
+    queue_timings: dict[str, Any] = {}
+    total_timings = None
+    for r in timings:
+        if r.level == 0:
+            fig(r.queue, r.entrypoint)._timings(r)
+        elif r.level == 1:
+            queue_timings[r.queue] = r
+        else:
+            total_timings = r
+    for r in errors:
+        f = fig(r.queue, r.entrypoint)
+        f.last_error, f.last_error_at = r.last_error, r.bucket
+
+    queues: dict[str, QueueFigures] = {}
+    for (queue, _), f in sorted(figures.items()):
+        f._finish(window_s, short_s)
+        q = queues.setdefault(queue, QueueFigures(queue=queue, series=[0] * slots))
+        q.entrypoints.append(f)
+        q._add(f)
+    for r in series:
+        q = queues.setdefault(r.queue, QueueFigures(queue=r.queue, series=[0] * slots))
+        if 0 <= r.slot < slots:
+            q.series[r.slot] += int(r.n)
+    for q in queues.values():
+        q._finish(window_s, short_s)
+        if q.queue in queue_timings:
+            q._timings(queue_timings[q.queue])
+    return Snapshot(now=at, until=until, window=window_s, short_window=short_s,
+                    queues=[queues[k] for k in sorted(queues)], workers=workers,
+                    stale_after=stale_after, elapsed=time.perf_counter() - started,
+                    _total_timings=total_timings)
+
+
+async def _workers(conn: AsyncConnection, s: StatsStatements, at: datetime,
+                   stale_after: float) -> list[WorkerInfo]:
+    rows = await conn.execute(s.workers, {"now": at})
+    return [
+        WorkerInfo(
+            id=r.id, host=r.host, pid=r.pid, queues=list(r.queues),
+            entrypoints=list(r.entrypoints), concurrency=r.concurrency,
+            started_at=r.started_at, heartbeat_at=r.heartbeat_at, running=int(r.running),
+            heartbeat_age=max(0.0, float(r.heartbeat_age)),
+            stale=float(r.heartbeat_age) > stale_after,
+        )
+        for r in rows
+    ]
+
+
+async def list_workers(target: Target, *, schema: str | None = None,
+                       now: datetime | None = None,
+                       stale_after: float = STALE_AFTER) -> list[WorkerInfo]:
+    """Registered workers with their running jobs and heartbeat age."""
+    s = _stats(schema)
+    async with _reading(target, s) as conn:
+        return await _workers(conn, s, await _now(conn, s, now), stale_after)
+
+
+def format_seconds(value: float | None) -> str:
+    """``850ms``, ``1.2s``, ``3m05s``, ``2h10m``, ``3d4h``; ``-`` for ``None``."""
+    if value is None or math.isnan(value):
+        return "-"
+    if value < 1:
+        return f"{value * 1000:.0f}ms"
+    if value < 60:
+        return f"{value:.1f}s" if value < 10 else f"{value:.0f}s"
+    if value < 3600:
+        return f"{int(value // 60)}m{int(value % 60):02d}s"
+    if value < 86400:
+        return f"{int(value // 3600)}h{int(value % 3600 // 60):02d}m"
+    return f"{int(value // 86400)}d{int(value % 86400 // 3600)}h"

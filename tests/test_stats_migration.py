@@ -1,0 +1,58 @@
+"""Revision pgq_sa_0002 creates exactly the ``pgq_stats`` table of the metadata."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect
+from sqlalchemy.engine import make_url
+
+import pgq_sa
+from pgq_sa import migrate
+
+
+def _sync(url: str):
+    return create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
+
+
+def _diff(url: str, metadata, schema: str | None = None) -> list:
+    eng = _sync(url)
+    try:
+        with eng.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={
+                "include_schemas": schema is not None,
+                "include_name": lambda name, type_, parent: (
+                    type_ != "schema" or name == schema),
+                "include_object": lambda obj, name, type_, reflected, compare_to: (
+                    name != "pgq_sa_alembic_version"),
+            })
+            return compare_metadata(ctx, metadata)
+    finally:
+        eng.dispose()
+
+
+def test_upgrade_yields_the_metadata_and_downgrade_removes_stats(empty_db):
+    migrate.upgrade(empty_db)
+    assert migrate.current(empty_db) == "pgq_sa_0002"
+    assert _diff(empty_db, pgq_sa.metadata) == []
+    migrate.downgrade(empty_db, "pgq_sa_0001")
+    eng = _sync(empty_db)
+    try:
+        names = set(inspect(eng).get_table_names())
+    finally:
+        eng.dispose()
+    assert "pgq_stats" not in names and "pgq_jobs" in names
+
+
+@pytest.mark.parametrize("schema", ["jobs"])
+def test_upgrade_in_a_schema(empty_db, schema):
+    eng = _sync(empty_db)
+    try:
+        with eng.begin() as conn:  # the version table needs the schema first
+            conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    finally:
+        eng.dispose()
+    migrate.upgrade(empty_db, schema=schema)
+    tables = pgq_sa.tables_for(schema)
+    assert _diff(empty_db, tables.metadata, schema) == []
