@@ -66,7 +66,7 @@ async def test_metrics_move_while_jobs_run(dsn, engine):
         before = scrape(port)
         assert value(before, "pgq_sa_jobs_completed_total", queue="default", entrypoint="ok",
                      status="succeeded") == 0
-        assert value(before, "pgq_sa_worker_concurrency") == 16
+        assert value(before, "pgq_sa_worker_concurrency") == 64  # the default
 
         for _ in range(5):
             await registry.tasks["ok"].enqueue(engine)

@@ -41,7 +41,7 @@ async def preflight(worker: Worker) -> None:
 @dsn_option
 @click.option("--queue", "-q", "queues", multiple=True,
               help="Queue to serve (repeatable). Default: every queue of the registry.")
-@click.option("--concurrency", "-c", default=16, show_default=True, type=click.IntRange(1),
+@click.option("--concurrency", "-c", default=64, show_default=True, type=click.IntRange(1),
               help="Jobs run at once.")
 @click.option("--poll-interval", default=1.0, show_default=True, type=click.FloatRange(0.01),
               help="Seconds between polls when no notification arrives.")

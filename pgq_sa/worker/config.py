@@ -21,7 +21,7 @@ class WorkerConfig:
     #: Queues to serve; empty means every queue the registry's tasks use.
     queues: list[str] = field(default_factory=list)
     #: Jobs run at once (async tasks, and threads for plain ``def`` handlers).
-    concurrency: int = 16
+    concurrency: int = 64
     #: Look for work at least this often, in case a notification was lost.
     poll_interval: float = 1.0
     #: Seconds running jobs get to finish after SIGTERM/SIGINT before being cancelled.

@@ -169,8 +169,6 @@ class Worker:
                 services.start_soon(self.completer.run)
                 if cfg.listen:
                     services.start_soon(self.notifier.run)
-                    with anyio.move_on_after(5):
-                        await self.notifier.listening.wait()
                 services.start_soon(self.heartbeat.run)
                 if cfg.rescue:
                     services.start_soon(self.rescuer.run)
@@ -179,9 +177,9 @@ class Worker:
                 if self.metrics is not None:
                     self.metrics.start()
                     services.start_soon(self.metrics.run)
-                log.info("worker %s started: queues=%s concurrency=%d", self.id,
-                         ",".join(self.queues), cfg.concurrency)
-                self._started.set()
+                # Claim at once; the notifier pokes the producers when it is listening,
+                # so nothing sent before then is missed.
+                services.start_soon(self._announce_started)
                 await self._run_jobs()
                 # graceful end: every outcome written, then stop the services
                 self.completer.close()
@@ -199,6 +197,14 @@ class Worker:
                 if self._own_engine:
                     await self.engine.dispose()
             log.info("worker %s stopped: %s", self.id, self.state.stats)
+
+    async def _announce_started(self) -> None:
+        if self.config.listen and self.notifier is not None:
+            with anyio.move_on_after(5):
+                await self.notifier.listening.wait()
+        log.info("worker %s started: queues=%s concurrency=%d", self.id,
+                 ",".join(self.queues), self.config.concurrency)
+        self._started.set()
 
     async def _run_jobs(self) -> None:
         assert self.producer is not None and self._stop_event is not None
