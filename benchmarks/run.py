@@ -66,6 +66,7 @@ DISPLAY: dict[str, list[tuple[str, str]]] = {
     ],
 }
 DISPLAY["drain_c32"] = DISPLAY["drain"]
+DISPLAY["reference"] = [("insert_jobs_per_s", "higher"), ("claim_complete_jobs_per_s", "higher")]
 FLAGS = ("timed_out",)
 
 
@@ -277,7 +278,26 @@ async def run_all(args: argparse.Namespace) -> int:
 
     header, rows = table_rows(report["summary"], libs)
     print_table(header, rows)
+    for line in fraction_of_limit(report["summary"]):
+        print(line)
     return 1 if failures else 0
+
+
+def fraction_of_limit(summary: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """pgq-sa's figures as a fraction of the plain-SQL reference of the same run."""
+    ref = (summary.get("reference") or {}).get(SUBJECT) or {}
+    lines = []
+    pairs = [("enqueue", "batch_jobs_per_s", "insert_jobs_per_s", "batch enqueue"),
+             ("drain", "jobs_per_s_excl_startup", "claim_complete_jobs_per_s", "drain"),
+             ("drain_c32", "jobs_per_s_excl_startup", "claim_complete_jobs_per_s",
+              "drain (32 at once)")]
+    for workload, metric, ref_metric, label in pairs:
+        value = ((summary.get(workload) or {}).get(SUBJECT) or {}).get(metric)
+        limit = ref.get(ref_metric)
+        if isinstance(value, int | float) and isinstance(limit, int | float) and limit:
+            lines.append(f"{SUBJECT_LABEL} {label}: {value:,.0f} jobs/s = {value / limit:.0%} "
+                         f"of the plain-SQL reference ({limit:,.0f} jobs/s)")
+    return lines
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

@@ -16,6 +16,7 @@ from pathlib import Path
 import asyncpg
 
 from benchmarks.adapters.base import QueueAdapter, Worker
+from benchmarks.reference import reference
 
 Metrics = dict[str, float | int | bool | None]
 
@@ -367,4 +368,5 @@ WORKLOADS: dict[str, tuple[Workload, bool]] = {
     "latency": (latency, True),
     "steady": (steady, True),
     "scale": (scale, False),
+    "reference": (reference, True),
 }

@@ -29,6 +29,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     Table,
     Text,
     literal_column,
@@ -201,6 +202,9 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("queue", Text, primary_key=True),
         Column("entrypoint", Text, primary_key=True),
         Column("status", Text, primary_key=True),
+        # Writers count into different shards (each claim loop has its own), so two
+        # statements never wait on each other's row lock; readers sum the shards.
+        Column("shard", SmallInteger, primary_key=True, server_default=text("0")),
         Column("count", BigInteger, nullable=False, server_default=text("0")),
         # The latest error message counted into this row (failed or retried).
         Column("last_error", Text, nullable=True),

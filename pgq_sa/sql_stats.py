@@ -26,6 +26,7 @@ from sqlalchemy import (
     Double,
     Integer,
     Select,
+    SmallInteger,
     Text,
     and_,
     bindparam,
@@ -144,22 +145,26 @@ class StatsStatements:
         message) counted into the current bucket of every span, as a CTE."""
         st = self.tables.stats
         key = [obs.c.queue, obs.c.entrypoint, obs.c.status]
+        # the writer's shard; statements that do not pass one count into shard 0
+        shard = bindparam("stats_shard", value=0, type_=SmallInteger)
         spans = values(column("span", Integer), name="spans", literal_binds=True).data(
             [(s,) for s in SPANS])
         now_s = _seconds(_now())
         span_s = cast(spans.c.span, Double)
         bucket = func.to_timestamp(func.floor(now_s / span_s, type_=Double) * span_s)
         rows = (
-            select(spans.c.span, bucket, *key, func.count(), func.max(obs.c.message))
+            select(spans.c.span, bucket, *key, shard, func.count(), func.max(obs.c.message))
             .select_from(obs.join(spans, true()))
             .group_by(spans.c.span, *key)
             # one lock order for every writer: no deadlock between workers
             .order_by(spans.c.span, *key)
         )
         ins = pg_insert(st).from_select(
-            ["span", "bucket", "queue", "entrypoint", "status", "count", "last_error"], rows)
+            ["span", "bucket", "queue", "entrypoint", "status", "shard", "count", "last_error"],
+            rows)
         return ins.on_conflict_do_update(
-            index_elements=[st.c.span, st.c.bucket, st.c.queue, st.c.entrypoint, st.c.status],
+            index_elements=[st.c.span, st.c.bucket, st.c.queue, st.c.entrypoint, st.c.status,
+                            st.c.shard],
             set_={
                 "count": st.c["count"] + ins.excluded["count"],
                 "last_error": func.coalesce(ins.excluded.last_error, st.c.last_error),

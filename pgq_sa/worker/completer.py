@@ -46,7 +46,8 @@ class Completer:
     """Buffers :class:`Outcome` objects and flushes them with ``Statements.finish``."""
 
     def __init__(self, lease: Lease, stmts: Statements, *, ack_delay: float = 0.005,
-                 stats: bool = True) -> None:
+                 stats: bool = True, stats_shard: int = 0) -> None:
+        self._stats_shard = stats_shard
         self._lease = lease
         self.ack_delay = ack_delay
         self._stmts = stmts
@@ -118,7 +119,7 @@ class Completer:
                 await self._write(batch)
 
     async def _write(self, batch: list[Outcome]) -> None:
-        params = {**self.params(batch), "now": None}
+        params = {**self.params(batch), "now": None, "stats_shard": self._stats_shard}
         while True:
             try:
                 await self._lease.fetch(self._finish, params)

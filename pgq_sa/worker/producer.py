@@ -31,7 +31,7 @@ class Producer:
     def __init__(self, lease: Lease, stmts: Statements, state: WorkerState, executor: Executor,
                  completer: Completer, *, worker_id: str, queues: list[str],
                  entrypoints: list[str], poll_interval: float, share: int,
-                 stats: bool = True) -> None:
+                 stats: bool = True, stats_shard: int = 0) -> None:
         self._lease = lease
         self.share = share
         self.owned = 0
@@ -48,6 +48,7 @@ class Producer:
             "worker_id": worker_id,
             "entrypoints": entrypoints,
             "now": None,
+            "stats_shard": stats_shard,
         }
         if len(queues) > 1:
             self._params["queues"] = queues

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import zlib
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -50,6 +51,8 @@ log = logging.getLogger("pgq_sa.worker")
 LEASE_NAMES = ("producer0", "producer1", "completer", "listener", "heartbeat", "rescuer",
                "pruner")
 LEASES = len(LEASE_NAMES)
+#: Shards of the pgq_stats counters (see ``pgq_stats.shard``).
+STATS_SHARDS = 64
 
 
 def _check_pool(engine: AsyncEngine) -> None:
@@ -139,7 +142,10 @@ class Worker:
             self._stop_event.set()
         leases = {name: Lease(self.engine, name)
                   for name in LEASE_NAMES}
-        self.completer = Completer(leases["completer"], self.stmts, stats=cfg.stats)
+        # each writer of pgq_stats counts into its own shard (no row-lock waits)
+        shard = zlib.crc32(self.id.encode()) % STATS_SHARDS
+        self.completer = Completer(leases["completer"], self.stmts, stats=cfg.stats,
+                                   stats_shard=shard)
         executor = self._executor = Executor(self.registry, self.state, self.completer, self.id)
         # Two claim loops, each owning half of the capacity (see Producer).
         shares = [cfg.concurrency] if cfg.concurrency < 4 else [
@@ -147,7 +153,8 @@ class Worker:
         self.producers = [
             Producer(leases[f"producer{i}"], self.stmts, self.state, executor, self.completer,
                      worker_id=self.id, queues=self.queues, entrypoints=self.entrypoints,
-                     poll_interval=cfg.poll_interval, share=share, stats=cfg.stats)
+                     poll_interval=cfg.poll_interval, share=share, stats=cfg.stats,
+                     stats_shard=(shard + 1 + i) % STATS_SHARDS)
             for i, share in enumerate(shares)
         ]
         self.producer = self.producers[0]

@@ -1,0 +1,88 @@
+"""Plain-SQL reference: what PostgreSQL allows for pgq-sa's own statements.
+
+The statements a pgq-sa worker sends (claim + record outcomes + count statistics,
+one statement per batch; the batched INSERT of ``enqueue_many``), driven straight
+from asyncpg with no job code, no Python per job beyond building the arrays.  The
+report shows pgq-sa's worker and enqueue figures as a fraction of these.
+
+Only meaningful for pgq-sa: other libraries get no figures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+
+from benchmarks.adapters.base import QueueAdapter
+
+Metrics = dict[str, float | int | bool | None]
+BATCH = 32  # a producer's share at the default concurrency of 64
+INSERT_CHUNK = 1_000
+
+
+async def _claim_loop(conn: asyncpg.Connection, stmts: Any, total: list[int]) -> None:
+    from pgq_sa.sql import compiled
+
+    claim = compiled(stmts.claim(many_queues=False))
+    both = compiled(stmts.claim(many_queues=False, with_finish=True, with_stats=True))
+    base = {"worker_id": "reference", "entrypoints": ["noop"], "queue": "default",
+            "limit": BATCH, "now": None}
+    prev: list[Any] = []
+    while True:
+        if prev:
+            n = len(prev)
+            params = {**base, "ids": [r["id"] for r in prev],
+                      "attempts": [r["attempts"] for r in prev],
+                      "statuses": ["succeeded"] * n, "run_ats": [None] * n,
+                      "messages": [None] * n, "errors": [None] * n, "uncount": [False] * n}
+            rows = await conn.fetch(both.sql, *both.args(params))
+        else:
+            rows = await conn.fetch(claim.sql, *claim.args(base))
+        total[0] += len(prev)
+        if not rows and not prev:
+            return
+        prev = rows
+
+
+async def reference(adapter: QueueAdapter, sizes: Any, out_dir: Path) -> Metrics:
+    if adapter.name != QueueAdapter.SUBJECT:
+        return {}
+    import pgq_sa
+    from pgq_sa.enqueue import build_params
+    from pgq_sa.sql import compiled, statements_for
+
+    stmts = statements_for(pgq_sa.tables)
+    conns = [await asyncpg.connect(adapter.dsn) for _ in range(2)]
+    try:
+        # 1. the enqueue_many INSERT, arrays built beforehand
+        insert = compiled(stmts.insert_jobs_notify)
+        n = sizes.drain
+        chunks = [build_params([("noop", {"k": k}) for k in range(i, min(n, i + INSERT_CHUNK))],
+                               channel=stmts.channel)
+                  for i in range(0, n, INSERT_CHUNK)]
+        t0 = time.perf_counter()
+        for params in chunks:
+            await conns[0].fetch(insert.sql, *insert.args(params))
+        insert_s = time.perf_counter() - t0
+        # 2. claim + ack + stats, two connections in turn as the worker's two producers
+        total = [0]
+        t0 = time.perf_counter()
+        await asyncio.gather(*(_claim_loop(c, stmts, total) for c in conns))
+        claim_s = time.perf_counter() - t0
+        left = await conns[0].fetchval(
+            "SELECT count(*) FROM pgq_jobs WHERE status <> 'succeeded'")
+    finally:
+        for c in conns:
+            await c.close()
+    return {
+        "insert_jobs_per_s": n / insert_s,
+        "claim_complete_jobs_per_s": total[0] / claim_s,
+        "batch": BATCH,
+        "left_unfinished": int(left),
+        "payload_bytes": len(json.dumps({"k": n})),
+    }
