@@ -24,7 +24,8 @@ def tests(session: nox.Session) -> None:
 def lint(session: nox.Session) -> None:
     """ruff (lint) and mypy (types) on the package."""
     session.install("-e", ".[lint]")
-    session.run("ruff", "check", "pgq_sa", "migrations", "tests", "noxfile.py", "examples")
+    session.run("ruff", "check", "pgq_sa", "migrations", "tests", "noxfile.py", "examples",
+                "benchmarks")
     session.run("mypy")
 
 

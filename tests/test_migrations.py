@@ -38,6 +38,9 @@ def diff(url: str, metadata: MetaData, schema: str | None = None) -> list:
         eng.dispose()
 
 
+ALL = {"pgq_jobs", "pgq_workers", "pgq_stats"}
+
+
 def tables_in(url: str, schema: str | None = None) -> set[str]:
     eng = sync(url)
     try:
@@ -50,7 +53,7 @@ def tables_in(url: str, schema: str | None = None) -> set[str]:
 def test_upgrade_yields_exactly_the_metadata(empty_db):
     migrate.upgrade(empty_db)
     assert migrate.current(empty_db) is not None
-    assert tables_in(empty_db) == {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_sa_alembic_version"}
+    assert tables_in(empty_db) == ALL | {"pgq_sa_alembic_version"}
     assert diff(empty_db, pgq_sa.metadata) == []
 
 
@@ -79,7 +82,7 @@ def test_custom_schema(empty_db):
     migrate.upgrade(empty_db, schema="jobs")
     md = MetaData(naming_convention=pgq_sa.NAMING_CONVENTION)
     pgq_sa.add_tables(md, schema="jobs")
-    assert tables_in(empty_db, "jobs") == {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_sa_alembic_version"}
+    assert tables_in(empty_db, "jobs") == ALL | {"pgq_sa_alembic_version"}
     assert tables_in(empty_db) == set()
     assert diff(empty_db, md, schema="jobs") == []
     migrate.downgrade(empty_db, "base", schema="jobs")
@@ -138,5 +141,5 @@ def test_app_carries_pgq_revisions_in_its_own_history(empty_db, tmp_path):
     run = subprocess.run([sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "heads"],
                          capture_output=True, text=True, cwd=tmp_path)
     assert run.returncode == 0, run.stderr
-    assert {"orders", "pgq_jobs", "pgq_workers", "pgq_stats", "alembic_version"} <= tables_in(empty_db)
+    assert ALL | {"orders", "alembic_version"} <= tables_in(empty_db)
     assert "pgq_sa_alembic_version" not in tables_in(empty_db)  # the app's history is used

@@ -37,7 +37,8 @@ FROM generate_series(1, $1::bigint) AS g,
 """
 SEED_FUTURE_SQL = """
 INSERT INTO pgq_jobs (queue, entrypoint, payload, run_at)
-SELECT 'default', $2, jsonb_build_object('k', -g), now() + interval '1 day' + g * interval '1 second'
+SELECT 'default', $2, jsonb_build_object('k', -g),
+       now() + interval '1 day' + g * interval '1 second'
 FROM generate_series(1, $1::bigint) AS g
 """
 WATERMARK_SQL = "SELECT coalesce(max(id), 0) FROM pgq_jobs"
