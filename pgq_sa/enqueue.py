@@ -142,10 +142,17 @@ def _schema_error(exc: ProgrammingError) -> Exception:
     return exc
 
 
+_SCALAR = {"queues": "queue", "entrypoints": "entrypoint", "payloads": "payload",
+           "priorities": "priority", "run_ats": "run_at", "max_attempts": "max_attempts"}
+
+
 def _prepare(jobs: Sequence[JobLike], schema: str | None,
              now: datetime | None) -> tuple[Any, dict[str, Any]]:
     stmts = statements_for(tables_for(schema))
     params = build_params(jobs, channel=stmts.channel, now=now)
+    if len(jobs) == 1:
+        one = {_SCALAR.get(k, k): (v[0] if k in _SCALAR else v) for k, v in params.items()}
+        return stmts.insert_job_notify, one
     return stmts.insert_jobs_notify, params
 
 
@@ -154,14 +161,16 @@ async def _autocommit_asyncpg(engine: AsyncEngine, stmt: Any,
     """One statement in autocommit mode on the raw asyncpg connection: a transaction
     of its own in one round trip (no BEGIN/COMMIT, no per-statement SQLAlchemy work)."""
     import asyncpg
+    from sqlalchemy.util import greenlet_spawn
 
     c = compiled(stmt)
-    async with engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        try:
-            rows = await raw.fetch(c.sql, *c.args(params))  # type: ignore[union-attr]
-        except asyncpg.exceptions.UndefinedTableError as exc:
-            raise SchemaNotInstalled() from exc
+    pooled = await engine.raw_connection()  # no Connection object: cheaper per call
+    try:
+        rows = await pooled.driver_connection.fetch(c.sql, *c.args(params))  # type: ignore[union-attr]
+    except asyncpg.exceptions.UndefinedTableError as exc:
+        raise SchemaNotInstalled() from exc
+    finally:
+        await greenlet_spawn(pooled.close)
     return [row[0] for row in rows]
 
 

@@ -151,6 +151,24 @@ class Statements:
         )
         #: Same insert, plus one NOTIFY per distinct queue, still one statement.
         self.insert_jobs_notify = select(ins.c.id, notified.label("notified"))
+        one = (
+            insert(j)
+            .values(
+                queue=bindparam("queue", type_=Text),
+                entrypoint=bindparam("entrypoint", type_=Text),
+                payload=cast(bindparam("payload", type_=Text), JSONB),
+                priority=bindparam("priority", type_=Integer),
+                run_at=func.coalesce(bindparam("run_at", type_=TS), now()),
+                max_attempts=bindparam("max_attempts", type_=Integer),
+                created_at=now(),
+            )
+            .returning(j.c.id, j.c.queue)
+            .cte("one")
+        )
+        #: One job (the common case): a plain INSERT … VALUES and its NOTIFY, cheaper
+        #: for the server to plan and run than the array form.
+        self.insert_job_notify = select(
+            one.c.id, func.pg_notify(cast(bindparam("channel", type_=Text), Text), one.c.queue))
 
         # ---- claim ---------------------------------------------------------------
         self._claim_cache: dict[tuple[bool, bool, bool, bool], Executable] = {}
