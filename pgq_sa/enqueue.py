@@ -174,6 +174,42 @@ async def _autocommit_asyncpg(engine: AsyncEngine, stmt: Any,
     return [row[0] for row in rows]
 
 
+#: From this many jobs on, an engine enqueues with COPY instead of INSERT … unnest.
+COPY_THRESHOLD = 200
+
+
+async def _copy_asyncpg(engine: AsyncEngine, schema: str | None,
+                        params: dict[str, Any]) -> list[int]:
+    """Reserve ids, COPY the rows (binary), NOTIFY each queue: one transaction.
+
+    COPY skips planning and per-row expression work: about twice the rows per
+    second of the INSERT on this machine (``benchmarks/``)."""
+    import asyncpg
+    from sqlalchemy.util import greenlet_spawn
+
+    stmts = statements_for(tables_for(schema))
+    reserve, notify = compiled(stmts.reserve_ids), compiled(stmts.notify_queues)
+    n = len(params["entrypoints"])
+    table = "pgq_jobs" if schema is None else f"{schema}.pgq_jobs"  # validated identifier
+    pooled = await engine.raw_connection()
+    raw: Any = pooled.driver_connection
+    try:
+        async with raw.transaction():
+            ids = [r[0] for r in await raw.fetch(reserve.sql,
+                                                 *reserve.args({"table": table, "n": n}))]
+            await raw.copy_records_to_table(
+                "pgq_jobs", schema_name=schema, columns=stmts.copy_columns,
+                records=zip(ids, params["queues"], params["entrypoints"], params["payloads"],
+                            params["priorities"], params["max_attempts"], strict=True))
+            await raw.execute(notify.sql, *notify.args(
+                {"channel": stmts.channel, "queues": sorted(set(params["queues"]))}))
+    except asyncpg.exceptions.UndefinedTableError as exc:
+        raise SchemaNotInstalled() from exc
+    finally:
+        await greenlet_spawn(pooled.close)
+    return ids
+
+
 async def enqueue_many(
     target: AsyncConnection | AsyncSession | AsyncEngine,
     jobs: Iterable[JobLike],
@@ -194,6 +230,9 @@ async def enqueue_many(
     try:
         if isinstance(target, AsyncEngine):
             if target.dialect.driver == "asyncpg":
+                if (len(items) >= COPY_THRESHOLD and now is None
+                        and not any(params["run_ats"])):
+                    return await _copy_asyncpg(target, schema, params)
                 return await _autocommit_asyncpg(target, stmt, params)
             async with target.begin() as conn:
                 return [row[0] for row in await conn.execute(stmt, params)]

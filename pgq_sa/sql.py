@@ -165,6 +165,17 @@ class Statements:
             .returning(j.c.id, j.c.queue)
             .cte("one")
         )
+        #: ``n`` new job ids, in order, for a COPY of ``n`` jobs (large batches).
+        self.reserve_ids = select(
+            func.nextval(func.pg_get_serial_sequence(bindparam("table", type_=Text), "id"))
+        ).select_from(func.generate_series(1, bindparam("n", type_=Integer)))
+        qs = func.unnest(_array("queues", Text)).table_valued("queue").render_derived(name="q")
+        #: One NOTIFY per queue (after a COPY).
+        self.notify_queues = select(
+            func.pg_notify(cast(bindparam("channel", type_=Text), Text), qs.c.queue))
+        #: Columns a COPY of new jobs writes (the rest take their defaults).
+        self.copy_columns = ("id", "queue", "entrypoint", "payload", "priority",
+                             "max_attempts")
         #: One job (the common case): a plain INSERT … VALUES and its NOTIFY, cheaper
         #: for the server to plan and run than the array form.
         self.insert_job_notify = select(
