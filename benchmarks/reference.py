@@ -1,7 +1,7 @@
 """Plain-SQL reference: what PostgreSQL allows for pgq-sa's own statements.
 
 The statements a pgq-sa worker sends (claim + record outcomes + count statistics,
-one statement per batch; the batched INSERT of ``enqueue_many``), driven straight
+one statement per batch; the reserve-ids/COPY/NOTIFY of ``enqueue_many``), driven straight
 from asyncpg with no job code, no Python per job beyond building the arrays.  The
 report shows pgq-sa's worker and enqueue figures as a fraction of these.
 
@@ -59,15 +59,28 @@ async def reference(adapter: QueueAdapter, sizes: Any, out_dir: Path) -> Metrics
     stmts = statements_for(pgq_sa.tables)
     conns = [await asyncpg.connect(adapter.dsn) for _ in range(2)]
     try:
-        # 1. the enqueue_many INSERT, arrays built beforehand
-        insert = compiled(stmts.insert_jobs_notify)
+        # 1. what enqueue_many sends for a batch on an engine: reserve ids, COPY,
+        #    NOTIFY, in one transaction per chunk; rows built beforehand
+        reserve = compiled(stmts.reserve_ids)
+        notify = compiled(stmts.notify_queues)
         n = sizes.drain
-        chunks = [build_params([("noop", {"k": k}) for k in range(i, min(n, i + INSERT_CHUNK))],
-                               channel=stmts.channel)
-                  for i in range(0, n, INSERT_CHUNK)]
+        chunks = []
+        for i in range(0, n, INSERT_CHUNK):
+            p = build_params([("noop", {"k": k}) for k in range(i, min(n, i + INSERT_CHUNK))],
+                             channel=stmts.channel)
+            chunks.append(list(zip(p["queues"], p["entrypoints"], p["payloads"],
+                                   p["priorities"], p["max_attempts"], strict=True)))
+        conn = conns[0]
         t0 = time.perf_counter()
-        for params in chunks:
-            await conns[0].fetch(insert.sql, *insert.args(params))
+        for rows in chunks:
+            async with conn.transaction():
+                ids = [r[0] for r in await conn.fetch(
+                    reserve.sql, *reserve.args({"table": "pgq_jobs", "n": len(rows)}))]
+                await conn.copy_records_to_table(
+                    "pgq_jobs", columns=stmts.copy_columns,
+                    records=[(i, *r) for i, r in zip(ids, rows, strict=True)])
+                await conn.execute(notify.sql, *notify.args(
+                    {"channel": stmts.channel, "queues": ["default"]}))
         insert_s = time.perf_counter() - t0
         # 2. claim + ack + stats, two connections in turn as the worker's two producers
         total = [0]
