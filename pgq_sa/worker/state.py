@@ -18,7 +18,8 @@ class Running:
 
     ctx: JobContext
     scope: anyio.CancelScope | None = None
-    #: Why it is being stopped: "cancel", "timeout", "shutdown" (None while running).
+    #: Why it is being stopped: "cancel", "timeout", "shutdown", "lost" (None while
+    #: running).
     stop_reason: str | None = None
 
     def stop(self, reason: str) -> None:
@@ -37,11 +38,14 @@ class WorkerState:
     concurrency: int
     running: dict[int, Running] = field(default_factory=dict)
     wake: anyio.Event = field(default_factory=anyio.Event)
+    #: Set to make the heartbeat beat now (e.g. after the listener reconnected, to
+    #: pick up cancellations whose NOTIFY was lost).
+    beat_now: anyio.Event = field(default_factory=anyio.Event)
     slot_freed: anyio.Event = field(default_factory=anyio.Event)
     stopping: bool = False
     stats: dict[str, Any] = field(default_factory=lambda: {
         "claimed": 0, "succeeded": 0, "failed": 0, "retried": 0, "cancelled": 0,
-        "snoozed": 0, "returned": 0, "rescued": 0,
+        "snoozed": 0, "returned": 0, "rescued": 0, "lost": 0,
     })
 
     @property
