@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,9 @@ __all__ = ["Completer", "Outcome"]
 log = logging.getLogger("pgq_sa.completer")
 
 MAX_BATCH = 5000
+#: Tries of a statement that fails for a reason other than the connection.
+STATEMENT_RETRIES = 3
+RETRY_DELAY = 0.5
 
 
 @dataclass(frozen=True)
@@ -47,10 +50,13 @@ class Completer:
         self._lease = lease
         self._stmts = stmts
         self._buffer: list[Outcome] = []
+        self._inflight: list[Outcome] = []
         self._has_items = anyio.Event()
         self._idle = anyio.Event()
         self._idle.set()
         self._closed = False
+        self._aborted = False
+        self._write_scope = anyio.CancelScope()
         self.flushes = 0
         self.written = 0
 
@@ -62,11 +68,16 @@ class Completer:
 
     @property
     def pending(self) -> int:
-        return len(self._buffer)
+        """Outcomes not yet written (queued or being written)."""
+        return len(self._buffer) + len(self._inflight)
+
+    def unacked(self) -> list[int]:
+        """Ids of jobs whose outcome is not written yet: the worker still owns them."""
+        return [o.job_id for o in self._inflight] + [o.job_id for o in self._buffer]
 
     async def run(self) -> None:
         """Flush loop; returns after :meth:`close` once everything is written."""
-        while True:
+        while not self._aborted:
             if not self._buffer:
                 self._idle.set()
                 if self._closed:
@@ -75,11 +86,21 @@ class Completer:
                 self._has_items = anyio.Event()
                 continue
             batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]
-            with anyio.CancelScope(shield=True):
-                await self._write(batch)
+            self._inflight = batch
+            self._write_scope = anyio.CancelScope()
+            try:
+                # Shielded: a cancelled worker still records what its jobs did.  Only
+                # abort() (a forced stop) interrupts a write.
+                with anyio.CancelScope(shield=True), self._write_scope:
+                    await self._write(batch)
+            finally:
+                self._inflight = []
+            if self._aborted:
+                return
 
-    async def _write(self, batch: list[Outcome]) -> None:
-        params = {
+    @staticmethod
+    def _params(batch: list[Outcome]) -> dict[str, Any]:
+        return {
             "ids": [o.job_id for o in batch],
             "attempts": [o.attempt for o in batch],
             "statuses": [o.status for o in batch],
@@ -90,23 +111,54 @@ class Completer:
             "uncount": [o.uncount for o in batch],
             "now": None,
         }
-        while True:
+
+    async def _write(self, batch: list[Outcome]) -> None:
+        """Write ``batch``; connection errors are retried by the lease for as long as
+        it takes.  A statement error is retried a few times, then the batch is split
+        so one unwritable outcome cannot block the others; an outcome that still
+        fails is written without its error details, and as a last resort dropped
+        (the job then looks abandoned and the rescue returns it to the queue)."""
+        for attempt in range(1, STATEMENT_RETRIES + 1):
             try:
-                await self._lease.fetch(self._stmts.finish, params)
-                break
-            except Exception:  # not a connection error: log, wait, try again
-                log.exception("could not record %d job outcomes; retrying", len(batch))
-                await anyio.sleep(1.0)
-        self.flushes += 1
-        self.written += len(batch)
+                await self._lease.fetch(self._stmts.finish, self._params(batch))
+            except Exception:
+                log.exception("could not record %d job outcome(s) (try %d of %d)",
+                              len(batch), attempt, STATEMENT_RETRIES)
+                if attempt < STATEMENT_RETRIES:
+                    await anyio.sleep(RETRY_DELAY)
+                continue
+            self.flushes += 1
+            self.written += len(batch)
+            return
+        if len(batch) > 1:
+            for outcome in batch:
+                await self._write([outcome])
+            return
+        outcome = batch[0]
+        if outcome.error is not None or outcome.message is not None:
+            bare = replace(outcome, error=None,
+                           message="the outcome's error details could not be stored")
+            log.error("job %s: storing its outcome without error details", outcome.job_id)
+            await self._write([bare])
+            return
+        log.error("job %s: dropping its outcome (%s); the rescue will requeue it",
+                  outcome.job_id, outcome.status)
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until every submitted outcome is written; False on timeout."""
         with anyio.move_on_after(timeout):
-            while self._buffer or not self._idle.is_set():
+            while (self._buffer or not self._idle.is_set()) and not self._aborted:
                 await self._idle.wait()
-            return True
+            return self.pending == 0
         return False
+
+    def abort(self) -> None:
+        """Stop at once, even in the middle of a write (forced stop); outcomes not
+        written are lost and their jobs are rescued once their heartbeat is stale."""
+        self._closed = self._aborted = True
+        self._write_scope.cancel()
+        self._has_items.set()
+        self._idle.set()
 
     def close(self) -> None:
         """Let :meth:`run` return once the buffer is empty."""

@@ -10,6 +10,7 @@ from functools import partial
 from typing import Any
 
 import anyio
+from anyio.abc import TaskGroup
 
 from ..context import JobContext, Snooze
 from ..payload import load_payload
@@ -17,6 +18,7 @@ from ..registry import Registry, Task
 from ..schema import CANCELLED, FAILED, QUEUED, SUCCEEDED
 from .completer import Completer, Outcome
 from .state import Running, WorkerState
+from .threads import DaemonThreads
 
 __all__ = ["Executor"]
 
@@ -27,18 +29,36 @@ class JobTimeout(Exception):
     """The job ran longer than its task's ``timeout``."""
 
 
+def clean_text(text: str) -> str:
+    """``text`` made storable by PostgreSQL: no NUL characters, no lone surrogates
+    (either would make the outcome's write fail)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def _error(attempt: int, exc: BaseException | None, type_name: str, message: str,
            with_tb: bool = True) -> dict[str, Any]:
     tb = None
     if exc is not None and with_tb:
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        tb = clean_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     return {
         "attempt": attempt,
         "at": datetime.now(timezone.utc).isoformat(),
-        "type": type_name,
-        "message": message,
+        "type": clean_text(type_name),
+        "message": clean_text(message),
         "traceback": tb,
     }
+
+
+_STOPPED = {
+    "shutdown": "returned to the queue: worker shut down",
+    "lost": "no longer held by this worker (rescued)",
+}
 
 
 class Executor:
@@ -50,7 +70,7 @@ class Executor:
         self.state = state
         self.completer = completer
         self.worker_id = worker_id
-        self.thread_limiter = anyio.CapacityLimiter(state.concurrency)
+        self.threads = DaemonThreads()
 
     def context(self, row: Any, task: Task[Any, Any]) -> JobContext:
         payload_raw = row["payload"]
@@ -69,24 +89,31 @@ class Executor:
 
     def return_unstarted(self, row: Any) -> None:
         """Give back a claimed job that will not be started (shutdown)."""
-        self.completer.submit(Outcome(row["id"], row["attempts"], QUEUED, uncount=True,
-                                      message="returned to the queue: worker shut down"))
+        self.completer.submit(self._returned(row["id"], row["attempts"], "shutdown"))
         self.state.stats["returned"] += 1
 
-    async def run(self, row: Any) -> None:
-        """Run one claimed job (a row returned by the claim statement)."""
-        job_id: int = row["id"]
-        attempt: int = row["attempts"]
+    def start(self, tg: TaskGroup, row: Any) -> None:
+        """Admit a claimed job (it counts as running at once, so the producer never
+        claims beyond capacity) and run it in ``tg``."""
         task = self.registry.tasks[row["entrypoint"]]
-        ctx = self.context(row, task)
-        entry = Running(ctx=ctx)
-        self.state.running[job_id] = entry
+        entry = Running(ctx=self.context(row, task))
+        self.state.running[entry.ctx.id] = entry
+        tg.start_soon(self._execute, task, entry, row["payload"])
+
+    async def run(self, row: Any) -> None:
+        """Run one claimed job (a row returned by the claim statement) to its end."""
+        task = self.registry.tasks[row["entrypoint"]]
+        entry = Running(ctx=self.context(row, task))
+        self.state.running[entry.ctx.id] = entry
+        await self._execute(task, entry, row["payload"])
+
+    async def _execute(self, task: Task[Any, Any], entry: Running, payload_raw: Any) -> None:
+        ctx = entry.ctx
+        job_id, attempt = ctx.id, ctx.attempt
         try:
-            outcome = await self._run(task, ctx, entry, row["payload"])
-        except BaseException as exc:  # cancelled from outside (forced shutdown)
-            outcome = Outcome(job_id, attempt, QUEUED, uncount=True,
-                              message="worker stopped before the job finished")
-            self.completer.submit(outcome)
+            outcome = await self._run(task, ctx, entry, payload_raw)
+        except BaseException as exc:  # cancelled from outside, or a bug in pgq-sa
+            self.completer.submit(self._returned(job_id, attempt, "shutdown"))
             self.state.release(job_id)
             if isinstance(exc, Exception):
                 log.exception("job %s: internal error", job_id)
@@ -127,12 +154,12 @@ class Executor:
             task.check_payload(payload)
         except (TypeError, ValueError) as exc:
             # Retrying cannot fix a payload that does not fit the handler.
-            msg = f"bad payload: {exc}"
+            msg = clean_text(f"bad payload: {exc}")
             return Outcome(job_id, attempt, FAILED, message=msg,
                            error=_error(attempt, exc, type(exc).__name__, msg, with_tb=False))
         kwargs = task.arguments(payload, ctx)
-        if ctx._cancel.is_set():  # cancel arrived before start
-            return Outcome(job_id, attempt, CANCELLED, message="cancelled before start")
+        if entry.stop_reason is not None:  # stopped before it started
+            return self._stopped(task, ctx, entry.stop_reason)
         try:
             with anyio.CancelScope() as scope:
                 entry.scope = scope
@@ -143,9 +170,7 @@ class Executor:
                     if task.is_async:
                         await task.fn(**kwargs)
                     else:
-                        await anyio.to_thread.run_sync(
-                            partial(task.fn, **kwargs), abandon_on_cancel=True,
-                            limiter=self.thread_limiter)
+                        await self.threads.run(partial(task.fn, **kwargs))
                 if timer.cancelled_caught:
                     entry.stop_reason = entry.stop_reason or "timeout"
                     ctx._cancel.set()  # an abandoned sync handler can notice it
@@ -155,28 +180,32 @@ class Executor:
             return Outcome(job_id, attempt, QUEUED, uncount=True,
                            run_at=datetime.now(timezone.utc) + timedelta(seconds=snooze.seconds))
         except Exception as exc:
-            if entry.stop_reason == "cancel":
-                return Outcome(job_id, attempt, CANCELLED, message="cancelled")
-            if entry.stop_reason == "shutdown":
-                return self._returned(job_id, attempt)
-            message = f"{type(exc).__name__}: {exc}"
+            if entry.stop_reason is not None:
+                return self._stopped(task, ctx, entry.stop_reason)
+            message = clean_text(f"{type(exc).__name__}: {exc}")
             return self._failure(task, ctx, _error(attempt, exc, type(exc).__name__, str(exc)),
                                  message)
-        reason = entry.stop_reason
-        if reason is None:
+        if entry.stop_reason is None:
             return Outcome(job_id, attempt, SUCCEEDED)
+        return self._stopped(task, ctx, entry.stop_reason)
+
+    def _stopped(self, task: Task[Any, Any], ctx: JobContext, reason: str) -> Outcome:
+        """The outcome of a job stopped for ``reason``."""
         if reason == "timeout":
             msg = f"timed out after {task.timeout}s"
-            return self._failure(task, ctx, _error(attempt, None, "JobTimeout", msg),
-                                 f"JobTimeout: {msg}")
+            return self._failure(task, ctx, _error(ctx.attempt, None, JobTimeout.__name__, msg),
+                                 f"{JobTimeout.__name__}: {msg}")
         if reason == "cancel":
-            return Outcome(job_id, attempt, CANCELLED, message="cancelled")
-        return self._returned(job_id, attempt)
+            return Outcome(ctx.id, ctx.attempt, CANCELLED, message="cancelled")
+        if reason == "lost":
+            self.state.stats["lost"] += 1
+        return self._returned(ctx.id, ctx.attempt, reason)
 
     @staticmethod
-    def _returned(job_id: int, attempt: int) -> Outcome:
+    def _returned(job_id: int, attempt: int, reason: str) -> Outcome:
+        """Back to the queue, the attempt not counted."""
         return Outcome(job_id, attempt, QUEUED, uncount=True,
-                       message="returned to the queue: worker shut down")
+                       message=_STOPPED.get(reason, _STOPPED["shutdown"]))
 
     @staticmethod
     def _failure(task: Task[Any, Any], ctx: JobContext, error: dict[str, Any],
