@@ -72,7 +72,9 @@ class Producer:
                 return
             state.stats["claimed"] += len(rows)
             for row in rows:
-                jobs_tg.start_soon(self._executor.run, row)
+                self._executor.start(jobs_tg, row)
+            if not rows and self._lease.failing:
+                continue  # the connection broke (the lease backed off): poll at once
             if len(rows) == free:
                 await anyio.lowlevel.checkpoint()
                 continue  # there may be more ready right now

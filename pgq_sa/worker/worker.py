@@ -13,9 +13,13 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import anyio
+from anyio.abc import TaskGroup
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -98,12 +102,27 @@ class Worker:
 
     # -- main ---------------------------------------------------------------------------
     async def run(self, *, handle_signals: bool = False) -> None:
-        """Run until :meth:`stop` (or SIGTERM/SIGINT when ``handle_signals``)."""
+        """Run until :meth:`stop` (or SIGTERM/SIGINT when ``handle_signals``).
+
+        The first signal stops gracefully: no more claims, running jobs get
+        ``shutdown_timeout`` seconds, the rest go back to the queue without counting
+        an attempt.  A second signal stops at once (jobs still go back)."""
+        if not (handle_signals and threading.current_thread() is threading.main_thread()):
+            await self._run()
+            return
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._signals)
+            try:
+                await self._run()
+            finally:
+                tg.cancel_scope.cancel()
+
+    async def _run(self) -> None:
         cfg = self.config
         self._stop_event = anyio.Event()
         if self._stop_requested:
             self._stop_event.set()
-        leases = {name: Lease(self.engine, name)
+        leases = {name: Lease(self.engine, name, timeout=cfg.db_timeout)
                   for name in ("producer", "completer", "listener", "maintenance")}
         self.completer = Completer(leases["completer"], self.stmts)
         executor = Executor(self.registry, self.state, self.completer, self.id)
@@ -112,7 +131,9 @@ class Worker:
             queues=self.queues, entrypoints=self.entrypoints, poll_interval=cfg.poll_interval)
         self.heartbeat = Heartbeat(
             leases["maintenance"], self.stmts, self.state, worker_id=self.id,
-            queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval)
+            queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval,
+            unacked=self.completer.unacked)
+        # The rescuer takes turns with the heartbeat on the maintenance connection.
         self.rescuer = Rescuer(leases["maintenance"], self.stmts, self.state, self.registry,
                                interval=max(1.0, self.heartbeat_interval * 2))
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
@@ -121,23 +142,26 @@ class Worker:
         try:
             await self.heartbeat.register()
             async with anyio.create_task_group() as services:
-                if handle_signals and threading.current_thread() is threading.main_thread():
-                    services.start_soon(self._signals)
-                services.start_soon(self.completer.run)
+                services.start_soon(self._supervise, "completer", self.completer.run)
                 if cfg.listen:
-                    services.start_soon(self.notifier.run)
+                    services.start_soon(self._supervise, "listener", self.notifier.run)
                     with anyio.move_on_after(5):
                         await self.notifier.listening.wait()
-                services.start_soon(self.heartbeat.run)
+                services.start_soon(self._supervise, "heartbeat", self.heartbeat.run)
                 if cfg.rescue:
-                    services.start_soon(self.rescuer.run)
+                    services.start_soon(self._supervise, "rescuer", self.rescuer.run)
                 log.info("worker %s started: queues=%s concurrency=%d", self.id,
                          ",".join(self.queues), cfg.concurrency)
                 self._started.set()
                 await self._run_jobs()
-                # graceful end: every outcome written, then stop the services
+                # graceful end: every outcome written (unless forced), then stop
                 self.completer.close()
-                await self.completer.drain(timeout=None)
+                async with self._unless_forced():
+                    await self.completer.drain(timeout=None)
+                if self.completer.pending:
+                    self.completer.abort()
+                    log.warning("stopped with %d job outcome(s) unwritten: those jobs will "
+                                "be rescued", self.completer.pending)
                 services.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
@@ -152,30 +176,67 @@ class Worker:
 
     async def _run_jobs(self) -> None:
         assert self.producer is not None and self._stop_event is not None
+        producer = self.producer
+        producer_done = anyio.Event()
+
+        async def produce(jobs_tg: TaskGroup) -> None:
+            try:
+                await self._supervise("producer", partial(producer.run, jobs_tg))
+            finally:
+                producer_done.set()
+
         async with anyio.create_task_group() as jobs_tg:
             async with anyio.create_task_group() as prod_tg:
-                prod_tg.start_soon(self.producer.run, jobs_tg)
+                prod_tg.start_soon(produce, jobs_tg)
                 await self._stop_event.wait()
                 self.state.stopping = True
                 self.state.poke()
                 self.state.slot_freed.set()
-            # producer has returned; now let running jobs finish, up to the timeout
+                async with self._unless_forced():
+                    await producer_done.wait()
+                prod_tg.cancel_scope.cancel()  # only still running when forced
+            # no more claims; let running jobs finish, up to the timeout
             if self.state.running:
-                log.info("shutting down: waiting up to %ss for %d running job(s)",
-                         self.config.shutdown_timeout, len(self.state.running))
-            with anyio.move_on_after(self.config.shutdown_timeout):
-                async with anyio.create_task_group() as waiter:
-                    waiter.start_soon(self._wait_force, waiter)
+                log.warning("shutting down: waiting up to %ss for %d running job(s)",
+                            self.config.shutdown_timeout, len(self.state.running))
+            async with self._unless_forced():
+                with anyio.move_on_after(self.config.shutdown_timeout):
                     while self.state.running:
                         self.state.slot_freed = anyio.Event()
                         await self.state.slot_freed.wait()
-                    waiter.cancel_scope.cancel()
+            if self.state.running:
+                log.warning("returning %d running job(s) to the queue",
+                            len(self.state.running))
             for entry in list(self.state.running.values()):
                 entry.stop("shutdown")
 
-    async def _wait_force(self, tg: Any) -> None:
-        await self._force.wait()
-        tg.cancel_scope.cancel()
+    @asynccontextmanager
+    async def _unless_forced(self) -> AsyncIterator[None]:
+        """Run the block, cancelling it when a forced stop is requested."""
+        async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                await self._force.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(watch)
+            try:
+                yield
+            finally:
+                tg.cancel_scope.cancel()
+
+    async def _supervise(self, name: str, service: Callable[[], Awaitable[None]]) -> None:
+        """Run a service loop; if it crashes, log it and start it again (with backoff),
+        so that one bug cannot silently stop the worker's maintenance."""
+        delay = 0.5
+        while True:
+            try:
+                await service()
+                return
+            except Exception:
+                log.exception("worker service %s crashed; restarting it in %.1fs", name, delay)
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     async def _signals(self) -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
