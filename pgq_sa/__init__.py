@@ -1,6 +1,8 @@
 """pgq-sa: a PostgreSQL-native background job queue for SQLAlchemy applications."""
 
 from . import admin, dsn, migrate
+from .admin import cancel, cancel_sync, retry_sync
+from .admin import retry as retry  # shadows the pgq_sa.retry module (Backoff lives there)
 from .context import JobContext, Snooze
 from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync, tables_for
 from .errors import (
@@ -47,13 +49,17 @@ __all__ = [
     "__version__",
     "add_tables",
     "admin",
+    "cancel",
+    "cancel_sync",
     "dsn",
-    "migrate",
     "enqueue",
     "enqueue_many",
     "enqueue_many_sync",
     "enqueue_sync",
     "metadata",
+    "migrate",
+    "retry",
+    "retry_sync",
     "tables",
     "tables_for",
     "validate_identifier",
