@@ -133,9 +133,11 @@ class Worker:
             leases["maintenance"], self.stmts, self.state, worker_id=self.id,
             queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval,
             unacked=self.completer.unacked)
-        # The rescuer takes turns with the heartbeat on the maintenance connection.
+        # The rescuer takes turns with the heartbeat on the maintenance connection; it
+        # runs as often as the heartbeat, so a dead worker's job waits at most about
+        # 1.4 heartbeat timeouts.
         self.rescuer = Rescuer(leases["maintenance"], self.stmts, self.state, self.registry,
-                               interval=max(1.0, self.heartbeat_interval * 2))
+                               interval=max(0.5, self.heartbeat_interval))
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
                                  queues=self.queues,
                                  health_interval=cfg.listener_health_interval)
