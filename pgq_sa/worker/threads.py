@@ -4,6 +4,9 @@ A thread cannot be interrupted: when a sync job is cancelled (timeout, operator,
 shutdown) the worker stops waiting for it and the thread runs on until the handler
 returns.  AnyIO's worker threads are not daemons, so such a thread would keep the
 process alive after the worker stopped; these are, so a stopped worker exits.
+
+Like AnyIO's threads, they let a handler call ``anyio.from_thread.run(...)`` /
+``run_sync(...)`` without passing a token.
 """
 
 from __future__ import annotations
@@ -16,10 +19,17 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import anyio.lowlevel
+
+try:  # where anyio.from_thread looks for the event loop of the current thread
+    from anyio._core._eventloop import threadlocals as _anyio_threadlocals
+except ImportError:  # pragma: no cover - a future anyio: handlers pass token= themselves
+    _anyio_threadlocals = None
+
 __all__ = ["DaemonThreads"]
 
 _Item = tuple[contextvars.Context, Callable[[], Any], asyncio.AbstractEventLoop,
-              "asyncio.Future[Any]"]
+              "asyncio.Future[Any]", anyio.lowlevel.EventLoopToken]
 
 
 class DaemonThreads:
@@ -43,14 +53,17 @@ class DaemonThreads:
                 self.started += 1
                 threading.Thread(target=self._serve, name=f"{self._name} {self.started}",
                                  daemon=True).start()
-        self._queue.put((contextvars.copy_context(), fn, loop, future))
+        self._queue.put((contextvars.copy_context(), fn, loop, future,
+                         anyio.lowlevel.current_token()))
         return await future
 
     def _serve(self) -> None:
         while True:
-            context, fn, loop, future = self._queue.get()
+            context, fn, loop, future, token = self._queue.get()
             result: Any = None
             error: BaseException | None = None
+            if _anyio_threadlocals is not None:
+                _anyio_threadlocals.current_token = token
             try:
                 result = context.run(fn)
             except Exception as exc:  # handed to the awaiting task
@@ -63,7 +76,7 @@ class DaemonThreads:
             # RuntimeError: the event loop is closed, nobody is waiting any more
             with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(_settle, future, result, error)
-            del context, fn, loop, future, result, error
+            del context, fn, loop, future, token, result, error
             with self._lock:
                 self._idle += 1
 
