@@ -42,6 +42,9 @@ __all__ = ["Worker"]
 
 log = logging.getLogger("pgq_sa.worker")
 
+#: Seconds a forced stop still gives the completer to write outcomes.
+FORCED_DRAIN_TIMEOUT = 3.0
+
 
 class Worker:
     """Runs the jobs of ``registry`` from the database at ``dsn`` (URL or AsyncEngine).
@@ -156,10 +159,13 @@ class Worker:
                          ",".join(self.queues), cfg.concurrency)
                 self._started.set()
                 await self._run_jobs()
-                # graceful end: every outcome written (unless forced), then stop
+                # graceful end: every outcome written, then stop; when forced, the
+                # outcomes get a few seconds (they return the jobs to the queue)
                 self.completer.close()
                 async with self._unless_forced():
                     await self.completer.drain(timeout=None)
+                if self.completer.pending:
+                    await self.completer.drain(timeout=FORCED_DRAIN_TIMEOUT)
                 if self.completer.pending:
                     self.completer.abort()
                     log.warning("stopped with %d job outcome(s) unwritten: those jobs will "
