@@ -40,6 +40,9 @@ _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, terminate_backend
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    # the protocol is in an unknown state (seen after pg_terminate_backend mid-query):
+    # the connection cannot be trusted any more
+    asyncpg.exceptions.InternalClientError,
 )
 
 
@@ -110,7 +113,12 @@ class Lease:
 
     async def discard(self) -> None:
         """Drop the current connection without returning it to the pool."""
-        conn, self._conn, self._raw = self._conn, None, None
+        conn, raw, self._conn, self._raw = self._conn, self._raw, None, None
+        if raw is not None:
+            # close the socket now: SQLAlchemy's invalidate() would first try a
+            # graceful close, which waits 2 s on a dead network path
+            with contextlib.suppress(Exception):
+                raw.terminate()
         if conn is not None:
             with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 with contextlib.suppress(Exception):
@@ -139,8 +147,9 @@ class Lease:
             down = _outages.setdefault(id(self.engine), set())
             level = logging.DEBUG if down else logging.WARNING
             down.add(self.name)
+            detail = str(exc).splitlines()[0] if str(exc) else "no answer in time"
             log.log(level, "database connection lost (%s): %s: %s; reconnecting with backoff",
-                    self.name, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+                    self.name, type(exc).__name__, detail)
         await self.discard()
         delay = min(self._max_backoff, self._min_backoff * 2 ** min(self._failures - 1, 10))
         await anyio.sleep(delay * random.uniform(0.5, 1.0))

@@ -179,7 +179,8 @@ class Worker:
                 for lease in leases.values():
                     await lease.close()
                 if self._own_engine:
-                    await self.engine.dispose()
+                    with anyio.move_on_after(5):  # a close can hang on a dead network
+                        await self.engine.dispose()
             log.info("worker %s stopped: %s", self.id, self.state.stats)
 
     async def _run_jobs(self) -> None:
