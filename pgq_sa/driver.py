@@ -88,6 +88,11 @@ class Lease:
         self.reconnects = 0
 
     @property
+    def timeout(self) -> float | None:
+        """Seconds a statement may take before the connection is presumed dead."""
+        return self._timeout
+
+    @property
     def failing(self) -> bool:
         """True between a connection failure and the next successful statement."""
         return self._failures > 0

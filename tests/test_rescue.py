@@ -219,3 +219,41 @@ async def _status(engine, job_id: int) -> str:
 
 async def _is(engine, job_id: int, status: str) -> bool:
     return await _status(engine, job_id) == status
+
+
+@pytest.mark.anyio
+async def test_job_taken_from_a_live_worker_is_stopped_there(engine, dsn):
+    """When the database no longer gives a running job to its worker (it was rescued
+    and claimed elsewhere while the worker could not reach the database), the
+    worker's next heartbeat notices and stops its copy; its late ack changes
+    nothing."""
+    registry = pgq_sa.Registry()
+    first_run = anyio.Event()
+    seen: list[str] = []
+
+    @registry.task(heartbeat_timeout=1)
+    async def work(ctx: pgq_sa.JobContext) -> None:
+        if ctx.attempt == 1:
+            first_run.set()
+            try:
+                await anyio.sleep(60)
+            except anyio.get_cancelled_exc_class():
+                seen.append("stopped")
+                raise
+
+    async with running_worker(registry, dsn, poll_interval=0.2, rescue=False) as worker:
+        job_id = await work.enqueue(engine)
+        with anyio.fail_after(10):
+            await first_run.wait()
+        async with engine.begin() as conn:  # another worker now holds attempt 2
+            await conn.execute(update(jobs).where(jobs.c.id == job_id).values(
+                worker_id="elsewhere", attempts=2, heartbeat_at=func.now()))
+        await wait_for(lambda: _true(seen), timeout=5)
+        await anyio.sleep(0.5)  # the stopped copy's ack has been tried by now
+        assert worker.state.stats["lost"] == 1 and not worker.state.running
+    row = await pgq_sa.admin.get_job(engine, job_id)
+    assert (row["status"], row["worker_id"], row["attempts"]) == ("running", "elsewhere", 2)
+
+
+async def _true(xs: list) -> bool:
+    return bool(xs)

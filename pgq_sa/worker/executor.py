@@ -114,13 +114,13 @@ class Executor:
             outcome = await self._run(task, ctx, entry, payload_raw)
         except BaseException as exc:  # cancelled from outside, or a bug in pgq-sa
             self.completer.submit(self._returned(job_id, attempt, "shutdown"))
-            self.state.release(job_id)
+            self.state.release(job_id, entry)
             if isinstance(exc, Exception):
                 log.exception("job %s: internal error", job_id)
                 return
             raise
         self.completer.submit(outcome)
-        self.state.release(job_id)
+        self.state.release(job_id, entry)
         self._count(outcome)
         if log.isEnabledFor(logging.INFO):
             log.info("job %s %s", job_id, outcome.status, extra={

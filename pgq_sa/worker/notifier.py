@@ -54,8 +54,9 @@ class Notifier:
 
     async def _listen(self) -> Any:
         raw = await self._lease.connect()
-        await raw.add_listener(self.channel, self._on_job)
-        await raw.add_listener(self.cancel_channel, self._on_cancel)
+        with anyio.fail_after(self._lease.timeout or 30.0):
+            await raw.add_listener(self.channel, self._on_job)
+            await raw.add_listener(self.cancel_channel, self._on_cancel)
         raw.add_termination_listener(self._on_terminated)
         return raw
 

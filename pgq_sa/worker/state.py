@@ -56,6 +56,9 @@ class WorkerState:
         """Wake the producer (a notification arrived, or something was requeued)."""
         self.wake.set()
 
-    def release(self, job_id: int) -> None:
-        self.running.pop(job_id, None)
+    def release(self, job_id: int, entry: Running | None = None) -> None:
+        """Free the slot of ``job_id`` (only if it still holds ``entry``: a job taken
+        from this worker may have been claimed by it again meanwhile)."""
+        if entry is None or self.running.get(job_id) is entry:
+            self.running.pop(job_id, None)
         self.slot_freed.set()

@@ -21,6 +21,7 @@ from typing import Any
 
 import anyio.lowlevel
 
+_anyio_threadlocals: Any
 try:  # where anyio.from_thread looks for the event loop of the current thread
     from anyio._core._eventloop import threadlocals as _anyio_threadlocals
 except ImportError:  # pragma: no cover - a future anyio: handlers pass token= themselves
