@@ -100,13 +100,6 @@ class Executor:
         self.state.running[entry.ctx.id] = entry
         tg.start_soon(self._execute, task, entry, row["payload"])
 
-    async def run(self, row: Any) -> None:
-        """Run one claimed job (a row returned by the claim statement) to its end."""
-        task = self.registry.tasks[row["entrypoint"]]
-        entry = Running(ctx=self.context(row, task))
-        self.state.running[entry.ctx.id] = entry
-        await self._execute(task, entry, row["payload"])
-
     async def _execute(self, task: Task[Any, Any], entry: Running, payload_raw: Any) -> None:
         ctx = entry.ctx
         job_id, attempt = ctx.id, ctx.attempt
