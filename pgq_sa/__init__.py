@@ -1,6 +1,8 @@
 """pgq-sa: a PostgreSQL-native background job queue for SQLAlchemy applications."""
 
 from . import admin, dsn
+from .admin import cancel, cancel_sync, retry_sync
+from .admin import retry as retry
 from .context import JobContext, Snooze
 from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync, tables_for
 from .errors import (
@@ -57,6 +59,8 @@ __all__ = [
     "__version__",
     "add_tables",
     "admin",
+    "cancel",
+    "cancel_sync",
     "dsn",
     "enqueue",
     "enqueue_many",
@@ -64,6 +68,8 @@ __all__ = [
     "enqueue_sync",
     "metadata",
     "migrate",
+    "retry",
+    "retry_sync",
     "tables",
     "tables_for",
     "testing",

@@ -1,40 +1,71 @@
 """Operator actions as a Python API: inspect, cancel, retry and prune jobs.
 
 Each function takes an ``AsyncEngine`` (own transaction) or an ``AsyncConnection``
-(caller's transaction) and runs the statements from :mod:`pgq_sa.sql`.
+or ``AsyncSession`` (caller's transaction: the change, and the NOTIFY that tells
+workers, take effect when it commits) and runs the statements from
+:mod:`pgq_sa.sql`.  :func:`cancel_sync` and :func:`retry_sync` do the same with a
+sync ``Engine``, ``Connection`` or ``Session``.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 
 from .enqueue import tables_for
 from .errors import SchemaNotInstalled
 from .sql import Statements, statements_for
 
-__all__ = ["CancelResult", "cancel", "get_job", "job_to_dict", "prune", "retry"]
+__all__ = ["CancelResult", "cancel", "cancel_sync", "get_job", "job_to_dict", "prune",
+           "retry", "retry_sync"]
 
-Target = AsyncEngine | AsyncConnection
+Target = AsyncEngine | AsyncConnection | AsyncSession
+SyncTarget = Engine | Connection | Session
+
+
+def _schema_error(exc: ProgrammingError) -> None:
+    if "does not exist" in str(exc.orig) and "pgq_" in str(exc.orig):
+        raise SchemaNotInstalled() from exc
 
 
 @asynccontextmanager
-async def _conn(target: Target):  # type: ignore[no-untyped-def]
+async def _conn(target: Target) -> AsyncIterator[Any]:
     try:
         if isinstance(target, AsyncEngine):
             async with target.begin() as conn:
                 yield conn
-        else:
+        elif isinstance(target, (AsyncConnection, AsyncSession)):
             yield target
+        else:
+            raise TypeError(f"expected an AsyncEngine, AsyncConnection or AsyncSession "
+                            f"(use the *_sync function for sync ones), got "
+                            f"{type(target).__name__}")
     except ProgrammingError as exc:
-        if "does not exist" in str(exc.orig) and "pgq_" in str(exc.orig):
-            raise SchemaNotInstalled() from exc
+        _schema_error(exc)
+        raise
+
+
+@contextmanager
+def _sync_conn(target: SyncTarget) -> Iterator[Any]:
+    try:
+        if isinstance(target, Engine):
+            with target.begin() as conn:
+                yield conn
+        elif isinstance(target, (Connection, Session)):
+            yield target
+        else:
+            raise TypeError(f"expected an Engine, Connection or Session (use the async "
+                            f"function for async ones), got {type(target).__name__}")
+    except ProgrammingError as exc:
+        _schema_error(exc)
         raise
 
 
@@ -66,33 +97,65 @@ class CancelResult(dict[str, list[int]]):
     """``{"cancelled": [...], "requested": [...], "unchanged": [...]}``."""
 
 
+def _cancel_result(ids: list[int], done: list[int], requested: list[int]) -> CancelResult:
+    changed = set(done) | set(requested)
+    return CancelResult(cancelled=done, requested=requested,
+                        unchanged=[i for i in ids if i not in changed])
+
+
 async def cancel(target: Target, ids: Iterable[int], *, schema: str | None = None,
                  now: datetime | None = None) -> CancelResult:
-    """Cancel jobs: queued ones at once; running ones are asked to stop (their worker
-    cancels them within about a second and records ``cancelled``)."""
+    """Cancel jobs: a queued job ends ``cancelled`` at once and never runs; a running
+    job is asked to stop (its worker cancels it within about a second, through a
+    NOTIFY, or at its next heartbeat if the NOTIFY is lost) and ends ``cancelled``.
+    A cancelled job is never retried.  Finished jobs are left alone (``unchanged``).
+    """
     id_list = [int(i) for i in ids]
     s = _stmts(schema)
     async with _conn(target) as conn:
-        # cancel_queued, also counted in pgq_stats
-        cancelled = await conn.execute(s.stats.cancel_queued, {"ids": id_list, "now": now})
-        done = [r[0] for r in cancelled]
-        running = list(await conn.execute(s.cancel_running, {"ids": id_list, "now": now}))
-        for row in running:
+        done = [r[0] for r in await conn.execute(s.stats.cancel_queued,
+                                                 {"ids": id_list, "now": now})]
+        running = [r[0] for r in await conn.execute(s.cancel_running,
+                                                    {"ids": id_list, "now": now})]
+        for job_id in running:
             await conn.execute(s.notify, {"channel": f"{s.channel}_cancel",
-                                          "payload": str(row[0])})
-    requested = [r[0] for r in running]
-    unchanged = [i for i in id_list if i not in set(done) | set(requested)]
-    return CancelResult(cancelled=done, requested=requested, unchanged=unchanged)
+                                          "payload": str(job_id)})
+    return _cancel_result(id_list, done, running)
+
+
+def cancel_sync(target: SyncTarget, ids: Iterable[int], *, schema: str | None = None,
+                now: datetime | None = None) -> CancelResult:
+    """Sync twin of :func:`cancel` for an ``Engine``, ``Connection`` or ``Session``."""
+    id_list = [int(i) for i in ids]
+    s = _stmts(schema)
+    with _sync_conn(target) as conn:
+        done = [r[0] for r in conn.execute(s.stats.cancel_queued, {"ids": id_list, "now": now})]
+        running = [r[0] for r in conn.execute(s.cancel_running, {"ids": id_list, "now": now})]
+        for job_id in running:
+            conn.execute(s.notify, {"channel": f"{s.channel}_cancel", "payload": str(job_id)})
+    return _cancel_result(id_list, done, running)
 
 
 async def retry(target: Target, ids: Iterable[int], *, schema: str | None = None,
                 now: datetime | None = None) -> list[int]:
-    """Put ``failed`` or ``cancelled`` jobs back in the queue; returns those that were."""
+    """Put ``failed`` or ``cancelled`` jobs back in the queue with a fresh count of
+    attempts (their error history is kept); returns the ids that were."""
     s = _stmts(schema)
     async with _conn(target) as conn:
         rows = list(await conn.execute(s.retry, {"ids": [int(i) for i in ids], "now": now}))
         for queue in sorted({r[1] for r in rows}):
             await conn.execute(s.notify, {"channel": s.channel, "payload": queue})
+    return [r[0] for r in rows]
+
+
+def retry_sync(target: SyncTarget, ids: Iterable[int], *, schema: str | None = None,
+               now: datetime | None = None) -> list[int]:
+    """Sync twin of :func:`retry` for an ``Engine``, ``Connection`` or ``Session``."""
+    s = _stmts(schema)
+    with _sync_conn(target) as conn:
+        rows = list(conn.execute(s.retry, {"ids": [int(i) for i in ids], "now": now}))
+        for queue in sorted({r[1] for r in rows}):
+            conn.execute(s.notify, {"channel": s.channel, "payload": queue})
     return [r[0] for r in rows]
 
 

@@ -10,6 +10,7 @@ and, if asked, retries the statement.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import random
@@ -32,12 +33,16 @@ log = logging.getLogger("pgq_sa.driver")
 _CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
+    asyncio.TimeoutError,  # distinct from TimeoutError before Python 3.11
     ConnectionError,
     asyncpg.PostgresConnectionError,
     asyncpg.InterfaceError,
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, terminate_backend
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
+    # the protocol is in an unknown state (seen after pg_terminate_backend mid-query):
+    # the connection cannot be trusted any more
+    asyncpg.exceptions.InternalClientError,
 )
 
 
@@ -61,19 +66,41 @@ class ConnectionLost(Exception):
     and will reconnect on next use)."""
 
 
+#: Per engine, the leases currently failing: only the first failure logs a warning.
+_outages: dict[int, set[str]] = {}
+
+
 class Lease:
-    """A dedicated, self-healing connection from ``engine`` for one worker service."""
+    """A dedicated, self-healing connection from ``engine`` for one worker service.
+
+    Statements are serialized (an asyncpg connection runs one at a time, so services
+    sharing a lease take turns) and bounded by ``timeout`` seconds: a statement that
+    takes longer is presumed to sit on a dead network path, and the connection is
+    replaced.
+    """
 
     def __init__(self, engine: AsyncEngine, name: str, *, min_backoff: float = 0.1,
-                 max_backoff: float = 5.0) -> None:
+                 max_backoff: float = 5.0, timeout: float | None = 10.0) -> None:
         self.engine = engine
         self.name = name
         self._conn: AsyncConnection | None = None
         self._raw: Any = None
         self._min_backoff = min_backoff
         self._max_backoff = max_backoff
+        self._timeout = timeout
+        self._lock = anyio.Lock()
         self._failures = 0
         self.reconnects = 0
+
+    @property
+    def timeout(self) -> float | None:
+        """Seconds a statement may take before the connection is presumed dead."""
+        return self._timeout
+
+    @property
+    def failing(self) -> bool:
+        """True between a connection failure and the next successful statement."""
+        return self._failures > 0
 
     @property
     def raw(self) -> Any:
@@ -96,9 +123,14 @@ class Lease:
 
     async def discard(self) -> None:
         """Drop the current connection without returning it to the pool."""
-        conn, self._conn, self._raw = self._conn, None, None
+        conn, raw, self._conn, self._raw = self._conn, self._raw, None, None
+        if raw is not None:
+            # close the socket now: SQLAlchemy's invalidate() would first try a
+            # graceful close, which waits 2 s on a dead network path
+            with contextlib.suppress(Exception):
+                raw.terminate()
         if conn is not None:
-            with anyio.CancelScope(shield=True):
+            with anyio.CancelScope(shield=True), anyio.move_on_after(5):
                 with contextlib.suppress(Exception):
                     await conn.invalidate()
                 with contextlib.suppress(Exception):
@@ -109,7 +141,7 @@ class Lease:
         conn, self._conn, raw, self._raw = self._conn, None, self._raw, None
         if conn is None:
             return
-        with anyio.CancelScope(shield=True):
+        with anyio.CancelScope(shield=True), anyio.move_on_after(5):
             try:
                 if raw is None or raw.is_closed():
                     await conn.invalidate()
@@ -118,41 +150,58 @@ class Lease:
                 pass
 
     async def backoff(self, exc: BaseException) -> None:
-        """Log the failure (once per outage), drop the connection and sleep with jitter."""
+        """Log the failure (one line per outage of the engine, however many leases
+        notice it), drop the connection and sleep with jitter."""
         self._failures += 1
         if self._failures == 1:
-            log.warning("database connection lost (%s): %s: %s; reconnecting",
-                        self.name, type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+            down = _outages.setdefault(id(self.engine), set())
+            level = logging.DEBUG if down else logging.WARNING
+            down.add(self.name)
+            detail = str(exc).splitlines()[0] if str(exc) else "no answer in time"
+            log.log(level, "database connection lost (%s): %s: %s; reconnecting with backoff",
+                    self.name, type(exc).__name__, detail)
         await self.discard()
         delay = min(self._max_backoff, self._min_backoff * 2 ** min(self._failures - 1, 10))
         await anyio.sleep(delay * random.uniform(0.5, 1.0))
 
     def _ok(self) -> None:
         if self._failures:
-            log.warning("database connection restored (%s) after %d failed tries",
-                        self.name, self._failures)
             self.reconnects += 1
+            down = _outages.get(id(self.engine), set())
+            down.discard(self.name)
+            log.log(logging.DEBUG if down else logging.INFO,
+                    "database connection restored (%s) after %d failed tries",
+                    self.name, self._failures)
         self._failures = 0
 
     async def fetch(self, stmt: Executable, params: Mapping[str, Any], *,
                     retry: bool = True, timeout: float | None = None) -> list[Any]:
         """Run ``stmt``; on a connection error back off, reconnect and (if ``retry``)
         run it again, until it succeeds or the caller is cancelled.  Without ``retry``
-        a connection error raises :class:`ConnectionLost` after the back-off."""
+        a connection error raises :class:`ConnectionLost` after the back-off, and
+        :attr:`failing` stays true until the next success."""
         c = compiled(stmt)
         args = c.args(params)
         while True:
-            try:
-                raw = await self.connect()
-                rows: list[Any] = await raw.fetch(c.sql, *args, timeout=timeout)
-            except asyncpg.exceptions.UndefinedTableError as exc:
-                raise SchemaNotInstalled() from exc
-            except Exception as exc:
-                if not is_connection_error(exc):
-                    raise
-                await self.backoff(exc)
+            failure: BaseException | None = None
+            async with self._lock:
+                try:
+                    raw = await self.connect()
+                    rows: list[Any] = await raw.fetch(c.sql, *args,
+                                                      timeout=timeout or self._timeout)
+                except asyncpg.exceptions.UndefinedTableError as exc:
+                    raise SchemaNotInstalled() from exc
+                except Exception as exc:
+                    if not is_connection_error(exc):
+                        raise
+                    failure = exc
+                    # drop it while holding the lock: another service sharing this
+                    # lease must not get the broken connection, nor lose its new one
+                    await self.discard()
+            if failure is not None:
+                await self.backoff(failure)
                 if not retry:
-                    raise ConnectionLost(str(exc)) from exc
+                    raise ConnectionLost(str(failure)) from failure
                 continue
             self._ok()
             return rows

@@ -31,6 +31,8 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    null,
+    or_,
     select,
     true,
     update,
@@ -199,7 +201,11 @@ class Statements:
         ).table_valued(
             "id", "attempt", "status", "run_at", "message", "error", "uncount"
         ).render_derived(name="done")
-        requeue = done.c.status == literal_column(f"'{QUEUED}'")
+        cancel_asked = j.c.cancel_requested_at.is_not(None)
+        asked_requeue = done.c.status == literal_column(f"'{QUEUED}'")
+        # A job an operator asked to cancel is never put back in the queue (retry,
+        # snooze or shutdown): it ends ``cancelled``.
+        requeue = and_(asked_requeue, j.c.cancel_requested_at.is_(None))
         #: The outcomes ``finish`` reads (for :mod:`pgq_sa.sql_stats`).
         self.finish_source = done
         #: Record the outcome of many attempts at once.  Only rows still ``running``
@@ -216,7 +222,8 @@ class Statements:
                 j.c.status == select(literal_column(f"'{RUNNING}'")).scalar_subquery(),
             )
             .values(
-                status=done.c.status,
+                status=case((and_(asked_requeue, cancel_asked),
+                             literal_column(f"'{CANCELLED}'")), else_=done.c.status),
                 finished_at=case((requeue, None), else_=now()),
                 run_at=case((requeue, func.coalesce(done.c.run_at, now())), else_=j.c.run_at),
                 attempts=case((done.c.uncount, j.c.attempts - 1), else_=j.c.attempts),
@@ -227,7 +234,6 @@ class Statements:
                 ),
                 worker_id=case((requeue, None), else_=j.c.worker_id),
                 heartbeat_at=case((requeue, None), else_=j.c.heartbeat_at),
-                cancel_requested_at=case((requeue, None), else_=j.c.cancel_requested_at),
             )
             .returning(j.c.id)
         )
@@ -248,14 +254,20 @@ class Statements:
         self.register_worker = register.on_conflict_do_update(
             index_elements=[w.c.id], set_={"heartbeat_at": register.excluded.heartbeat_at}
         )
+        registered = self.register_worker.returning(w.c.id).cte("registered")
         beat = (
             update(j)
-            .where(status_is(j.c.status, RUNNING), j.c.worker_id == wid)
+            .where(status_is(j.c.status, RUNNING), j.c.worker_id == wid,
+                   j.c.id == func.any(bindparam("ids", type_=ARRAY(postgresql.BIGINT))))
             .values(heartbeat_at=now())
             .returning(j.c.id, j.c.attempts, j.c.cancel_requested_at.is_not(None))
+            .add_cte(registered)
         )
-        #: One statement per worker per interval: refresh every running job of the
-        #: worker and report which of them an operator asked to cancel.
+        #: One statement per worker per interval: refresh the worker's row and the
+        #: running jobs it still owns (``ids``: in flight or awaiting their ack), and
+        #: report which of them an operator asked to cancel.  A job the worker does
+        #: not know about (a claim whose result was lost with its connection) is not
+        #: refreshed, so the rescue returns it to the queue.
         self.heartbeat = beat
         self.touch_worker = update(w).where(w.c.id == wid).values(heartbeat_at=now())
         self.delete_worker = delete(w).where(w.c.id == wid)
@@ -280,40 +292,52 @@ class Statements:
             select(policy2.c.max_attempts).where(policy2.c.entrypoint == j.c.entrypoint)
             .scalar_subquery(),
         )
+        worker_gone = ~select(w.c.id).where(w.c.id == j.c.worker_id).exists()
+        last_sign = func.coalesce(j.c.heartbeat_at, j.c.started_at, j.c.created_at)
         stale = (
             select(j.c.id)
             .where(
                 status_is(j.c.status, RUNNING),
-                j.c.heartbeat_at < now() - func.make_interval(0, 0, 0, 0, 0, 0, timeout),
+                or_(last_sign < now() - func.make_interval(0, 0, 0, 0, 0, 0, timeout),
+                    worker_gone),
             )
             .with_for_update(skip_locked=True)
             .limit(bindparam("limit", type_=Integer))
             .cte("stale")
         )
         out_of_attempts = and_(max_att.is_not(None), j.c.attempts >= max_att)
+        why = case(
+            (worker_gone, func.concat("worker ", j.c.worker_id, " is gone")),
+            else_=func.concat("no heartbeat from worker ", j.c.worker_id, " since ",
+                              j.c.heartbeat_at),
+        )
         lost = func.jsonb_build_object(
             "attempt", j.c.attempts,
             "at", now(),
             "type", "WorkerLost",
-            "message", func.concat("no heartbeat from worker ", j.c.worker_id,
-                                   " since ", j.c.heartbeat_at),
+            "message", why,
             "traceback", None,
         )
-        #: Put jobs whose worker stopped heartbeating back in the queue (or fail them
-        #: when out of attempts).  Any worker may run it: rows are locked with SKIP
-        #: LOCKED and the staleness predicate is rechecked under the row lock.
+        cancel_asked = j.c.cancel_requested_at.is_not(None)
+        ends = or_(cancel_asked, out_of_attempts)
+        #: Put jobs whose worker stopped heartbeating (or vanished: its row is gone)
+        #: back in the queue, or end them: ``cancelled`` if an operator asked,
+        #: ``failed`` when out of attempts.  Any worker may run it: rows are locked
+        #: with SKIP LOCKED and, when a heartbeat committed meanwhile, PostgreSQL
+        #: rechecks the staleness predicate on the new row version before locking.
         self.rescue = (
             update(j)
             .where(j.c.id == stale.c.id)
             .values(
-                status=case((out_of_attempts, literal_column(f"'{FAILED}'")),
+                status=case((cancel_asked, literal_column(f"'{CANCELLED}'")),
+                            (out_of_attempts, literal_column(f"'{FAILED}'")),
                             else_=literal_column(f"'{QUEUED}'")),
-                finished_at=case((out_of_attempts, now()), else_=None),
+                finished_at=case((ends, now()), else_=None),
                 run_at=now(),
-                last_error=func.concat("worker lost: no heartbeat from ", j.c.worker_id),
+                last_error=func.concat("worker lost: ", why),
                 errors=j.c.errors.op("||")(func.jsonb_build_array(lost)),
-                worker_id=None,
-                heartbeat_at=None,
+                worker_id=null(),
+                heartbeat_at=null(),
             )
             .returning(j.c.id, j.c.status)
         )

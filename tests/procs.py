@@ -1,4 +1,4 @@
-"""Helpers for tests that run real worker processes."""
+"""Real worker processes (``python -m pgq_sa …``) for CLI, crash and signal tests."""
 
 from __future__ import annotations
 
@@ -6,11 +6,109 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
+import psycopg2
+from sqlalchemy.engine import make_url
+
+ROOT = REPO = Path(__file__).resolve().parent.parent
+APP = "tests.apps.faults:registry"
+
+
+def connect(dsn: str) -> Any:
+    """An autocommit psycopg2 connection to ``dsn``."""
+    url = make_url(dsn)
+    conn = psycopg2.connect(host=url.host, port=url.port or 5432, user=url.username,
+                            password=url.password, dbname=url.database)
+    conn.autocommit = True
+    return conn
+
+
+def query(dsn_or_conn: Any, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+    """Rows of ``sql`` (a fresh connection when given a DSN)."""
+    conn = connect(dsn_or_conn) if isinstance(dsn_or_conn, str) else dsn_or_conn
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else []
+    finally:
+        if isinstance(dsn_or_conn, str):
+            conn.close()
+
+
+def wait_until(predicate: Any, timeout: float, interval: float = 0.05,
+               message: str = "condition") -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+class WorkerProcess:
+    """``python -m pgq_sa worker`` in a child process, output captured to a file."""
+
+    def __init__(self, dsn: str, *args: str, app: str = APP, log_level: str = "INFO") -> None:
+        self.dsn = dsn
+        self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in __exit__)
+            prefix="pgq-worker-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pgq_sa", "worker", app, "--dsn", dsn,
+             "--log-level", log_level, *args],
+            cwd=ROOT, env={**os.environ, "PGQ_SA_DSN": dsn},
+            stdout=self._log, stderr=subprocess.STDOUT,
+        )
+        self.pid = self.proc.pid
+
+    def wait_registered(self, timeout: float = 20.0) -> str:
+        """The worker's id, once its row exists (it is then listening and claiming)."""
+        def registered() -> str | None:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited with {self.proc.returncode}:\n"
+                                     f"{self.output()}")
+            rows = query(self.dsn, "SELECT id FROM pgq_workers WHERE pid = %s", (self.pid,))
+            return rows[0][0] if rows else None
+        return str(wait_until(registered, timeout, message="worker registration"))
+
+    def signal(self, signum: int) -> None:
+        self.proc.send_signal(signum)
+
+    def kill(self) -> None:
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
+
+    def wait(self, timeout: float) -> int:
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"worker still running after {timeout}s:\n"
+                                 f"{self.output()}") from None
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def output(self) -> str:
+        return Path(self._log.name).read_text(errors="replace")
+
+    def __enter__(self) -> WorkerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.alive:
+            self.kill()
+        self._log.close()
+        os.unlink(self._log.name)
+
+
 
 
 def pgq(*args: str, dsn: str | None = None, env: dict[str, str] | None = None,
@@ -23,7 +121,7 @@ def pgq(*args: str, dsn: str | None = None, env: dict[str, str] | None = None,
         full_env["PGQ_SA_DSN"] = dsn
     if env:
         full_env.update(env)
-    return subprocess.run([sys.executable, "-m", "pgq_sa", *args], cwd=REPO, env=full_env,
+    return subprocess.run([sys.executable, "-m", "pgq_sa", *args], cwd=ROOT, env=full_env,
                           capture_output=True, text=True, timeout=timeout, input=input)
 
 
@@ -33,7 +131,7 @@ def start_worker(target: str, dsn: str, *args: str,
     env = {**os.environ, "PGQ_SA_DSN": dsn, "PYTHONUNBUFFERED": "1"}
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
     return subprocess.Popen([sys.executable, "-m", "pgq_sa", "worker", target, *args],
-                            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
 @contextmanager

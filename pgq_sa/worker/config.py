@@ -30,6 +30,10 @@ class WorkerConfig:
     listen: bool = True
     #: Listener health check period (a ``SELECT 1`` under a timeout).
     listener_health_interval: float = 5.0
+    #: A worker statement taking longer than this is presumed stuck on a dead network
+    #: path: its connection is dropped and replaced.  Keep it well above the slowest
+    #: normal claim or acknowledgement.
+    db_timeout: float = 10.0
     #: Run the rescuer (returns jobs of dead workers to the queue).
     rescue: bool = True
     worker_id: str = field(default_factory=_default_worker_id)
@@ -54,6 +58,10 @@ class WorkerConfig:
             raise ValueError("concurrency must be >= 1")
         if self.poll_interval <= 0:
             raise ValueError("poll_interval must be > 0")
+        if self.db_timeout <= 0:
+            raise ValueError("db_timeout must be > 0")
+        if self.listener_health_interval <= 0:
+            raise ValueError("listener_health_interval must be > 0")
         if self.shutdown_timeout < 0:
             raise ValueError("shutdown_timeout must be >= 0")
         for name in ("job_retention", "stats_retention"):

@@ -19,6 +19,7 @@ from ..schema import CANCELLED, FAILED, QUEUED, SUCCEEDED
 from .completer import Completer, Outcome
 from .dispatch import Dispatcher
 from .state import Running, WorkerState
+from .threads import DaemonThreads
 
 __all__ = ["Executor"]
 
@@ -29,18 +30,36 @@ class JobTimeout(Exception):
     """The job ran longer than its task's ``timeout``."""
 
 
+def clean_text(text: str) -> str:
+    """``text`` made storable by PostgreSQL: no NUL characters, no lone surrogates
+    (either would make the outcome's write fail)."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def _error(attempt: int, exc: BaseException | None, type_name: str, message: str,
            with_tb: bool = True) -> dict[str, Any]:
     tb = None
     if exc is not None and with_tb:
-        tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        tb = clean_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     return {
         "attempt": attempt,
         "at": datetime.now(timezone.utc).isoformat(),
-        "type": type_name,
-        "message": message,
+        "type": clean_text(type_name),
+        "message": clean_text(message),
         "traceback": tb,
     }
+
+
+_STOPPED = {
+    "shutdown": "returned to the queue: worker shut down",
+    "lost": "no longer held by this worker (rescued)",
+}
 
 
 class Executor:
@@ -52,7 +71,7 @@ class Executor:
         self.state = state
         self.completer = completer
         self.worker_id = worker_id
-        self.thread_limiter = anyio.CapacityLimiter(state.concurrency)
+        self.threads = DaemonThreads()
 
     def admit(self, row: Any, owner: Any = None) -> Running:
         """Register a claimed job as in flight (it holds a slot from now on)."""
@@ -78,10 +97,9 @@ class Executor:
     def return_unstarted(self, entry: Running) -> None:
         """Give back a claimed job that will not be started (shutdown)."""
         ctx = entry.ctx
-        self.completer.submit(Outcome(ctx.id, ctx.attempt, QUEUED, uncount=True,
-                                      message="returned to the queue: worker shut down"))
+        self.completer.submit(self._returned(ctx.id, ctx.attempt, "shutdown"))
         self.state.stats["returned"] += 1
-        self.state.release(ctx.id)
+        self.state.release(ctx.id, entry)
 
     async def runner(self, jobs: Dispatcher[Running]) -> None:
         """One of ``concurrency`` long-lived runners: runs admitted jobs one by one.
@@ -103,16 +121,15 @@ class Executor:
         started = time.monotonic() if observed else 0.0
         try:
             outcome = await self._run(task, ctx, entry)
-        except BaseException as exc:  # cancelled from outside (forced shutdown)
-            self.completer.submit(Outcome(job_id, ctx.attempt, QUEUED, uncount=True,
-                                          message="worker stopped before the job finished"))
-            self.state.release(job_id)
+        except BaseException as exc:  # cancelled from outside, or a bug in pgq-sa
+            self.completer.submit(self._returned(job_id, ctx.attempt, "shutdown"))
+            self.state.release(job_id, entry)
             if isinstance(exc, Exception):
                 log.exception("job %s: internal error", job_id)
                 return
             raise
         self.completer.submit(outcome)
-        self.state.release(job_id)
+        self.state.release(job_id, entry)
         self._count(outcome)
         if observed:
             self._observe(entry.row, outcome, time.monotonic() - started)
@@ -154,27 +171,21 @@ class Executor:
             task.check_payload(payload)
         except (TypeError, ValueError) as exc:
             # Retrying cannot fix a payload that does not fit the handler.
-            msg = f"bad payload: {exc}"
+            msg = clean_text(f"bad payload: {exc}")
             return Outcome(job_id, attempt, FAILED, message=msg,
                            error=_error(attempt, exc, type(exc).__name__, msg, with_tb=False))
         kwargs = task.arguments(payload, ctx)
-        if entry.stop_reason == "cancel":  # cancel arrived before start
-            return Outcome(job_id, attempt, CANCELLED, message="cancelled before start")
-        if entry.stop_reason == "shutdown":
-            return self._returned(job_id, attempt)
+        if entry.stop_reason is not None:  # stopped before it started
+            return self._stopped(task, ctx, entry.stop_reason)
         deadline = math.inf if task.timeout is None else anyio.current_time() + task.timeout
         try:
             # One scope serves the timeout (its deadline) and cancellation (cancel()).
             with anyio.CancelScope(deadline=deadline) as scope:
                 entry.scope = scope
-                if entry.stop_reason is not None:
-                    scope.cancel()
                 if task.is_async:
                     await task.fn(**kwargs)
                 else:
-                    await anyio.to_thread.run_sync(
-                        partial(task.fn, **kwargs), abandon_on_cancel=True,
-                        limiter=self.thread_limiter)
+                    await self.threads.run(partial(task.fn, **kwargs))
             if scope.cancelled_caught and entry.stop_reason is None:
                 entry.stop_reason = "timeout"
                 ctx._cancelled = True  # an abandoned sync handler can notice it
@@ -182,28 +193,32 @@ class Executor:
             return Outcome(job_id, attempt, QUEUED, uncount=True,
                            run_at=datetime.now(timezone.utc) + timedelta(seconds=snooze.seconds))
         except Exception as exc:
-            if entry.stop_reason == "cancel":
-                return Outcome(job_id, attempt, CANCELLED, message="cancelled")
-            if entry.stop_reason == "shutdown":
-                return self._returned(job_id, attempt)
-            message = f"{type(exc).__name__}: {exc}"
+            if entry.stop_reason is not None:
+                return self._stopped(task, ctx, entry.stop_reason)
+            message = clean_text(f"{type(exc).__name__}: {exc}")
             return self._failure(task, ctx, _error(attempt, exc, type(exc).__name__, str(exc)),
                                  message)
-        reason = entry.stop_reason
-        if reason is None:
+        if entry.stop_reason is None:
             return Outcome(job_id, attempt, SUCCEEDED)
+        return self._stopped(task, ctx, entry.stop_reason)
+
+    def _stopped(self, task: Task[Any, Any], ctx: JobContext, reason: str) -> Outcome:
+        """The outcome of a job stopped for ``reason``."""
         if reason == "timeout":
             msg = f"timed out after {task.timeout}s"
-            return self._failure(task, ctx, _error(attempt, None, "JobTimeout", msg),
-                                 f"JobTimeout: {msg}")
+            return self._failure(task, ctx, _error(ctx.attempt, None, JobTimeout.__name__, msg),
+                                 f"{JobTimeout.__name__}: {msg}")
         if reason == "cancel":
-            return Outcome(job_id, attempt, CANCELLED, message="cancelled")
-        return self._returned(job_id, attempt)
+            return Outcome(ctx.id, ctx.attempt, CANCELLED, message="cancelled")
+        if reason == "lost":
+            self.state.stats["lost"] += 1
+        return self._returned(ctx.id, ctx.attempt, reason)
 
     @staticmethod
-    def _returned(job_id: int, attempt: int) -> Outcome:
+    def _returned(job_id: int, attempt: int, reason: str = "shutdown") -> Outcome:
+        """Back to the queue, the attempt not counted."""
         return Outcome(job_id, attempt, QUEUED, uncount=True,
-                       message="returned to the queue: worker shut down")
+                       message=_STOPPED.get(reason, _STOPPED["shutdown"]))
 
     @staticmethod
     def _failure(task: Task[Any, Any], ctx: JobContext, error: dict[str, Any],

@@ -1,5 +1,12 @@
-"""Heartbeat: one statement per interval refreshes every running job of this worker
-(and the worker's own row), and picks up cancellation requests whose NOTIFY was lost."""
+"""Heartbeat: one statement per interval refreshes the worker's row and every running
+job it still owns, and picks up cancellation requests whose NOTIFY was lost.
+
+Only jobs the worker knows it owns are refreshed (in flight, or finished with the
+ack not yet written): a claim whose result was lost with its connection leaves a
+``running`` row nobody runs, and since nobody refreshes it the rescue returns it to
+the queue.  A job that the worker runs but the database no longer gives to it (it
+was rescued while the worker could not reach the database) is stopped.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import anyio
@@ -19,22 +27,29 @@ __all__ = ["Heartbeat", "heartbeat_interval"]
 
 log = logging.getLogger("pgq_sa.heartbeat")
 
+#: Beats per heartbeat timeout: a job is rescued only after this many missed beats.
+BEATS_PER_TIMEOUT = 4
+
 
 def heartbeat_interval(heartbeat_timeouts: list[float]) -> float:
     """A quarter of the shortest heartbeat timeout, between 0.25 s and 10 s.
 
-    The rescue threshold is thus four missed beats, so a slow beat never makes a
-    live job look dead."""
+    The rescue threshold is thus at least four missed beats, so a slow beat never
+    makes a live job look dead."""
     shortest = min(heartbeat_timeouts) if heartbeat_timeouts else 30.0
-    return max(0.25, min(10.0, shortest / 4))
+    return max(0.25, min(10.0, shortest / BEATS_PER_TIMEOUT))
 
 
 class Heartbeat:
+    """Keeps this worker's row and its running jobs fresh."""
+
     def __init__(self, lease: Lease, stmts: Statements, state: WorkerState, *, worker_id: str,
-                 queues: list[str], entrypoints: list[str], interval: float) -> None:
+                 queues: list[str], entrypoints: list[str], interval: float,
+                 unacked: Callable[[], Iterable[int]] = tuple) -> None:
         self._lease = lease
         self._stmts = stmts
         self._state = state
+        self._unacked = unacked
         self.interval = interval
         self._worker = {
             "worker_id": worker_id,
@@ -50,28 +65,45 @@ class Heartbeat:
         self.last_beat_at: float | None = None
 
     async def register(self) -> None:
+        """Insert (or refresh) the worker's row."""
         await self._lease.fetch(self._stmts.register_worker, self._worker)
 
     async def beat(self) -> None:
-        await self.register()
-        rows = await self._lease.fetch(self._stmts.heartbeat, self._worker)
+        """One heartbeat: refresh, then act on cancellations and lost jobs."""
+        running = {job_id: entry.ctx.attempt for job_id, entry in self._state.running.items()}
+        owned = set(running).union(self._unacked())
+        rows = await self._lease.fetch(self._stmts.heartbeat,
+                                       {**self._worker, "ids": sorted(owned)})
         self.beats += 1
         self.last_beat_at = time.time()
-        for row in rows:
-            if row[2]:  # cancel requested
-                entry = self._state.running.get(row[0])
+        refreshed = set()
+        for job_id, _attempt, cancel_requested in rows:
+            refreshed.add(job_id)
+            if cancel_requested:
+                entry = self._state.running.get(job_id)
                 if entry is not None:
                     entry.stop("cancel")
+        for job_id, attempt in running.items():
+            entry = self._state.running.get(job_id)
+            if job_id in refreshed or entry is None or entry.ctx.attempt != attempt:
+                continue  # still ours, or it ended while the beat was in flight
+            log.warning("job %s is no longer held by this worker (rescued while the "
+                        "database was unreachable?): stopping it", job_id)
+            entry.stop("lost")
 
     async def run(self) -> None:
+        """Beat every interval (sooner when asked, e.g. after a reconnect)."""
         while True:
-            await anyio.sleep(self.interval)
+            with anyio.move_on_after(self.interval):
+                await self._state.beat_now.wait()
+            self._state.beat_now = anyio.Event()
             try:
                 await self.beat()
             except Exception:
                 log.exception("heartbeat failed; trying again next interval")
 
     async def deregister(self) -> None:
+        """Delete the worker's row (its jobs are all acknowledged by now)."""
         params: dict[str, Any] = {"worker_id": self._worker["worker_id"]}
         with anyio.CancelScope(shield=True), anyio.move_on_after(5):
             try:

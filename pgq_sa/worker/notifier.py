@@ -54,13 +54,17 @@ class Notifier:
 
     async def _listen(self) -> Any:
         raw = await self._lease.connect()
-        await raw.add_listener(self.channel, self._on_job)
-        await raw.add_listener(self.cancel_channel, self._on_cancel)
+        with anyio.fail_after(self._lease.timeout or 30.0):
+            await raw.add_listener(self.channel, self._on_job)
+            await raw.add_listener(self.cancel_channel, self._on_cancel)
         raw.add_termination_listener(self._on_terminated)
         return raw
 
     async def run(self) -> None:
+        """Listen until cancelled; reconnect (with backoff) whenever the connection
+        fails or stops answering the health check."""
         while True:
+            self._lost = anyio.Event()
             try:
                 raw = await self._listen()
             except Exception as exc:
@@ -70,8 +74,10 @@ class Notifier:
                 continue
             self._lease._ok()
             self.listening.set()
-            self._state.poke()  # anything sent while we were not listening
-            self._lost = anyio.Event()
+            # Notifications sent while we were not listening are lost: poll for jobs
+            # and for cancellation requests now.
+            self._state.poke()
+            self._state.beat_now.set()
             try:
                 while True:
                     with anyio.move_on_after(self._health):
@@ -81,6 +87,8 @@ class Notifier:
                     await raw.fetchval("SELECT 1", timeout=max(1.0, self._health))
             except Exception as exc:
                 self.listening = anyio.Event()
+                if not is_connection_error(exc):
+                    log.exception("listener health check failed; reconnecting")
                 await self._lease.backoff(exc)
 
     async def close(self) -> None:

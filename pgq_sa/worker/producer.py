@@ -120,6 +120,8 @@ class Producer:
                     self._executor.return_unstarted(entry)
                 else:
                     jobs.put(entry)
+            if not rows and self._lease.failing:
+                continue  # the connection broke (the lease backed off): poll at once
             if len(rows) == free:
                 await anyio.lowlevel.checkpoint()
                 continue  # there may be more ready right now

@@ -26,6 +26,8 @@ WORKER_ROW_TTL = 3600.0  # forget workers silent for an hour
 
 
 class Rescuer:
+    """Runs the rescue statement every ``interval`` seconds (jittered)."""
+
     def __init__(self, lease: Lease, stmts: Statements, state: WorkerState, registry: Registry,
                  *, interval: float) -> None:
         self._lease = lease
@@ -44,6 +46,8 @@ class Rescuer:
         self.rescued = 0
 
     async def rescue_once(self) -> list[Any]:
+        """One rescue pass (and forget long-silent worker rows); returns the rescued
+        ``(id, new status)`` rows."""
         rows = await self._lease.fetch(self._stmts.stats.rescue, self._params)
         if rows:
             self.rescued += len(rows)
@@ -56,9 +60,11 @@ class Rescuer:
         return rows
 
     async def run(self) -> None:
+        """Rescue at start (jobs of a predecessor that deregistered or died long ago),
+        then every interval, jittered so that workers do not run it in lockstep."""
         while True:
-            await anyio.sleep(self.interval * random.uniform(0.5, 1.5))
             try:
                 await self.rescue_once()
             except Exception:
                 log.exception("rescue failed; trying again next interval")
+            await anyio.sleep(self.interval * random.uniform(0.5, 1.5))

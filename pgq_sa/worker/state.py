@@ -23,7 +23,8 @@ class Running:
     owner: Any = None
     scope: anyio.CancelScope | None = None
     started: bool = False
-    #: Why it is being stopped: "cancel", "timeout", "shutdown" (None while running).
+    #: Why it is being stopped: "cancel", "timeout", "shutdown", "lost" (None while
+    #: running).
     stop_reason: str | None = None
 
     def stop(self, reason: str) -> None:
@@ -42,13 +43,16 @@ class WorkerState:
     concurrency: int
     running: dict[int, Running] = field(default_factory=dict)
     wake: anyio.Event = field(default_factory=anyio.Event)
+    #: Set to make the heartbeat beat now (e.g. after the listener reconnected, to
+    #: pick up cancellations whose NOTIFY was lost).
+    beat_now: anyio.Event = field(default_factory=anyio.Event)
     slot_freed: anyio.Event = field(default_factory=anyio.Event)
     stopping: bool = False
     #: the claim loops (each owns a share of the capacity)
     producers: list[Any] = field(default_factory=list)
     stats: dict[str, Any] = field(default_factory=lambda: {
         "claimed": 0, "succeeded": 0, "failed": 0, "retried": 0, "cancelled": 0,
-        "snoozed": 0, "returned": 0, "rescued": 0,
+        "snoozed": 0, "returned": 0, "rescued": 0, "lost": 0,
     })
     #: Called as ``observer(claimed_row, outcome, run_seconds)`` after every attempt
     #: (Prometheus metrics).
@@ -64,8 +68,12 @@ class WorkerState:
         for producer in self.producers:
             producer.poke()
 
-    def release(self, job_id: int) -> None:
-        entry = self.running.pop(job_id, None)
-        if entry is not None and entry.owner is not None:
-            entry.owner.released()
+    def release(self, job_id: int, entry: Running | None = None) -> None:
+        """Free the slot of ``job_id`` (only if it still holds ``entry``: a job taken
+        from this worker may have been claimed by it again meanwhile)."""
+        current = self.running.get(job_id)
+        if current is not None and (entry is None or current is entry):
+            del self.running[job_id]
+            if current.owner is not None:
+                current.owner.released()
         self.slot_freed.set()

@@ -16,6 +16,9 @@ import logging
 import signal
 import threading
 import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -45,6 +48,9 @@ if TYPE_CHECKING:
 __all__ = ["Worker"]
 
 log = logging.getLogger("pgq_sa.worker")
+
+#: Seconds a forced stop still gives the completer to write outcomes.
+FORCED_DRAIN_TIMEOUT = 3.0
 
 #: Dedicated connections a worker holds (one per service that talks to the database, so
 #: no two services ever share a connection concurrently).
@@ -135,12 +141,27 @@ class Worker:
 
     # -- main ---------------------------------------------------------------------------
     async def run(self, *, handle_signals: bool = False) -> None:
-        """Run until :meth:`stop` (or SIGTERM/SIGINT when ``handle_signals``)."""
+        """Run until :meth:`stop` (or SIGTERM/SIGINT when ``handle_signals``).
+
+        The first signal stops gracefully: no more claims, running jobs get
+        ``shutdown_timeout`` seconds, the rest go back to the queue without counting
+        an attempt.  A second signal stops at once (jobs still go back)."""
+        if not (handle_signals and threading.current_thread() is threading.main_thread()):
+            await self._run()
+            return
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(self._signals)
+            try:
+                await self._run()
+            finally:
+                tg.cancel_scope.cancel()
+
+    async def _run(self) -> None:
         cfg = self.config
         self._stop_event = anyio.Event()
         if self._stop_requested:
             self._stop_event.set()
-        leases = {name: Lease(self.engine, name)
+        leases = {name: Lease(self.engine, name, timeout=cfg.db_timeout)
                   for name in LEASE_NAMES}
         # each writer of pgq_stats counts into its own shard (no row-lock waits)
         shard = zlib.crc32(self.id.encode()) % STATS_SHARDS
@@ -160,9 +181,12 @@ class Worker:
         self.producer = self.producers[0]
         self.heartbeat = Heartbeat(
             leases["heartbeat"], self.stmts, self.state, worker_id=self.id,
-            queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval)
+            queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval,
+            unacked=self.completer.unacked)
+        # The rescuer runs as often as the heartbeat, so a dead worker's job waits at
+        # most about 1.4 heartbeat timeouts.
         self.rescuer = Rescuer(leases["rescuer"], self.stmts, self.state, self.registry,
-                               interval=max(1.0, self.heartbeat_interval * 2))
+                               interval=max(0.5, self.heartbeat_interval))
         self.pruner = Pruner(leases["pruner"], self.stmts, jobs=cfg.job_retention,
                              stats=cfg.stats_retention, interval=cfg.prune_interval)
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
@@ -171,26 +195,32 @@ class Worker:
         try:
             await self.heartbeat.register()
             async with anyio.create_task_group() as services:
-                if handle_signals and threading.current_thread() is threading.main_thread():
-                    services.start_soon(self._signals)
-                services.start_soon(self.completer.run)
+                services.start_soon(self._supervise, "completer", self.completer.run)
                 if cfg.listen:
-                    services.start_soon(self.notifier.run)
-                services.start_soon(self.heartbeat.run)
+                    services.start_soon(self._supervise, "listener", self.notifier.run)
+                services.start_soon(self._supervise, "heartbeat", self.heartbeat.run)
                 if cfg.rescue:
-                    services.start_soon(self.rescuer.run)
+                    services.start_soon(self._supervise, "rescuer", self.rescuer.run)
                 if self.pruner.enabled:
-                    services.start_soon(self.pruner.run)
+                    services.start_soon(self._supervise, "pruner", self.pruner.run)
                 if self.metrics is not None:
                     self.metrics.start()
-                    services.start_soon(self.metrics.run)
+                    services.start_soon(self._supervise, "metrics", self.metrics.run)
                 # Claim at once; the notifier pokes the producers when it is listening,
                 # so nothing sent before then is missed.
                 services.start_soon(self._announce_started)
                 await self._run_jobs()
-                # graceful end: every outcome written, then stop the services
+                # graceful end: every outcome written, then stop; when forced, the
+                # outcomes get a few seconds (they return the jobs to the queue)
                 self.completer.close()
-                await self.completer.drain(timeout=None)
+                async with self._unless_forced():
+                    await self.completer.drain(timeout=None)
+                if self.completer.pending:
+                    await self.completer.drain(timeout=FORCED_DRAIN_TIMEOUT)
+                if self.completer.pending:
+                    self.completer.abort()
+                    log.warning("stopped with %d job outcome(s) unwritten: those jobs will "
+                                "be rescued", self.completer.pending)
                 services.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
@@ -202,7 +232,8 @@ class Worker:
                 for lease in leases.values():
                     await lease.close()
                 if self._own_engine:
-                    await self.engine.dispose()
+                    with anyio.move_on_after(5):  # a close can hang on a dead network
+                        await self.engine.dispose()
             log.info("worker %s stopped: %s", self.id, self.state.stats)
 
     async def _announce_started(self) -> None:
@@ -214,14 +245,24 @@ class Worker:
         self._started.set()
 
     async def _run_jobs(self) -> None:
-        assert self.producer is not None and self._stop_event is not None
+        assert self._stop_event is not None
         jobs: Dispatcher[Running] = Dispatcher()
+        producers_done = anyio.Event()
+
+        async def produce() -> None:
+            try:
+                async with anyio.create_task_group() as tg:
+                    for i, producer in enumerate(self.producers):
+                        tg.start_soon(self._supervise, f"producer{i}",
+                                      partial(producer.run, jobs))
+            finally:
+                producers_done.set()
+
         async with anyio.create_task_group() as jobs_tg:
             for _ in range(self.config.concurrency):
                 jobs_tg.start_soon(self._executor.runner, jobs)
             async with anyio.create_task_group() as prod_tg:
-                for producer in self.producers:
-                    prod_tg.start_soon(producer.run, jobs)
+                prod_tg.start_soon(produce)
                 await self._stop_event.wait()
                 self.state.stopping = True
                 for producer in self.producers:
@@ -229,25 +270,53 @@ class Worker:
                 self.state.poke()
                 self.state.slot_freed.set()
                 # a claim in flight may finish; a producer stuck reconnecting may not
-                prod_tg.cancel_scope.deadline = anyio.current_time() + 5
+                async with self._unless_forced():
+                    with anyio.move_on_after(5):
+                        await producers_done.wait()
+                prod_tg.cancel_scope.cancel()
             jobs.close()  # runners hand back what is still waiting, then end
-            # producer has returned; now let running jobs finish, up to the timeout
+            # no more claims; let running jobs finish, up to the timeout
             if self.state.running:
-                log.info("shutting down: waiting up to %ss for %d running job(s)",
-                         self.config.shutdown_timeout, len(self.state.running))
-            with anyio.move_on_after(self.config.shutdown_timeout):
-                async with anyio.create_task_group() as waiter:
-                    waiter.start_soon(self._wait_force, waiter)
+                log.warning("shutting down: waiting up to %ss for %d running job(s)",
+                            self.config.shutdown_timeout, len(self.state.running))
+            async with self._unless_forced():
+                with anyio.move_on_after(self.config.shutdown_timeout):
                     while self.state.running:
                         self.state.slot_freed = anyio.Event()
                         await self.state.slot_freed.wait()
-                    waiter.cancel_scope.cancel()
+            if self.state.running:
+                log.warning("returning %d running job(s) to the queue",
+                            len(self.state.running))
             for entry in list(self.state.running.values()):
                 entry.stop("shutdown")
 
-    async def _wait_force(self, tg: Any) -> None:
-        await self._force.wait()
-        tg.cancel_scope.cancel()
+    @asynccontextmanager
+    async def _unless_forced(self) -> AsyncIterator[None]:
+        """Run the block, cancelling it when a forced stop is requested."""
+        async with anyio.create_task_group() as tg:
+
+            async def watch() -> None:
+                await self._force.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(watch)
+            try:
+                yield
+            finally:
+                tg.cancel_scope.cancel()
+
+    async def _supervise(self, name: str, service: Callable[[], Awaitable[None]]) -> None:
+        """Run a service loop; if it crashes, log it and start it again (with backoff),
+        so that one bug cannot silently stop the worker's maintenance."""
+        delay = 0.5
+        while True:
+            try:
+                await service()
+                return
+            except Exception:
+                log.exception("worker service %s crashed; restarting it in %.1fs", name, delay)
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 30.0)
 
     async def _signals(self) -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:

@@ -1,0 +1,202 @@
+"""Reconnects: killed connections, a database restart and a silently dropped network
+path; the worker carries on without a process restart."""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import time
+
+import anyio
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+import pgq_sa
+from pgq_sa import migrate
+
+from .cluster import Cluster
+from .conftest import running_worker, wait_for
+from .procs import WorkerProcess, connect, query, wait_until
+from .proxy import BlackholeProxy
+
+
+def _count(conn, status: str) -> int:
+    return int(query(conn, "SELECT count(*) FROM pgq_jobs WHERE status = %s", (status,))[0][0])
+
+
+def test_terminate_backend_loop_during_drain(dsn, sync_engine):
+    """pg_terminate_backend against every worker connection (listener included),
+    again and again while 5,000 jobs drain: every job completes, the process lives."""
+    n = 5000
+    with WorkerProcess(dsn, "-c", "20", "--poll-interval", "0.5") as w:
+        w.wait_registered()
+        pgq_sa.enqueue_many_sync(sync_engine, [("nap", {"seconds": 0.01})] * n)
+        sync_engine.dispose()
+        killer = connect(dsn)
+        rounds = killed = 0
+        deadline = time.monotonic() + 150
+        try:
+            while _count(killer, "succeeded") < n:
+                assert time.monotonic() < deadline, f"stuck: {_count(killer, 'succeeded')}"
+                assert w.alive, w.output()
+                pids = [r[0] for r in query(
+                    killer, "SELECT pid FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND pid <> pg_backend_pid() "
+                    "AND backend_type = 'client backend'")]
+                # usually some connections, every third round all of them
+                victims = pids if rounds % 3 == 0 else random.sample(pids, len(pids) // 2)
+                for pid in victims:
+                    killed += bool(query(killer, "SELECT pg_terminate_backend(%s)",
+                                         (pid,))[0][0])
+                rounds += 1
+                time.sleep(random.uniform(0.1, 0.3))
+            assert w.alive
+            assert query(killer, "SELECT count(*) FROM pgq_jobs")[0][0] == n
+        finally:
+            killer.close()
+        assert rounds >= 5 and killed >= 10, (rounds, killed)
+        w.signal(signal.SIGTERM)
+        assert w.wait(30) == 0, w.output()
+        log = w.output()
+    assert "database connection lost" in log
+    assert "Traceback" not in log, log
+
+
+def test_database_restart_in_the_middle_of_a_drain():
+    """Stop and start a (throwaway) PostgreSQL while a worker drains: it reconnects,
+    re-LISTENs and finishes; outcomes that could not be written are written later."""
+    cluster = Cluster()
+    try:
+        cluster.start()
+        dsn = cluster.dsn
+        migrate.upgrade(dsn)
+        # poll interval 30 s: after the restart only the re-LISTEN can wake it quickly
+        with WorkerProcess(dsn, "-c", "20", "--poll-interval", "30") as w:
+            w.wait_registered()
+            n = 2000
+            engine = pgq_sa_engine(dsn)
+            pgq_sa.enqueue_many_sync(engine, [("nap", {"seconds": 0.02})] * n)
+            engine.dispose()  # its pooled connection would not survive the restart
+            wait_until(lambda: _count(dsn, "succeeded") >= 300, 60, message="drain to start")
+            cluster.stop("fast")
+            time.sleep(1.0)
+            assert w.alive
+            cluster.start()
+            done_at_restart = _count(dsn, "succeeded")
+            assert done_at_restart < n, "the drain ended before the restart"
+            wait_until(lambda: _count(dsn, "succeeded") == n, 90, interval=0.2,
+                       message="every job to succeed after the restart")
+            assert w.alive
+            # it LISTENs again: a new job wakes it at once
+            pgq_sa.enqueue_many_sync(engine, [("nap", {"seconds": 0})])
+            engine.dispose()
+            wait_until(lambda: _count(dsn, "succeeded") == n + 1, 5,
+                       message="a job enqueued after the restart")
+            w.signal(signal.SIGTERM)
+            assert w.wait(30) == 0, w.output()
+            log = w.output()
+        lost = [line for line in log.splitlines() if "database connection lost" in line]
+        assert 1 <= len(lost) <= 2, log  # one line per outage (not one per connection)
+        assert "Traceback" not in log, log
+    finally:
+        cluster.destroy()
+
+
+def pgq_sa_engine(dsn: str):
+    from sqlalchemy import create_engine
+
+    return create_engine(make_url(dsn).set(drivername="postgresql+psycopg2"))
+
+
+@pytest.mark.anyio
+async def test_listener_killed_still_gets_notifications(engine, dsn):
+    """Only the LISTEN connection is terminated: the worker re-LISTENs at once and a
+    new job is picked up by notification (the poll interval is 30 s)."""
+    registry = pgq_sa.Registry()
+
+    @registry.task()
+    async def work() -> None:
+        pass
+
+    async with running_worker(registry, dsn, poll_interval=30,
+                              listener_health_interval=60) as worker:
+        async with engine.connect() as conn:
+            pids = (await conn.execute(text(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                "AND query LIKE 'LISTEN%'"))).scalars().all()
+            assert len(pids) == 1
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
+        await anyio.sleep(0.5)
+        job_id = await work.enqueue(engine)
+        await wait_for(lambda: _is(engine, job_id, "succeeded"), timeout=5)
+        assert worker.notifier is not None and worker.notifier._lease.reconnects >= 1
+
+
+@pytest.mark.anyio
+async def test_silently_dropped_network_path(engine, dsn):
+    """Every connection of the worker goes silent (no FIN, no RST): the listener's
+    health check and the statement timeout notice, the worker reconnects and runs the
+    jobs enqueued meanwhile (the poll interval is 30 s: the reconnect polls at once)."""
+    url = make_url(dsn)
+    proxy = BlackholeProxy(url.host or "127.0.0.1", url.port or 5432)
+    try:
+        via_proxy = url.set(port=proxy.port).render_as_string(hide_password=False)
+        registry = pgq_sa.Registry()
+
+        @registry.task(heartbeat_timeout=2)
+        async def work() -> None:
+            pass
+
+        async with running_worker(registry, via_proxy, poll_interval=30,
+                                  listener_health_interval=0.5, db_timeout=2) as worker:
+            first = await work.enqueue(engine)
+            await wait_for(lambda: _is(engine, first, "succeeded"), timeout=5)
+            assert proxy.blackhole() >= 4
+            ids = await pgq_sa.enqueue_many(engine, [work.job()] * 10)
+            t0 = time.monotonic()
+            for job_id in ids:
+                await wait_for(lambda j=job_id: _is(engine, j, "succeeded"), timeout=20)
+            assert time.monotonic() - t0 < 20
+            assert worker.notifier is not None and worker.notifier._lease.reconnects >= 1
+    finally:
+        proxy.close()
+
+
+@pytest.mark.anyio
+async def test_service_loops_survive_their_own_errors(engine, dsn, caplog):
+    """The heartbeat and the rescuer fail while their table is away; they log it,
+    keep going, and recover when it is back."""
+    registry = pgq_sa.Registry()
+
+    @registry.task(heartbeat_timeout=1)  # beats every 0.25 s
+    async def work() -> None:
+        pass
+
+    caplog.set_level(logging.WARNING, logger="pgq_sa")
+    async with running_worker(registry, dsn, poll_interval=0.1) as worker:
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE pgq_workers RENAME TO pgq_workers_away"))
+        await anyio.sleep(1.0)
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE pgq_workers_away RENAME TO pgq_workers"))
+        assert "heartbeat failed" in caplog.text
+        assert "rescue failed" in caplog.text
+        beats = worker.heartbeat.beats if worker.heartbeat else 0
+        await anyio.sleep(1.0)
+        assert worker.heartbeat is not None and worker.heartbeat.beats > beats
+        job_id = await work.enqueue(engine)
+        await wait_for(lambda: _is(engine, job_id, "succeeded"), timeout=5)
+        async with engine.connect() as conn:
+            age = (await conn.execute(text(
+                "SELECT extract(epoch FROM now() - heartbeat_at) FROM pgq_workers "
+                "WHERE id = :id"), {"id": worker.id})).scalar_one()
+        assert age < 1.0
+
+
+async def _is(engine, job_id: int, status: str) -> bool:
+    job = await pgq_sa.admin.get_job(engine, job_id)
+    return job is not None and job["status"] == status
+
+
