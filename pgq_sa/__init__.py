@@ -1,8 +1,8 @@
 """pgq-sa: a PostgreSQL-native background job queue for SQLAlchemy applications."""
 
 from . import admin, dsn
-from .admin import cancel, cancel_sync, retry_sync
-from .admin import retry as retry
+from .admin import cancel, cancel_sync, retry, retry_sync
+from .backoff import Backoff
 from .context import JobContext, Snooze
 from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync, tables_for
 from .errors import (
@@ -13,7 +13,6 @@ from .errors import (
     UnknownTask,
 )
 from .registry import JobSpec, Registry, Task
-from .retry import Backoff
 from .schema import (
     FINISHED_STATUSES,
     NAMING_CONVENTION,

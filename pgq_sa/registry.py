@@ -10,9 +10,9 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
+from .backoff import Backoff
 from .context import JobContext
 from .errors import UnknownTask
-from .retry import Backoff
 from .schema import validate_identifier
 
 __all__ = ["JobSpec", "Registry", "Task", "TaskOptions"]
