@@ -38,7 +38,7 @@ class Notifier:
     def _on_job(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         self.received += 1
         if payload in self._queues:
-            self._state.poke()
+            self._state.poke_one()
 
     def _on_cancel(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
         try:

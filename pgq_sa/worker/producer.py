@@ -123,7 +123,10 @@ class Producer:
             if not rows and self._lease.failing:
                 continue  # the connection broke (the lease backed off): poll at once
             if len(rows) == free:
+                for sibling in state.producers:  # there may be more ready right now:
+                    if sibling is not self:      # let the other claim loops join in
+                        sibling.poke()
                 await anyio.lowlevel.checkpoint()
-                continue  # there may be more ready right now
+                continue
             with anyio.move_on_after(self._poll):
                 await self._wake.wait()

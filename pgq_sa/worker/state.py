@@ -68,6 +68,15 @@ class WorkerState:
         for producer in self.producers:
             producer.poke()
 
+    def poke_one(self) -> None:
+        """Wake the producer with the most free capacity (a notification arrived).
+
+        One claim per notification, not one per producer; a producer whose claim
+        comes back full wakes the others (see ``Producer.run``)."""
+        self.wake.set()
+        if self.producers:
+            max(self.producers, key=lambda p: p.share - p.owned).poke()
+
     def release(self, job_id: int, entry: Running | None = None) -> None:
         """Free the slot of ``job_id`` (only if it still holds ``entry``: a job taken
         from this worker may have been claimed by it again meanwhile)."""
