@@ -35,6 +35,8 @@ class Producer:
         self._lease = lease
         self.share = share
         self.owned = 0
+        #: True while waiting for work (a notification or the poll interval)
+        self.idle = False
         self._wake = anyio.Event()
         self._slot = anyio.Event()
         self._state = state
@@ -128,5 +130,9 @@ class Producer:
                         sibling.poke()
                 await anyio.lowlevel.checkpoint()
                 continue
-            with anyio.move_on_after(self._poll):
-                await self._wake.wait()
+            self.idle = True
+            try:
+                with anyio.move_on_after(self._poll):
+                    await self._wake.wait()
+            finally:
+                self.idle = False

@@ -75,7 +75,8 @@ class WorkerState:
         comes back full wakes the others (see ``Producer.run``)."""
         self.wake.set()
         if self.producers:
-            max(self.producers, key=lambda p: p.share - p.owned).poke()
+            # an idle loop claims at once; a busy one only after its claim in flight
+            max(self.producers, key=lambda p: (p.idle, p.share - p.owned)).poke()
 
     def release(self, job_id: int, entry: Running | None = None) -> None:
         """Free the slot of ``job_id`` (only if it still holds ``entry``: a job taken
