@@ -52,10 +52,10 @@ log = logging.getLogger("pgq_sa.worker")
 #: Seconds a forced stop still gives the completer to write outcomes.
 FORCED_DRAIN_TIMEOUT = 3.0
 
-#: Dedicated connections a worker holds (one per service that talks to the database, so
-#: no two services ever share a connection concurrently).
-LEASE_NAMES = ("producer0", "producer1", "completer", "listener", "heartbeat", "rescuer",
-               "pruner")
+#: Dedicated connections a worker holds: one per claim loop, the completer's, the
+#: listener's, and one the heartbeat, rescuer and pruner take turns on (a lease runs
+#: one statement at a time; theirs are short and bounded by ``db_timeout``).
+LEASE_NAMES = ("producer0", "producer1", "completer", "listener", "maintenance")
 LEASES = len(LEASE_NAMES)
 #: Shards of the pgq_stats counters (see ``pgq_stats.shard``).
 STATS_SHARDS = 64
@@ -180,14 +180,14 @@ class Worker:
         ]
         self.producer = self.producers[0]
         self.heartbeat = Heartbeat(
-            leases["heartbeat"], self.stmts, self.state, worker_id=self.id,
+            leases["maintenance"], self.stmts, self.state, worker_id=self.id,
             queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval,
             unacked=self.completer.unacked)
         # The rescuer runs as often as the heartbeat, so a dead worker's job waits at
         # most about 1.4 heartbeat timeouts.
-        self.rescuer = Rescuer(leases["rescuer"], self.stmts, self.state, self.registry,
+        self.rescuer = Rescuer(leases["maintenance"], self.stmts, self.state, self.registry,
                                interval=max(0.5, self.heartbeat_interval))
-        self.pruner = Pruner(leases["pruner"], self.stmts, jobs=cfg.job_retention,
+        self.pruner = Pruner(leases["maintenance"], self.stmts, jobs=cfg.job_retention,
                              stats=cfg.stats_retention, interval=cfg.prune_interval)
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
                                  queues=self.queues,
