@@ -150,3 +150,37 @@ async def test_stats_in_a_schema(empty_db):
         assert q.latency_p50 == pytest.approx(1.0)
     finally:
         await eng.dispose()
+
+
+async def test_a_worker_counts_its_outcomes_into_pgq_stats(engine, dsn):
+    """A real worker's counts reach pgq_stats (written in memory-aggregated batches)."""
+    from sqlalchemy import text
+
+    from .conftest import running_worker, wait_for
+
+    registry = pgq_sa.Registry()
+
+    @registry.task(max_attempts=2, backoff=pgq_sa.Backoff(base=0.01, jitter=0))
+    async def flaky(fail: bool) -> None:
+        if fail:
+            raise ValueError("broken on purpose")
+
+    await pgq_sa.enqueue_many(engine, [flaky.job(fail=False)] * 5 + [flaky.job(fail=True)] * 2)
+
+    async def counts() -> dict[tuple[str, str], int]:
+        async with engine.connect() as conn:
+            rows = await conn.execute(text(
+                "SELECT status, sum(count) FROM pgq_stats WHERE span = 1 GROUP BY status"))
+            return {r[0]: int(r[1]) for r in rows}
+
+    async with running_worker(registry, dsn, poll_interval=0.05):
+        async def all_counted() -> bool:
+            c = await counts()
+            return c.get("succeeded") == 5 and c.get("failed") == 2
+        await wait_for(all_counted, timeout=15)
+    final = await counts()
+    assert final == {"succeeded": 5, "failed": 2, "retried": 2}
+    async with engine.connect() as conn:
+        last = (await conn.execute(text(
+            "SELECT last_error FROM pgq_stats WHERE status = 'failed' LIMIT 1"))).scalar()
+    assert "broken on purpose" in last

@@ -37,8 +37,8 @@ class WorkerConfig:
     #: Run the rescuer (returns jobs of dead workers to the queue).
     rescue: bool = True
     worker_id: str = field(default_factory=_default_worker_id)
-    #: Count outcomes into ``pgq_stats`` (the dashboard's figures), in the same
-    #: statement that records them.
+    #: Count outcomes into ``pgq_stats`` (the dashboard's figures): aggregated in
+    #: memory, written once a second.
     stats: bool = True
     #: Delete finished jobs older than this (seconds; ``None`` keeps them forever).
     job_retention: float | None = 86400.0

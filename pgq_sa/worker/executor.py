@@ -19,6 +19,7 @@ from ..schema import CANCELLED, FAILED, QUEUED, SUCCEEDED
 from .completer import Completer, Outcome
 from .dispatch import Dispatcher
 from .state import Running, WorkerState
+from .stats_writer import StatsWriter
 from .threads import DaemonThreads
 
 __all__ = ["Executor"]
@@ -66,12 +67,13 @@ class Executor:
     """Runs jobs for one worker; slots are released as soon as a job ends."""
 
     def __init__(self, registry: Registry, state: WorkerState, completer: Completer,
-                 worker_id: str) -> None:
+                 worker_id: str, stats: StatsWriter | None = None) -> None:
         self.registry = registry
         self.state = state
         self.completer = completer
         self.worker_id = worker_id
         self.threads = DaemonThreads()
+        self.stats = stats
 
     def admit(self, row: Any, owner: Any = None) -> Running:
         """Register a claimed job as in flight (it holds a slot from now on)."""
@@ -131,6 +133,8 @@ class Executor:
         self.completer.submit(outcome)
         self.state.release(job_id, entry)
         self._count(outcome)
+        if self.stats is not None:
+            self.stats.count(ctx.queue, ctx.entrypoint, outcome)
         if observed:
             self._observe(entry.row, outcome, time.monotonic() - started)
         if log.isEnabledFor(logging.INFO):

@@ -41,6 +41,7 @@ from .producer import Producer
 from .pruner import Pruner
 from .rescuer import Rescuer
 from .state import Running, WorkerState
+from .stats_writer import StatsWriter
 
 if TYPE_CHECKING:
     from ..metrics import WorkerMetrics
@@ -57,7 +58,7 @@ FORCED_DRAIN_TIMEOUT = 3.0
 #: one statement at a time; theirs are short and bounded by ``db_timeout``).
 LEASE_NAMES = ("producer0", "producer1", "completer", "listener", "maintenance")
 LEASES = len(LEASE_NAMES)
-#: Shards of the pgq_stats counters (see ``pgq_stats.shard``).
+#: Shards of the pgq_stats counters (see ``pgq_stats.shard``): each worker its own.
 STATS_SHARDS = 64
 
 
@@ -117,6 +118,7 @@ class Worker:
         self.heartbeat: Heartbeat | None = None
         self.rescuer: Rescuer | None = None
         self.pruner: Pruner | None = None
+        self.stats: StatsWriter | None = None
         self.metrics: WorkerMetrics | None = None
         if config.metrics_port is not None:
             from ..metrics import WorkerMetrics
@@ -165,17 +167,19 @@ class Worker:
                   for name in LEASE_NAMES}
         # each writer of pgq_stats counts into its own shard (no row-lock waits)
         shard = zlib.crc32(self.id.encode()) % STATS_SHARDS
-        self.completer = Completer(leases["completer"], self.stmts, stats=cfg.stats,
-                                   stats_shard=shard)
-        executor = self._executor = Executor(self.registry, self.state, self.completer, self.id)
+        # outcomes are counted in memory and written once a second (see StatsWriter)
+        self.completer = Completer(leases["completer"], self.stmts, stats=False)
+        if cfg.stats:
+            self.stats = StatsWriter(leases["maintenance"], self.stmts, shard=shard)
+        executor = self._executor = Executor(self.registry, self.state, self.completer, self.id,
+                                             stats=self.stats)
         # Two claim loops, each owning half of the capacity (see Producer).
         shares = [cfg.concurrency] if cfg.concurrency < 4 else [
             cfg.concurrency - cfg.concurrency // 2, cfg.concurrency // 2]
         self.producers = [
             Producer(leases[f"producer{i}"], self.stmts, self.state, executor, self.completer,
                      worker_id=self.id, queues=self.queues, entrypoints=self.entrypoints,
-                     poll_interval=cfg.poll_interval, share=share, stats=cfg.stats,
-                     stats_shard=(shard + 1 + i) % STATS_SHARDS)
+                     poll_interval=cfg.poll_interval, share=share, stats=False)
             for i, share in enumerate(shares)
         ]
         self.producer = self.producers[0]
@@ -203,6 +207,8 @@ class Worker:
                     services.start_soon(self._supervise, "rescuer", self.rescuer.run)
                 if self.pruner.enabled:
                     services.start_soon(self._supervise, "pruner", self.pruner.run)
+                if self.stats is not None:
+                    services.start_soon(self._supervise, "stats", self.stats.run)
                 if self.metrics is not None:
                     self.metrics.start()
                     services.start_soon(self._supervise, "metrics", self.metrics.run)
@@ -224,6 +230,8 @@ class Worker:
                 services.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
+                if self.stats is not None:
+                    await self.stats.close()
                 if self.heartbeat is not None:
                     await self.heartbeat.deregister()
                 await self.notifier.close()
