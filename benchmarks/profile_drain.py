@@ -84,7 +84,7 @@ def summarise(raw: Path, top: int) -> None:
 async def explain_batch(dsn: str) -> None:
     s = statements_for(pgq_sa.tables)
     claim = compiled(s.claim(many_queues=False))
-    both = compiled(s.claim(many_queues=False, with_finish=True, with_stats=True))
+    both = compiled(s.claim(many_queues=False, with_finish=True))
     conn = await asyncpg.connect(dsn)
     try:
         base = {"worker_id": "profile", "entrypoints": ["noop"], "queue": "default",
@@ -104,7 +104,7 @@ async def explain_batch(dsn: str) -> None:
     finally:
         await conn.close()
     top = json.loads(plan)[0]
-    print("\n== one worker statement: ack 32 jobs + claim 32 + count stats")
+    print("\n== one worker statement: ack 32 jobs + claim 32")
     print(f"execution {top['Execution Time']:.2f} ms, planning {top['Planning Time']:.2f} ms, "
           f"WAL {top['Plan'].get('WAL Bytes', 0)} bytes in the top node")
     print("(plan of a claim with an empty ack, for its shape:)")

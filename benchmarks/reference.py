@@ -1,8 +1,9 @@
 """Plain-SQL reference: what PostgreSQL allows for pgq-sa's own statements.
 
-The statements a pgq-sa worker sends (claim + record outcomes + count statistics,
-one statement per batch; the reserve-ids/COPY/NOTIFY of ``enqueue_many``), driven straight
-from asyncpg with no job code, no Python per job beyond building the arrays.  The
+The statements a pgq-sa worker sends (record the last batch's outcomes + claim the
+next batch, one statement per batch; the reserve-ids/COPY/NOTIFY of
+``enqueue_many``), driven straight from asyncpg with no job code, no Python per job
+beyond building the arrays.  The
 report shows pgq-sa's worker and enqueue figures as a fraction of these.
 
 Only meaningful for pgq-sa: other libraries get no figures.
@@ -29,7 +30,7 @@ async def _claim_loop(conn: asyncpg.Connection, stmts: Any, total: list[int]) ->
     from pgq_sa.sql import compiled
 
     claim = compiled(stmts.claim(many_queues=False))
-    both = compiled(stmts.claim(many_queues=False, with_finish=True, with_stats=True))
+    both = compiled(stmts.claim(many_queues=False, with_finish=True))
     base = {"worker_id": "reference", "entrypoints": ["noop"], "queue": "default",
             "limit": BATCH, "now": None}
     prev: list[Any] = []
