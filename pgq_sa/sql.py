@@ -187,7 +187,7 @@ class Statements:
             one.c.id, func.pg_notify(cast(bindparam("channel", type_=Text), Text), one.c.queue))
 
         # ---- claim ---------------------------------------------------------------
-        self._claim_cache: dict[tuple[bool, bool, bool, bool], Executable] = {}
+        self._claim_cache: dict[tuple[bool, bool, bool], Executable] = {}
 
         # ---- finish (ack) ----------------------------------------------------------
         done = func.unnest(
@@ -406,7 +406,7 @@ class Statements:
         return StatsStatements(self)
 
     def claim(self, *, many_queues: bool, by_entrypoint: bool = True,
-              with_finish: bool = False, with_stats: bool = False) -> Executable:
+              with_finish: bool = False) -> Executable:
         """Claim up to ``limit`` ready jobs for ``worker_id``, highest priority first.
 
         ``SELECT … FOR UPDATE SKIP LOCKED`` inside ``UPDATE … RETURNING``: a row is
@@ -416,13 +416,12 @@ class Statements:
         ``with_finish`` adds :attr:`finish` as a data-modifying CTE: the outcomes of
         the previous jobs are recorded by the same statement (and commit) that claims
         the next ones.  The two touch disjoint rows (running vs queued).
-        ``with_stats`` also counts those outcomes into ``pgq_stats``.
         """
-        key = (many_queues, by_entrypoint, with_finish, with_stats)
+        key = (many_queues, by_entrypoint, with_finish)
         if with_finish and key not in self._claim_cache:
             plain = self.claim(many_queues=many_queues, by_entrypoint=by_entrypoint)
-            ack = self.stats.finish_record if with_stats else self.finish.cte("acked")
-            self._claim_cache[key] = plain.add_cte(ack)  # type: ignore[attr-defined]
+            self._claim_cache[key] = plain.add_cte(  # type: ignore[attr-defined]
+                self.finish.cte("acked"))
         if key not in self._claim_cache:
             j = self.tables.jobs
             now = _now()

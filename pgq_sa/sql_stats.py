@@ -115,11 +115,9 @@ class StatsStatements:
             .where(fin.c.uncount.is_not(True))
             .cte("obs")
         )
-        #: The statistics upsert of the outcomes ``finish`` records; a data-modifying
-        #: CTE that brings ``finish`` along (the claim statement carries it).
-        self.finish_record = self._record(obs)
-        #: ``Statements.finish`` plus the statistics upsert; returns the same rows.
-        self.finish: Executable = select(fin.c.id).add_cte(self.finish_record)
+        #: ``Statements.finish`` plus the statistics upsert, one statement; returns the
+        #: same rows.  (Workers count in memory instead: see ``record_counts``.)
+        self.finish: Executable = select(fin.c.id).add_cte(self._record(obs))
 
         # ---- rescue: jobs of dead workers -------------------------------------------
         res = stmts.rescue.returning(

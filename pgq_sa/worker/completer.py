@@ -48,14 +48,10 @@ class Outcome:
 class Completer:
     """Buffers :class:`Outcome` objects and flushes them with ``Statements.finish``."""
 
-    def __init__(self, lease: Lease, stmts: Statements, *, ack_delay: float = 0.005,
-                 stats: bool = True, stats_shard: int = 0) -> None:
+    def __init__(self, lease: Lease, stmts: Statements, *, ack_delay: float = 0.005) -> None:
         self._lease = lease
         self._stmts = stmts
         self.ack_delay = ack_delay
-        self._stats_shard = stats_shard
-        #: With ``stats``, the same statement also counts outcomes into ``pgq_stats``.
-        self._finish = stmts.stats.finish if stats else stmts.finish
         self._buffer: list[Outcome] = []
         self._inflight: list[Outcome] = []
         #: batches the producers took and are writing with their claims
@@ -160,10 +156,10 @@ class Completer:
         so one unwritable outcome cannot block the others; an outcome that still
         fails is written without its error details, and as a last resort dropped
         (the job then looks abandoned and the rescue returns it to the queue)."""
-        params = {**self.params(batch), "now": None, "stats_shard": self._stats_shard}
+        params = {**self.params(batch), "now": None}
         for attempt in range(1, STATEMENT_RETRIES + 1):
             try:
-                await self._lease.fetch(self._finish, params)
+                await self._lease.fetch(self._stmts.finish, params)
             except Exception:
                 log.exception("could not record %d job outcome(s) (try %d of %d)",
                               len(batch), attempt, STATEMENT_RETRIES)

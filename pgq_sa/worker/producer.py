@@ -30,8 +30,7 @@ class Producer:
 
     def __init__(self, lease: Lease, stmts: Statements, state: WorkerState, executor: Executor,
                  completer: Completer, *, worker_id: str, queues: list[str],
-                 entrypoints: list[str], poll_interval: float, share: int,
-                 stats: bool = True, stats_shard: int = 0) -> None:
+                 entrypoints: list[str], poll_interval: float, share: int) -> None:
         self._lease = lease
         self.share = share
         self.owned = 0
@@ -44,13 +43,11 @@ class Producer:
         self._completer = completer
         self._poll = poll_interval
         self._stmt = stmts.claim(many_queues=len(queues) > 1)
-        self._stmt_ack = stmts.claim(many_queues=len(queues) > 1, with_finish=True,
-                                     with_stats=stats)
+        self._stmt_ack = stmts.claim(many_queues=len(queues) > 1, with_finish=True)
         self._params: dict[str, Any] = {
             "worker_id": worker_id,
             "entrypoints": entrypoints,
             "now": None,
-            "stats_shard": stats_shard,
         }
         if len(queues) > 1:
             self._params["queues"] = queues

@@ -168,7 +168,7 @@ class Worker:
         # each writer of pgq_stats counts into its own shard (no row-lock waits)
         shard = zlib.crc32(self.id.encode()) % STATS_SHARDS
         # outcomes are counted in memory and written once a second (see StatsWriter)
-        self.completer = Completer(leases["completer"], self.stmts, stats=False)
+        self.completer = Completer(leases["completer"], self.stmts)
         if cfg.stats:
             self.stats = StatsWriter(leases["maintenance"], self.stmts, shard=shard)
         executor = self._executor = Executor(self.registry, self.state, self.completer, self.id,
@@ -179,7 +179,7 @@ class Worker:
         self.producers = [
             Producer(leases[f"producer{i}"], self.stmts, self.state, executor, self.completer,
                      worker_id=self.id, queues=self.queues, entrypoints=self.entrypoints,
-                     poll_interval=cfg.poll_interval, share=share, stats=False)
+                     poll_interval=cfg.poll_interval, share=share)
             for i, share in enumerate(shares)
         ]
         self.producer = self.producers[0]
