@@ -3,33 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from alembic.autogenerate import compare_metadata
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy import inspect
 
 import pgq_sa
 from pgq_sa import migrate
 
-
-def _sync(url: str):
-    return create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
-
-
-def _diff(url: str, metadata, schema: str | None = None) -> list:
-    eng = _sync(url)
-    try:
-        with eng.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={
-                "include_schemas": schema is not None,
-                "include_name": lambda name, type_, parent: (
-                    type_ != "schema" or name == schema),
-                "include_object": lambda obj, name, type_, reflected, compare_to: (
-                    name != "pgq_sa_alembic_version"),
-            })
-            return compare_metadata(ctx, metadata)
-    finally:
-        eng.dispose()
+from .test_migrations import diff as _diff
+from .test_migrations import sync as _sync
 
 
 def test_upgrade_yields_the_metadata_and_downgrade_removes_stats(empty_db):
