@@ -283,6 +283,32 @@ class QueueAdapter(abc.ABC):
         return process.returncode
 
 
+class WatermarkAdapter(QueueAdapter):
+    """An adapter whose progress queries take the highest job id before a phase.
+
+    Subclasses set :attr:`watermark_sql` (no parameter: the current highest id),
+    :attr:`pending_sql` and :attr:`finished_at_sql` (``$1``: that id).
+    """
+
+    watermark_sql: ClassVar[str]
+    pending_sql: ClassVar[str]
+    finished_at_sql: ClassVar[str]
+
+    def __init__(self, admin_dsn: str, workdir: Path) -> None:
+        super().__init__(admin_dsn, workdir)
+        self._watermark = 0
+
+    async def snapshot(self, conn: asyncpg.Connection) -> None:
+        self._watermark = int(await conn.fetchval(self.watermark_sql))
+
+    async def count_pending(self, conn: asyncpg.Connection) -> int:
+        return int(await conn.fetchval(self.pending_sql, self._watermark))
+
+    async def last_finished_at(self, conn: asyncpg.Connection) -> float | None:
+        value = await conn.fetchval(self.finished_at_sql, self._watermark)
+        return None if value is None else float(value)
+
+
 def _signal_group(process: subprocess.Popen[bytes], signum: signal.Signals) -> None:
     # Only called before the process is reaped, so its pid (= its group id,
     # thanks to start_new_session) cannot have been reused.

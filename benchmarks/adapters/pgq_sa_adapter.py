@@ -14,11 +14,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import asyncpg
 
-from benchmarks.adapters.base import QueueAdapter, console_script
+from benchmarks.adapters.base import WatermarkAdapter, console_script
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -52,14 +52,16 @@ WHERE id > $1 AND status = 'succeeded'
 """
 
 
-class PgqSaAdapter(QueueAdapter):
+class PgqSaAdapter(WatermarkAdapter):
     name = "pgq_sa"
     distribution = "pgq-sa"
+    watermark_sql = WATERMARK_SQL
+    pending_sql = PENDING_SQL
+    finished_at_sql = FINISHED_AT_SQL
 
     def __init__(self, admin_dsn: str, workdir: Path) -> None:
         super().__init__(admin_dsn, workdir)
         self._engine: AsyncEngine | None = None
-        self._watermark = 0
 
     def _cli(self) -> list[str]:
         return console_script("pgq-sa", "pgq_sa")
@@ -106,15 +108,6 @@ class PgqSaAdapter(QueueAdapter):
             cmd += ["--concurrency", str(concurrency)]
         return cmd
 
-    async def snapshot(self, conn: asyncpg.Connection) -> None:
-        self._watermark = int(await conn.fetchval(WATERMARK_SQL))
-
-    async def count_pending(self, conn: asyncpg.Connection) -> int:
-        return int(await conn.fetchval(PENDING_SQL, self._watermark))
-
-    async def last_finished_at(self, conn: asyncpg.Connection) -> float | None:
-        value: Any = await conn.fetchval(FINISHED_AT_SQL, self._watermark)
-        return None if value is None else float(value)
 
     async def seed_scale(self, conn: asyncpg.Connection, finished: int, future: int) -> None:
         async with conn.transaction():

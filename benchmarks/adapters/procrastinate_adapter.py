@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from benchmarks.adapters.base import QueueAdapter, console_script
+from benchmarks.adapters.base import WatermarkAdapter, console_script
 
 if TYPE_CHECKING:
     from procrastinate import App
@@ -71,15 +71,17 @@ WHERE job_id > $1 AND type = 'succeeded'
 """
 
 
-class ProcrastinateAdapter(QueueAdapter):
+class ProcrastinateAdapter(WatermarkAdapter):
     name = "procrastinate"
     distribution = "procrastinate"
+    watermark_sql = WATERMARK_SQL
+    pending_sql = PENDING_SQL
+    finished_at_sql = FINISHED_AT_SQL
 
     def __init__(self, admin_dsn: str, workdir: Path) -> None:
         super().__init__(admin_dsn, workdir)
         self._app: App | None = None
         self._stack = contextlib.AsyncExitStack()
-        self._watermark = 0
 
     def _cli(self) -> list[str]:
         return [*console_script("procrastinate", "procrastinate"), "--app", APP]
@@ -129,15 +131,6 @@ class ProcrastinateAdapter(QueueAdapter):
             cmd += ["--concurrency", str(concurrency)]
         return cmd
 
-    async def snapshot(self, conn: asyncpg.Connection) -> None:
-        self._watermark = int(await conn.fetchval(WATERMARK_SQL))
-
-    async def count_pending(self, conn: asyncpg.Connection) -> int:
-        return int(await conn.fetchval(PENDING_SQL, self._watermark))
-
-    async def last_finished_at(self, conn: asyncpg.Connection) -> float | None:
-        value: Any = await conn.fetchval(FINISHED_AT_SQL, self._watermark)
-        return None if value is None else float(value)
 
     async def seed_scale(self, conn: asyncpg.Connection, finished: int, future: int) -> None:
         async with conn.transaction():
