@@ -48,6 +48,7 @@ from .schema import (
     FINISHED_STATUSES,
     QUEUED,
     RUNNING,
+    SUCCEEDED,
     Tables,
 )
 
@@ -187,7 +188,7 @@ class Statements:
             one.c.id, func.pg_notify(cast(bindparam("channel", type_=Text), Text), one.c.queue))
 
         # ---- claim ---------------------------------------------------------------
-        self._claim_cache: dict[tuple[bool, bool, bool], Executable] = {}
+        self._claim_cache: dict[tuple[bool, bool, bool, bool], Executable] = {}
 
         # ---- finish (ack) ----------------------------------------------------------
         done = func.unnest(
@@ -235,6 +236,22 @@ class Statements:
                 worker_id=case((requeue, None), else_=j.c.worker_id),
                 heartbeat_at=case((requeue, None), else_=j.c.heartbeat_at),
             )
+            .returning(j.c.id)
+        )
+        ok = func.unnest(
+            bindparam("ids", type_=ARRAY(postgresql.BIGINT)),
+            bindparam("attempts", type_=ARRAY(Integer)),
+        ).table_valued("id", "attempt").render_derived(name="done")
+        #: :attr:`finish` for a batch of successes only (the common case): the same
+        #: rows, fewer columns and expressions, cheaper to plan and to run.
+        self.finish_succeeded = (
+            update(j)
+            .where(
+                j.c.id == ok.c.id,
+                j.c.attempts == ok.c.attempt,
+                j.c.status == select(literal_column(f"'{RUNNING}'")).scalar_subquery(),
+            )
+            .values(status=literal_column(f"'{SUCCEEDED}'"), finished_at=now())
             .returning(j.c.id)
         )
 
@@ -406,22 +423,26 @@ class Statements:
         return StatsStatements(self)
 
     def claim(self, *, many_queues: bool, by_entrypoint: bool = True,
-              with_finish: bool = False) -> Executable:
+              with_finish: bool = False, succeeded_only: bool = False) -> Executable:
         """Claim up to ``limit`` ready jobs for ``worker_id``, highest priority first.
 
         ``SELECT … FOR UPDATE SKIP LOCKED`` inside ``UPDATE … RETURNING``: a row is
         handed to exactly one claimer.  With one queue the predicate is an equality
-        so the ordered partial index scan stops after ``limit`` rows.
+        so the ordered partial index scan stops after ``limit`` rows.  The locked ids
+        are then updated through ``id = ANY(ARRAY(…))``: a primary-key probe whatever
+        the planner guesses for ``limit``, so even a generic plan (which assumes a
+        tenth of the table) never turns it into a hash join over the whole table.
 
-        ``with_finish`` adds :attr:`finish` as a data-modifying CTE: the outcomes of
-        the previous jobs are recorded by the same statement (and commit) that claims
-        the next ones.  The two touch disjoint rows (running vs queued).
+        ``with_finish`` adds :attr:`finish` (or, with ``succeeded_only``,
+        :attr:`finish_succeeded`) as a data-modifying CTE: the outcomes of the
+        previous jobs are recorded by the same statement (and commit) that claims the
+        next ones.  The two touch disjoint rows (running vs queued).
         """
-        key = (many_queues, by_entrypoint, with_finish)
+        key = (many_queues, by_entrypoint, with_finish, succeeded_only and with_finish)
         if with_finish and key not in self._claim_cache:
             plain = self.claim(many_queues=many_queues, by_entrypoint=by_entrypoint)
-            self._claim_cache[key] = plain.add_cte(  # type: ignore[attr-defined]
-                self.finish.cte("acked"))
+            ack = self.finish_succeeded if succeeded_only else self.finish
+            self._claim_cache[key] = plain.add_cte(ack.cte("acked"))  # type: ignore[attr-defined]
         if key not in self._claim_cache:
             j = self.tables.jobs
             now = _now()
@@ -459,7 +480,7 @@ class Statements:
                 locked = candidates(bindparam("queue", type_=Text)).cte("locked")
             self._claim_cache[key] = (
                 update(j)
-                .where(j.c.id == locked.c.id)
+                .where(j.c.id == func.any(func.array(select(locked.c.id).scalar_subquery())))
                 .values(
                     status=literal_column(f"'{RUNNING}'"),
                     attempts=j.c.attempts + 1,

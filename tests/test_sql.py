@@ -26,9 +26,41 @@ def nodes(plan: dict) -> list[dict]:
 
 
 async def explain(conn: asyncpg.Connection, stmt, params: dict) -> list[dict]:
+    """The plan nodes of ``stmt`` run as a prepared statement with a generic plan.
+
+    ``EXPLAIN`` with parameters plans for their values (a custom plan) whatever
+    ``plan_cache_mode`` says, so the generic plan is taken from auto_explain while
+    the statement runs, in a transaction that is rolled back."""
     c = compiled(stmt)
-    raw = await conn.fetchval("EXPLAIN (FORMAT JSON) " + c.sql, *c.args(params))
-    return nodes(json.loads(raw)[0]["Plan"])
+    found: list[dict] = []
+
+    def on_notice(_conn, msg) -> None:
+        text = msg.message
+        if "plan:" in text:
+            doc = json.loads(text.split("plan:", 1)[1])
+            if doc.get("Query Text") == c.sql:
+                found.append(doc["Plan"])
+
+    await conn.execute("""
+        LOAD 'auto_explain';
+        SET auto_explain.log_min_duration = 0;
+        SET auto_explain.log_format = json;
+        SET auto_explain.log_level = notice;
+        SET plan_cache_mode = force_generic_plan;
+    """)
+    conn.add_log_listener(on_notice)
+    tr = conn.transaction()
+    await tr.start()
+    try:
+        await (await conn.prepare(c.sql)).fetch(*c.args(params))
+    finally:
+        await tr.rollback()
+        await conn.execute("RESET auto_explain.log_min_duration")
+        conn.remove_log_listener(on_notice)
+    assert len(found) == 1, found
+    # a generic plan still refers to the parameters; a custom one has their values
+    assert "$" in json.dumps(found[0]), found[0]
+    return nodes(found[0])
 
 
 @pytest.fixture
@@ -42,7 +74,6 @@ async def big(dsn):
         INSERT INTO pgq_jobs (queue, entrypoint, run_at)
           SELECT 'a', 'noop', now() + interval '1 day' FROM generate_series(1, 10000) i;
         ANALYZE pgq_jobs;
-        SET plan_cache_mode = force_generic_plan;
     """)
     try:
         yield conn
@@ -53,9 +84,10 @@ async def big(dsn):
 CLAIM = {"worker_id": "w", "entrypoints": ["noop"], "limit": 32, "now": None}
 
 
-@pytest.mark.parametrize("with_finish", [False, True])
-async def test_claim_one_queue_scans_dequeue_index_in_order(big, with_finish):
-    stmt = S.claim(many_queues=False, with_finish=with_finish)
+@pytest.mark.parametrize("finish", ["none", "any", "succeeded"])
+async def test_claim_one_queue_scans_dequeue_index_in_order(big, finish):
+    stmt = S.claim(many_queues=False, with_finish=finish != "none",
+                   succeeded_only=finish == "succeeded")
     params = {**CLAIM, "queue": "a", "ids": [], "attempts": [], "statuses": [], "run_ats": [],
               "messages": [], "errors": [], "uncount": []}
     plan = await explain(big, stmt, params)
@@ -63,6 +95,32 @@ async def test_claim_one_queue_scans_dequeue_index_in_order(big, with_finish):
     assert any(n.get("Index Name") == "pgq_jobs_dequeue_idx" for n in scans), plan
     assert not any(n["Node Type"] == "Seq Scan" for n in scans)
     assert not any(n["Node Type"] == "Sort" for n in plan)  # the index order serves
+
+
+@pytest.mark.parametrize("finish", ["none", "any", "succeeded"])
+async def test_claim_updates_by_primary_key_in_a_generic_plan(dsn, finish):
+    """A generic plan guesses a tenth of the table for ``LIMIT $n``: with one long
+    queue (a drain), joining the locked rows back to the table then looked cheaper
+    as a hash join over the whole table, which halved the drain rate.  The claimed
+    ids must be updated through primary-key probes whatever the estimate."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("""
+            INSERT INTO pgq_jobs (queue, entrypoint, payload)
+              SELECT 'default', 'noop', '{}' FROM generate_series(1, 40000);
+            ANALYZE pgq_jobs;
+        """)
+        stmt = S.claim(many_queues=False, with_finish=finish != "none",
+                       succeeded_only=finish == "succeeded")
+        params = {**CLAIM, "queue": "default", "ids": [], "attempts": [], "statuses": [],
+                  "run_ats": [], "messages": [], "errors": [], "uncount": []}
+        plan = await explain(conn, stmt, params)
+    finally:
+        await conn.close()
+    assert not any(n["Node Type"] in ("Hash Join", "Seq Scan") for n in plan), plan
+    probes = [n for n in plan if n.get("Relation Name") == "pgq_jobs"
+              and n.get("Index Name") == "pk_pgq_jobs"]
+    assert probes, plan
 
 
 async def test_claim_many_queues_uses_the_index_per_queue(big):
@@ -78,7 +136,9 @@ async def test_prune_and_heartbeat_use_indexes(big):
     plan = await explain(big, S.prune, {"before": datetime.now(timezone.utc), "limit": 100})
     assert any(n.get("Index Name") == "pgq_jobs_finished_idx" for n in plan), plan
     # the heartbeat names the jobs the worker holds: an index probe, never a table scan
-    plan = await explain(big, S.heartbeat, {"worker_id": "w", "ids": [1, 2, 3], "now": None})
+    plan = await explain(big, S.heartbeat, {"worker_id": "w", "ids": [1, 2, 3], "now": None,
+                                            "host": "h", "pid": 1, "queues": ["a"],
+                                            "entrypoints": ["noop"], "concurrency": 1})
     scans = [n for n in plan
              if n.get("Relation Name") == "pgq_jobs" and "Scan" in n["Node Type"]]
     assert scans and all(n.get("Index Name") in ("pk_pgq_jobs", "pgq_jobs_running_idx")

@@ -19,6 +19,7 @@ from typing import Any
 import anyio
 
 from ..driver import Lease
+from ..schema import SUCCEEDED
 from ..sql import Statements
 
 __all__ = ["Completer", "Outcome"]
@@ -113,11 +114,17 @@ class Completer:
             self._idle.set()
 
     @staticmethod
-    def params(batch: list[Outcome]) -> dict[str, Any]:
-        """The array parameters of ``Statements.finish`` for ``batch``."""
-        return {
-            "ids": [o.job_id for o in batch],
-            "attempts": [o.attempt for o in batch],
+    def params(batch: list[Outcome]) -> tuple[bool, dict[str, Any]]:
+        """``(succeeded_only, parameters)`` recording ``batch``: the array parameters
+        of ``Statements.finish_succeeded`` when every outcome is a success (the
+        common case), else those of ``Statements.finish``."""
+        ids = [o.job_id for o in batch]
+        attempts = [o.attempt for o in batch]
+        if all(o.status == SUCCEEDED for o in batch):
+            return True, {"ids": ids, "attempts": attempts}
+        return False, {
+            "ids": ids,
+            "attempts": attempts,
             "statuses": [o.status for o in batch],
             "run_ats": [o.run_at for o in batch],
             "messages": [o.message for o in batch],
@@ -156,10 +163,12 @@ class Completer:
         so one unwritable outcome cannot block the others; an outcome that still
         fails is written without its error details, and as a last resort dropped
         (the job then looks abandoned and the rescue returns it to the queue)."""
-        params = {**self.params(batch), "now": None}
+        succeeded_only, params = self.params(batch)
+        params["now"] = None
+        stmt = self._stmts.finish_succeeded if succeeded_only else self._stmts.finish
         for attempt in range(1, STATEMENT_RETRIES + 1):
             try:
-                await self._lease.fetch(self._stmts.finish, params)
+                await self._lease.fetch(stmt, params)
             except Exception:
                 log.exception("could not record %d job outcome(s) (try %d of %d)",
                               len(batch), attempt, STATEMENT_RETRIES)

@@ -44,6 +44,8 @@ class Producer:
         self._poll = poll_interval
         self._stmt = stmts.claim(many_queues=len(queues) > 1)
         self._stmt_ack = stmts.claim(many_queues=len(queues) > 1, with_finish=True)
+        self._stmt_ok = stmts.claim(many_queues=len(queues) > 1, with_finish=True,
+                                    succeeded_only=True)
         self._params: dict[str, Any] = {
             "worker_id": worker_id,
             "entrypoints": entrypoints,
@@ -76,11 +78,13 @@ class Producer:
         self.claims += 1
         outcomes = self._completer.take()
         params = {**self._params, "limit": limit}
+        stmt = self._stmt
         if outcomes:
-            params.update(self._completer.params(outcomes))
+            succeeded_only, arrays = self._completer.params(outcomes)
+            params.update(arrays)
+            stmt = self._stmt_ok if succeeded_only else self._stmt_ack
         try:
-            rows: list[Any] = await self._lease.fetch(
-                self._stmt_ack if outcomes else self._stmt, params, retry=False)
+            rows: list[Any] = await self._lease.fetch(stmt, params, retry=False)
         except ConnectionLost:
             self._completer.restore(outcomes)
             return []
