@@ -135,7 +135,7 @@ async def main() -> None:
         conn = await asyncpg.connect(dsn)
         raw = work / "worker.txt"
         proc = subprocess.Popen(  # noqa: ASYNC220 - started once, not awaited
-            ["py-spy", "record", "-r", "250", "-f", "raw", "-o", str(raw), "--",
+            ["py-spy", "record", "-r", "1000", "-f", "raw", "-o", str(raw), "--",
              sys.executable, "-m", "pgq_sa", "worker", "profile_app:registry", "--dsn", dsn,
              "--concurrency", str(args.concurrency)],
             cwd=work, env={**os.environ, "PYTHONPATH": str(work)},

@@ -200,3 +200,48 @@ def test_backoff_grows_exponentially_with_jitter_and_a_cap():
     assert max(Backoff(base=50, cap=60, jitter=0.5).delay(3, rng) for _ in range(50)) <= 60
     with pytest.raises(ValueError):
         Backoff(factor=0.5)
+
+
+async def test_one_runner_goes_on_after_timeouts_with_its_deadline_cleared(engine, dsn):
+    """With concurrency 1 every job runs on the same runner, which keeps one cancel
+    scope from job to job: a timed-out job, and one that swallows the cancellation,
+    must end as timeouts, and the jobs after them must neither inherit the deadline
+    nor find the scope cancelled."""
+    registry = pgq_sa.Registry()
+    order: list[str] = []
+
+    @registry.task(timeout=0.2, max_attempts=1)
+    async def too_slow() -> None:
+        order.append("too_slow")
+        await anyio.sleep(30)
+
+    @registry.task(timeout=0.2, max_attempts=1)
+    async def swallows() -> None:
+        order.append("swallows")
+        try:
+            await anyio.sleep(30)
+        except anyio.get_cancelled_exc_class():
+            return  # a handler that (wrongly) swallows the cancellation
+
+    @registry.task(timeout=0.4)
+    async def within_limit() -> None:
+        order.append("within_limit")
+        await anyio.sleep(0.1)
+
+    @registry.task()
+    async def no_limit() -> None:
+        order.append("no_limit")
+        await anyio.sleep(0.6)  # longer than every earlier deadline
+
+    async with running_worker(registry, dsn, concurrency=1, poll_interval=0.05):
+        ids = []
+        for task, priority in ((within_limit, 6), (no_limit, 5), (too_slow, 4),
+                               (swallows, 3), (no_limit, 2), (within_limit, 1)):
+            ids.append(await task.options(priority=priority).enqueue(engine))
+        await wait_for(lambda: _status_is(engine, ids[-1], "succeeded", "failed"), timeout=15)
+    rows = [await job(engine, i) for i in ids]
+    assert order == ["within_limit", "no_limit", "too_slow", "swallows", "no_limit",
+                     "within_limit"]
+    assert [r["status"] for r in rows] == [
+        "succeeded", "succeeded", "failed", "failed", "succeeded", "succeeded"]
+    assert [r["last_error"] for r in rows[2:4]] == ["JobTimeout: timed out after 0.2s"] * 2

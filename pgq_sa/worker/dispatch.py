@@ -1,16 +1,21 @@
 """Dispatcher: hands admitted jobs to idle runners.
 
-Cheaper per job than a memory object stream: an idle runner parks on its own
-event; a job for an idle runner is handed over directly, otherwise it waits in a
+Cheaper per job than a memory object stream: an idle runner parks on a future of
+its own; a job for an idle runner is handed over directly, otherwise it waits in a
 backlog the runners drain without blocking.
+
+This is the one hand-off every job goes through, so it uses the running asyncio
+loop's futures directly (an ``anyio.Event`` per hand-off cost about 1.5 µs more
+per job).  The worker runs on asyncio anyway: asyncpg needs it.  Cancellation
+still works the AnyIO way: a cancel scope cancels the parked task, whose await
+of the future raises.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections import deque
 from typing import Generic, TypeVar
-
-import anyio
 
 __all__ = ["Dispatcher"]
 
@@ -18,10 +23,10 @@ T = TypeVar("T")
 
 
 class _Parked(Generic[T]):
-    __slots__ = ("event", "item")
+    __slots__ = ("future", "item")
 
-    def __init__(self) -> None:
-        self.event = anyio.Event()
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.future: asyncio.Future[None] = loop.create_future()
         self.item: T | None = None
 
 
@@ -37,9 +42,9 @@ class Dispatcher(Generic[T]):
             raise RuntimeError("dispatcher is closed")
         while self._parked:
             parked = self._parked.pop()
-            if not parked.event.is_set():
+            if not parked.future.done():
                 parked.item = item
-                parked.event.set()
+                parked.future.set_result(None)
                 return
         self._backlog.append(item)
 
@@ -49,17 +54,16 @@ class Dispatcher(Generic[T]):
             return self._backlog.popleft()
         if self._closed:
             return None
-        parked: _Parked[T] = _Parked()
+        parked: _Parked[T] = _Parked(asyncio.get_running_loop())
         self._parked.append(parked)
         try:
-            await parked.event.wait()
+            await parked.future
         except BaseException:
             # cancelled while parked: never lose an item handed over meanwhile
             if parked.item is not None:
                 self._backlog.appendleft(parked.item)
             elif parked in self._parked:
                 self._parked.remove(parked)
-            parked.event.set()
             raise
         return parked.item
 
@@ -68,7 +72,8 @@ class Dispatcher(Generic[T]):
         self._closed = True
         parked, self._parked = self._parked, []
         for p in parked:
-            p.event.set()
+            if not p.future.done():
+                p.future.set_result(None)
 
     def __len__(self) -> int:
         return len(self._backlog)

@@ -106,15 +106,26 @@ class Executor:
     async def runner(self, jobs: Dispatcher[Running]) -> None:
         """One of ``concurrency`` long-lived runners: runs admitted jobs one by one.
 
-        A fixed pool of runners costs less per job than a task per job."""
-        while (entry := await jobs.get()) is not None:
-            if self.state.stopping and entry.stop_reason is None:
-                self.return_unstarted(entry)
-                continue
-            await self.run(entry)
+        A fixed pool of runners costs less per job than a task per job.  Each runner
+        also keeps one cancel scope for job after job (entering a scope per job cost
+        more than the rest of a no-op job's overhead): a job's timeout is that
+        scope's deadline while it runs, and stopping the job cancels the scope.  A
+        cancelled scope is spent, so the runner then opens a fresh one."""
+        while True:
+            with anyio.CancelScope() as scope:
+                while (entry := await jobs.get()) is not None:
+                    if self.state.stopping and entry.stop_reason is None:
+                        self.return_unstarted(entry)
+                        continue
+                    await self.run(entry, scope)
+                    if scope.cancel_called:
+                        break
+                else:
+                    return
 
-    async def run(self, entry: Running) -> None:
-        """Run one admitted job and hand its outcome to the completer."""
+    async def run(self, entry: Running, scope: anyio.CancelScope) -> None:
+        """Run one admitted job inside ``scope`` (the runner's) and hand its outcome
+        to the completer."""
         ctx = entry.ctx
         job_id = ctx.id
         entry.started = True
@@ -122,24 +133,39 @@ class Executor:
         observed = bool(self.state.observers)
         started = time.monotonic() if observed else 0.0
         try:
-            outcome = await self._run(task, ctx, entry)
-        except BaseException as exc:  # cancelled from outside, or a bug in pgq-sa
+            outcome = await self._run(task, ctx, entry, scope)
+        except BaseException as exc:
+            if scope.cancel_called and isinstance(exc, anyio.get_cancelled_exc_class()):
+                # This job was stopped (cancel, timeout, shutdown, lost): record why,
+                # then let the cancellation end the runner's scope.
+                if entry.stop_reason is None:
+                    entry.stop_reason = "timeout"
+                    ctx._cancelled = True  # an abandoned sync handler can notice it
+                self._done(entry, task, self._stopped(task, ctx, entry.stop_reason),
+                           observed, started)
+                raise
+            # cancelled from outside (forced stop), or a bug in pgq-sa
             self.completer.submit(self._returned(job_id, ctx.attempt, "shutdown"))
             self.state.release(job_id, entry)
             if isinstance(exc, Exception):
                 log.exception("job %s: internal error", job_id)
                 return
             raise
+        self._done(entry, task, outcome, observed, started)
+
+    def _done(self, entry: Running, task: Task[Any, Any], outcome: Outcome, observed: bool,
+              started: float) -> None:
+        ctx = entry.ctx
         self.completer.submit(outcome)
-        self.state.release(job_id, entry)
+        self.state.release(ctx.id, entry)
         self._count(outcome)
         if self.stats is not None:
             self.stats.count(ctx.queue, ctx.entrypoint, outcome)
         if observed:
             self._observe(entry.row, outcome, time.monotonic() - started)
         if log.isEnabledFor(logging.INFO):
-            log.info("job %s %s", job_id, outcome.status, extra={
-                "job_id": job_id, "entrypoint": task.name, "attempt": ctx.attempt,
+            log.info("job %s %s", ctx.id, outcome.status, extra={
+                "job_id": ctx.id, "entrypoint": task.name, "attempt": ctx.attempt,
                 "status": outcome.status})
 
     def _observe(self, row: Any, outcome: Outcome, seconds: float) -> None:
@@ -162,7 +188,8 @@ class Executor:
         else:
             s["retried"] += 1
 
-    async def _run(self, task: Task[Any, Any], ctx: JobContext, entry: Running) -> Outcome:
+    async def _run(self, task: Task[Any, Any], ctx: JobContext, entry: Running,
+                   scope: anyio.CancelScope) -> Outcome:
         job_id, attempt = ctx.id, ctx.attempt
         # A job rescued after its worker died may already be past its limit.
         if attempt > ctx.max_attempts:
@@ -181,27 +208,36 @@ class Executor:
         kwargs = task.arguments(payload, ctx)
         if entry.stop_reason is not None:  # stopped before it started
             return self._stopped(task, ctx, entry.stop_reason)
-        deadline = math.inf if task.timeout is None else anyio.current_time() + task.timeout
+        timed = task.timeout is not None
+        # The runner's scope serves the timeout (its deadline) and stopping the job
+        # (Running.stop cancels it) while this job runs; a cancellation that reaches
+        # the job is handled in run().
+        entry.scope = scope
+        if timed:
+            scope.deadline = anyio.current_time() + task.timeout  # type: ignore[operator]
         try:
-            # One scope serves the timeout (its deadline) and cancellation (cancel()).
-            with anyio.CancelScope(deadline=deadline) as scope:
-                entry.scope = scope
-                if task.is_async:
-                    await task.fn(**kwargs)
-                else:
-                    await self.threads.run(partial(task.fn, **kwargs))
-            if scope.cancelled_caught and entry.stop_reason is None:
-                entry.stop_reason = "timeout"
-                ctx._cancelled = True  # an abandoned sync handler can notice it
+            if task.is_async:
+                await task.fn(**kwargs)
+            else:
+                await self.threads.run(partial(task.fn, **kwargs))
         except Snooze as snooze:
             return Outcome(job_id, attempt, QUEUED, uncount=True,
                            run_at=datetime.now(timezone.utc) + timedelta(seconds=snooze.seconds))
         except Exception as exc:
+            if entry.stop_reason is None and scope.cancel_called:
+                entry.stop_reason = "timeout"  # the handler turned it into an error
             if entry.stop_reason is not None:
                 return self._stopped(task, ctx, entry.stop_reason)
             message = clean_text(f"{type(exc).__name__}: {exc}")
             return self._failure(task, ctx, _error(attempt, exc, type(exc).__name__, str(exc)),
                                  message)
+        finally:
+            entry.scope = None
+            if timed:
+                scope.deadline = math.inf
+        if entry.stop_reason is None and scope.cancel_called:
+            entry.stop_reason = "timeout"  # the handler swallowed the cancellation
+            ctx._cancelled = True
         if entry.stop_reason is None:
             return Outcome(job_id, attempt, SUCCEEDED)
         return self._stopped(task, ctx, entry.stop_reason)
