@@ -15,6 +15,7 @@ import click
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from .. import retention
 from ..driver import is_connection_error
 from ..dsn import async_url, describe, dsn_from_env
 from ..errors import PgqError, SchemaNotInstalled
@@ -128,6 +129,20 @@ def setup_logging(level: str) -> None:
     configure(level)
 
 
-__all__ = ["dsn_option", "explain", "fail", "handle_errors", "json_option", "logging",
-           "make_engine", "print_json", "resolve_dsn", "run_async", "schema_option",
-           "setup_logging"]
+
+
+def duration_option(ctx: click.Context, param: click.Parameter,
+                    value: str | None) -> float | None:
+    """click callback: a duration (``90s``, ``15m``, ``12h``, ``7d``) in seconds, or
+    ``None`` for ``never``."""
+    if value is None or value.lower() in ("never", "none"):
+        return None
+    try:
+        return retention.parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+__all__ = ["dsn_option", "duration_option", "explain", "fail", "handle_errors",
+           "json_option", "logging", "make_engine", "print_json", "resolve_dsn", "run_async",
+           "schema_option", "setup_logging"]

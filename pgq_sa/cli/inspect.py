@@ -21,6 +21,7 @@ from ..sql import statements_for
 from ..stats import STALE_AFTER, Snapshot, WorkerInfo, format_seconds, list_workers, snapshot
 from .common import (
     dsn_option,
+    duration_option,
     fail,
     handle_errors,
     json_option,
@@ -141,18 +142,6 @@ def list_jobs(statuses: tuple[str, ...], queue: str | None, entrypoint: str | No
                             (True, False, False, False, True, True, False, False)))
 
 
-def duration_option(ctx: click.Context, param: click.Parameter,
-                    value: str | None) -> float | None:
-    """click callback: a duration (``90s``, ``15m``, ``12h``, ``7d``) in seconds, or
-    ``None`` for ``never``."""
-    if value is None or value.lower() in ("never", "none"):
-        return None
-    try:
-        return retention.parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-
-
 @jobs.command("prune")
 @click.option("--older-than", default="1d", show_default=True, callback=duration_option,
               metavar="DURATION",
@@ -190,4 +179,4 @@ def prune(older_than: float | None, stats_older_than: float | None, batch: int,
                    "statistics row(s)")
 
 
-__all__ = ["duration_option", "list_jobs", "prune", "queues", "render_queues", "workers"]
+__all__ = ["list_jobs", "prune", "queues", "render_queues", "workers"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 
 import anyio
 import click
@@ -15,6 +16,7 @@ from ..worker import Worker, WorkerConfig
 from ..worker.worker import LEASES
 from .common import (
     dsn_option,
+    duration_option,
     explain,
     fail,
     handle_errors,
@@ -22,7 +24,6 @@ from .common import (
     resolve_dsn,
     setup_logging,
 )
-from .inspect import duration_option
 from .loader import load_registry
 
 
@@ -80,6 +81,7 @@ def worker(registry: str, dsn: str | None, queues: tuple[str, ...], concurrency:
                           metrics_addr=metrics_addr, job_retention=job_retention,
                           stats_retention=stats_retention)
     w = Worker(reg, engine, config)
+    gc.freeze()  # the registry's module and the compiled statements live as long (see main)
 
     async def main() -> None:
         try:
