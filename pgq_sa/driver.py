@@ -121,6 +121,18 @@ class Lease:
             self._conn, self._raw = conn, raw
         return self._raw
 
+    async def open(self) -> None:
+        """Connect ahead of the first statement (a worker opens its leases at once,
+        so their round trips overlap).  A connection error is left for the first
+        statement to meet, back off from and report."""
+        async with self._lock:
+            try:
+                await self.connect()
+            except Exception as exc:
+                if not is_connection_error(exc):
+                    raise
+                log.debug("could not open connection (%s) yet: %s", self.name, exc)
+
     async def discard(self) -> None:
         """Drop the current connection without returning it to the pool."""
         conn, raw, self._conn, self._raw = self._conn, self._raw, None, None

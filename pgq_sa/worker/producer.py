@@ -91,6 +91,8 @@ class Producer:
         except BaseException:
             self._completer.restore(outcomes)
             raise
+        finally:
+            self._state.claimed.set()
         if outcomes:
             self._completer.written_elsewhere(outcomes)
         return rows

@@ -61,7 +61,11 @@ class Rescuer:
 
     async def run(self) -> None:
         """Rescue at start (jobs of a predecessor that deregistered or died long ago),
-        then every interval, jittered so that workers do not run it in lockstep."""
+        then every interval, jittered so that workers do not run it in lockstep.
+        The first pass waits for the first claim to return (at most a second): its
+        statement takes a while to compile and should not delay the first jobs."""
+        with anyio.move_on_after(1):
+            await self._state.claimed.wait()
         while True:
             try:
                 await self.rescue_once()

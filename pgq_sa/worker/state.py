@@ -47,6 +47,9 @@ class WorkerState:
     #: pick up cancellations whose NOTIFY was lost).
     beat_now: anyio.Event = field(default_factory=anyio.Event)
     slot_freed: anyio.Event = field(default_factory=anyio.Event)
+    #: Set when the first claim statement has returned: start-up work that can wait
+    #: (the first rescue pass) waits for it, so that it does not delay the first jobs.
+    claimed: anyio.Event = field(default_factory=anyio.Event)
     stopping: bool = False
     #: the claim loops (each owns a share of the capacity)
     producers: list[Any] = field(default_factory=list)

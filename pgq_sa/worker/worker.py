@@ -197,7 +197,11 @@ class Worker:
                                  queues=self.queues,
                                  health_interval=cfg.listener_health_interval)
         try:
-            await self.heartbeat.register()
+            async with anyio.create_task_group() as opening:
+                # every connection at once: their round trips overlap the registration
+                for lease in leases.values():
+                    opening.start_soon(lease.open)
+                await self.heartbeat.register()
             async with anyio.create_task_group() as services:
                 services.start_soon(self._supervise, "completer", self.completer.run)
                 if cfg.listen:
