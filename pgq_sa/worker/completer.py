@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -49,10 +50,15 @@ class Outcome:
 class Completer:
     """Buffers :class:`Outcome` objects and flushes them with ``Statements.finish``."""
 
-    def __init__(self, lease: Lease, stmts: Statements, *, ack_delay: float = 0.005) -> None:
+    def __init__(self, lease: Lease, stmts: Statements, *, ack_delay: float = 0.005,
+                 claim_coming: Callable[[], bool] | None = None) -> None:
         self._lease = lease
         self._stmts = stmts
         self.ack_delay = ack_delay
+        #: True while a producer will send a claim soon (it is claiming, or waiting
+        #: for its jobs to end): only then is it worth waiting for it to carry the
+        #: outcomes.  When every producer waits for new work, write at once.
+        self._claim_coming = claim_coming or (lambda: True)
         self._buffer: list[Outcome] = []
         self._inflight: list[Outcome] = []
         #: batches the producers took and are writing with their claims
@@ -143,7 +149,7 @@ class Completer:
                     return
                 await self._has_items.wait()
                 self._has_items = anyio.Event()
-                if not self._closed and self.ack_delay > 0:
+                if not self._closed and self.ack_delay > 0 and self._claim_coming():
                     await anyio.sleep(self.ack_delay)  # the producer may take them
                 continue
             batch, self._buffer = self._buffer[:MAX_BATCH], self._buffer[MAX_BATCH:]

@@ -168,7 +168,9 @@ class Worker:
         # each writer of pgq_stats counts into its own shard (no row-lock waits)
         shard = zlib.crc32(self.id.encode()) % STATS_SHARDS
         # outcomes are counted in memory and written once a second (see StatsWriter)
-        self.completer = Completer(leases["completer"], self.stmts)
+        self.completer = Completer(
+            leases["completer"], self.stmts,
+            claim_coming=lambda: any(not p.idle for p in self.producers))
         if cfg.stats:
             self.stats = StatsWriter(leases["maintenance"], self.stmts, shard=shard)
         executor = self._executor = Executor(self.registry, self.state, self.completer, self.id,
