@@ -66,6 +66,10 @@ class ConnectionLost(Exception):
     and will reconnect on next use)."""
 
 
+_SET = "SELECT set_config($1::text, $2::text, false)"
+#: Back to the value the session started with (RESET, with the name as a parameter).
+_RESET = "SELECT set_config(name, reset_val, false) FROM pg_settings WHERE name = $1::text"
+
 #: Per engine, the leases currently failing: only the first failure logs a warning.
 _outages: dict[int, set[str]] = {}
 
@@ -80,9 +84,13 @@ class Lease:
     """
 
     def __init__(self, engine: AsyncEngine, name: str, *, min_backoff: float = 0.1,
-                 max_backoff: float = 5.0, timeout: float | None = 10.0) -> None:
+                 max_backoff: float = 5.0, timeout: float | None = 10.0,
+                 settings: Mapping[str, str] | None = None) -> None:
         self.engine = engine
         self.name = name
+        #: Session settings (``set_config``) for this lease's connection, put back to
+        #: the session's defaults before the connection returns to the pool.
+        self.settings = dict(settings or {})
         self._conn: AsyncConnection | None = None
         self._raw: Any = None
         self._min_backoff = min_backoff
@@ -114,7 +122,9 @@ class Lease:
             conn = await self.engine.connect()
             try:
                 pooled = await conn.get_raw_connection()
-                raw = pooled.driver_connection
+                raw: Any = pooled.driver_connection
+                for name, value in self.settings.items():
+                    await raw.fetch(_SET, name, value, timeout=self._timeout)
             except BaseException:
                 await conn.close()
                 raise
@@ -157,6 +167,9 @@ class Lease:
             try:
                 if raw is None or raw.is_closed():
                     await conn.invalidate()
+                else:
+                    for name in self.settings:
+                        await raw.fetch(_RESET, name, timeout=self._timeout)
                 await conn.close()
             except Exception:
                 pass

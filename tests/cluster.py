@@ -42,9 +42,11 @@ class Cluster:
         subprocess.run([*self._as, *map(str, cmd)], check=True, capture_output=True,
                        timeout=120)
 
-    def start(self) -> None:
+    def start(self, extra: str = "") -> None:
+        """Start it; ``extra`` server options come last (they override the defaults
+        here, which favour speed over durability)."""
         opts = (f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+                f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off {extra}")
         self._run(BIN / "pg_ctl", "-D", self.data, "-l", self.dir / "log", "-o", opts,
                   "-w", "start")
 

@@ -49,6 +49,10 @@ async def preflight(worker: Worker) -> None:
 @click.option("--shutdown-timeout", default=30.0, show_default=True,
               type=click.FloatRange(0), help="Seconds running jobs get after SIGTERM.")
 @click.option("--no-listen", is_flag=True, help="Do not LISTEN; rely on polling.")
+@click.option("--synchronous-commit", is_flag=True,
+              help="Flush the worker's claims and outcomes to disk at each commit "
+                   "(slower; by default a database crash may make the last jobs run "
+                   "again).")
 @click.option("--log-level", default="WARNING", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False))
 @click.option("--metrics-port", default=None, type=click.IntRange(0, 65535), metavar="PORT",
@@ -64,7 +68,7 @@ async def preflight(worker: Worker) -> None:
 @handle_errors
 def worker(registry: str, dsn: str | None, queues: tuple[str, ...], concurrency: int,
            poll_interval: float, shutdown_timeout: float, no_listen: bool,
-           log_level: str, metrics_port: int | None, metrics_addr: str,
+           synchronous_commit: bool, log_level: str, metrics_port: int | None, metrics_addr: str,
            job_retention: float | None, stats_retention: float | None) -> None:
     """Run the jobs of REGISTRY (module:attribute) until SIGTERM/SIGINT."""
     setup_logging(log_level)
@@ -77,7 +81,8 @@ def worker(registry: str, dsn: str | None, queues: tuple[str, ...], concurrency:
     engine = make_engine(url, pool_size=LEASES + 2, max_overflow=4)
     config = WorkerConfig(queues=list(queues), concurrency=concurrency,
                           poll_interval=poll_interval, shutdown_timeout=shutdown_timeout,
-                          listen=not no_listen, metrics_port=metrics_port,
+                          listen=not no_listen, synchronous_commit=synchronous_commit,
+                          metrics_port=metrics_port,
                           metrics_addr=metrics_addr, job_retention=job_retention,
                           stats_retention=stats_retention)
     w = Worker(reg, engine, config)

@@ -163,7 +163,8 @@ class Worker:
         self._stop_event = anyio.Event()
         if self._stop_requested:
             self._stop_event.set()
-        leases = {name: Lease(self.engine, name, timeout=cfg.db_timeout)
+        settings = {} if cfg.synchronous_commit else {"synchronous_commit": "off"}
+        leases = {name: Lease(self.engine, name, timeout=cfg.db_timeout, settings=settings)
                   for name in LEASE_NAMES}
         # each writer of pgq_stats counts into its own shard (no row-lock waits)
         shard = zlib.crc32(self.id.encode()) % STATS_SHARDS
