@@ -34,9 +34,10 @@ async def test_lease_settings_apply_to_its_connection_and_are_reset_for_the_pool
 
 async def test_worker_connections_commit_asynchronously_unless_asked(dsn):
     """The worker's leases get synchronous_commit=off by default and keep the
-    server's setting with ``synchronous_commit=True``."""
+    server's setting with ``synchronous_commit=True``; the claim loops always plan
+    their statements once (generic plans)."""
     registry = pgq_sa.Registry()
-    seen: dict[bool, str] = {}
+    seen: dict[bool, tuple[str, str]] = {}
 
     @registry.task()
     async def noop() -> None:
@@ -50,7 +51,9 @@ async def test_worker_connections_commit_asynchronously_unless_asked(dsn):
             async with running_worker(registry, engine, synchronous_commit=durable) as w:
                 lease = w.producers[0]._lease
                 async with lease._lock:  # between two of its claims
-                    seen[durable] = await lease.raw.fetchval("SHOW synchronous_commit")
+                    seen[durable] = tuple(await lease.raw.fetchrow(
+                        "SELECT current_setting('synchronous_commit'), "
+                        "current_setting('plan_cache_mode')"))
         finally:
             await engine.dispose()
-    assert seen == {False: "off", True: "on"}
+    assert seen == {False: ("off", "force_generic_plan"), True: ("on", "force_generic_plan")}

@@ -145,7 +145,8 @@ async def test_prune_and_heartbeat_use_indexes(big):
                          for n in scans), plan
 
 
-async def test_finish_looks_jobs_up_by_primary_key(big):
+@pytest.mark.parametrize("stmt", [S.finish, S.finish_succeeded], ids=["any", "succeeded"])
+async def test_finish_looks_jobs_up_by_primary_key(big, stmt):
     """Even when statistics say nothing is running, acks probe the primary key."""
     await big.execute("UPDATE pgq_jobs SET status = 'running', attempts = 1 "
                       "WHERE id IN (SELECT id FROM pgq_jobs WHERE status = 'queued' LIMIT 64)")
@@ -154,7 +155,7 @@ async def test_finish_looks_jobs_up_by_primary_key(big):
     params = {"ids": ids, "attempts": [1] * n, "statuses": ["succeeded"] * n,
               "run_ats": [None] * n, "messages": [None] * n, "errors": [None] * n,
               "uncount": [False] * n, "now": None}
-    plan = await explain(big, S.finish, params)
+    plan = await explain(big, stmt, params)
     scans = [n for n in plan
              if n.get("Relation Name") == "pgq_jobs" and "Scan" in n["Node Type"]]
     assert [n.get("Index Name") for n in scans] == ["pk_pgq_jobs"], plan
