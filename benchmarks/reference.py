@@ -30,17 +30,14 @@ async def _claim_loop(conn: asyncpg.Connection, stmts: Any, total: list[int]) ->
     from pgq_sa.sql import compiled
 
     claim = compiled(stmts.claim(many_queues=False))
-    both = compiled(stmts.claim(many_queues=False, with_finish=True))
+    both = compiled(stmts.claim(many_queues=False, with_finish=True, succeeded_only=True))
     base = {"worker_id": "reference", "entrypoints": ["noop"], "queue": "default",
             "limit": BATCH, "now": None}
     prev: list[Any] = []
     while True:
         if prev:
-            n = len(prev)
             params = {**base, "ids": [r["id"] for r in prev],
-                      "attempts": [r["attempts"] for r in prev],
-                      "statuses": ["succeeded"] * n, "run_ats": [None] * n,
-                      "messages": [None] * n, "errors": [None] * n, "uncount": [False] * n}
+                      "attempts": [r["attempts"] for r in prev]}
             rows = await conn.fetch(both.sql, *both.args(params))
         else:
             rows = await conn.fetch(claim.sql, *claim.args(base))
@@ -56,9 +53,13 @@ async def reference(adapter: QueueAdapter, sizes: Any, out_dir: Path) -> Metrics
     import pgq_sa
     from pgq_sa.enqueue import build_params
     from pgq_sa.sql import compiled, statements_for
+    from pgq_sa.worker.worker import HOT_PATH_SETTINGS
 
     stmts = statements_for(pgq_sa.tables)
     conns = [await asyncpg.connect(adapter.dsn) for _ in range(2)]
+    # the session settings of a worker's claim loops (see pgq_sa.worker.worker);
+    # the enqueue below commits with the server's settings, as an application does
+    worker_settings = {**HOT_PATH_SETTINGS, "synchronous_commit": "off"}
     try:
         # 1. what enqueue_many sends for a batch on an engine: reserve ids, COPY,
         #    NOTIFY, in one transaction per chunk; rows built beforehand
@@ -83,7 +84,10 @@ async def reference(adapter: QueueAdapter, sizes: Any, out_dir: Path) -> Metrics
                 await conn.execute(notify.sql, *notify.args(
                     {"channel": stmts.channel, "queues": ["default"]}))
         insert_s = time.perf_counter() - t0
-        # 2. claim + ack + stats, two connections in turn as the worker's two producers
+        # 2. ack + claim, two connections in turn as the worker's two producers
+        for c in conns:
+            for name, value in worker_settings.items():
+                await c.execute("SELECT set_config($1, $2, false)", name, value)
         total = [0]
         t0 = time.perf_counter()
         await asyncio.gather(*(_claim_loop(c, stmts, total) for c in conns))
