@@ -76,8 +76,8 @@ async def reference(adapter: QueueAdapter, sizes: Any, out_dir: Path) -> Metrics
         t0 = time.perf_counter()
         for rows in chunks:
             async with conn.transaction():
-                ids = [r[0] for r in await conn.fetch(
-                    reserve.sql, *reserve.args({"table": "pgq_jobs", "n": len(rows)}))]
+                ids = list(await conn.fetchval(
+                    reserve.sql, *reserve.args({"table": "pgq_jobs", "n": len(rows)})))
                 await conn.copy_records_to_table(
                     "pgq_jobs", columns=stmts.copy_columns,
                     records=[(i, *r) for i, r in zip(ids, rows, strict=True)])

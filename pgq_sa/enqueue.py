@@ -195,8 +195,7 @@ async def _copy_asyncpg(engine: AsyncEngine, schema: str | None,
     raw: Any = pooled.driver_connection
     try:
         async with raw.transaction():
-            ids = [r[0] for r in await raw.fetch(reserve.sql,
-                                                 *reserve.args({"table": table, "n": n}))]
+            ids = list(await raw.fetchval(reserve.sql, *reserve.args({"table": table, "n": n})))
             await raw.copy_records_to_table(
                 "pgq_jobs", schema_name=schema, columns=stmts.copy_columns,
                 records=zip(ids, params["queues"], params["entrypoints"], params["payloads"],
@@ -285,9 +284,14 @@ async def enqueue(
     schema: str | None = None,
 ) -> int:
     """Enqueue one job in ``target``'s transaction; returns its id."""
-    spec = JobSpec(entrypoint, payload if payload is not None else {}, queue,  # type: ignore[arg-type]
-                    priority, delay, run_at, max_attempts)
-    return (await enqueue_many(target, [spec], schema=schema))[0]
+    job: JobLike
+    if queue is None and type(priority) is int and priority == 0 and delay is None \
+            and run_at is None and max_attempts is None:
+        job = (entrypoint, payload if payload is not None else {})  # the fast path
+    else:
+        job = JobSpec(entrypoint, payload if payload is not None else {}, queue,  # type: ignore[arg-type]
+                      priority, delay, run_at, max_attempts)
+    return (await enqueue_many(target, [job], schema=schema))[0]
 
 
 def enqueue_sync(

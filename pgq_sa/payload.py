@@ -37,6 +37,18 @@ def _check(value: Any, path: str) -> None:
 
 _SCALARS = frozenset({str, int, bool, type(None)})
 _dumps = json.JSONEncoder(separators=(",", ":"), allow_nan=False).encode
+# ``JSONEncoder.encode`` builds a C encoder on every call (two thirds of the cost
+# of a small payload); flat payloads reuse one.  It keeps no cycle markers, which
+# a flat object of scalars cannot need.  CPython only, else the plain encoder.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+_flat_chunks = None if _c_make_encoder is None else _c_make_encoder(
+    None, None, json.encoder.encode_basestring_ascii, None, ":", ",", False, False, False)
+
+
+def _dumps_flat(payload: dict[str, Any]) -> str:
+    if _flat_chunks is None:
+        return _dumps(payload)
+    return "".join(_flat_chunks(payload, 0))
 
 
 def dump_payload(payload: Any, entrypoint: str = "job") -> str:
@@ -52,11 +64,14 @@ def dump_payload(payload: Any, entrypoint: str = "job") -> str:
             f"payload for {entrypoint!r} must be a JSON object (dict of keyword arguments), "
             f"not {type(payload).__name__}"
         )
-    # fast path: a flat object of strings, ints, bools and nulls needs no walk
-    if not all(type(k) is str for k in payload) or not all(
-        type(v) in _SCALARS for v in payload.values()
-    ):
-        _check(payload, "payload")
+    # fast path: a flat dict of strings, ints, bools and nulls needs no walk
+    if type(payload) is dict:
+        for key, value in payload.items():
+            if type(key) is not str or type(value) not in _SCALARS:
+                break
+        else:
+            return _dumps_flat(payload)
+    _check(payload, "payload")
     return _dumps(payload)
 
 

@@ -168,13 +168,15 @@ class Statements:
             .returning(j.c.id, j.c.queue)
             .cte("one")
         )
-        #: ``n`` new job ids, in order, for a COPY of ``n`` jobs (large batches).
+        #: ``n`` new job ids, in order, for a COPY of ``n`` jobs (large batches), as
+        #: one array (one row to send and decode, not ``n``).
         # (the sequence is looked up once, in an init plan: per row it costs 5x)
         seq = select(
             func.pg_get_serial_sequence(bindparam("table", type_=Text), "id")
         ).scalar_subquery()
-        self.reserve_ids = select(func.nextval(cast(seq, postgresql.REGCLASS))).select_from(
-            func.generate_series(1, bindparam("n", type_=Integer)))
+        self.reserve_ids = select(func.array(
+            select(func.nextval(cast(seq, postgresql.REGCLASS))).select_from(
+                func.generate_series(1, bindparam("n", type_=Integer))).scalar_subquery()))
         qs = func.unnest(_array("queues", Text)).table_valued("queue").render_derived(name="q")
         #: One NOTIFY per queue (after a COPY).
         self.notify_queues = select(
