@@ -196,6 +196,31 @@ def test_payload_json_roundtrip():
     }
 
 
+@pytest.mark.parametrize("payload", [
+    {},
+    {"k": 1, "s": "plain", "b": True, "n": None, "big": 10**30, "neg": -7},
+    {"unicode": "é ü 漢 🙂", "quote": 'say "hi"', "ctl": "a\nb\tc\x00d", "bs": "\\"},
+])
+def test_flat_payloads_encode_like_json_dumps(payload):
+    """Flat payloads take a faster encoder: the text must be what json.dumps gives."""
+    from pgq_sa.payload import dump_payload
+
+    text = dump_payload(payload)
+    assert text == json.dumps(payload, separators=(",", ":"))
+    assert json.loads(text) == payload
+
+
+async def test_flat_payload_text_survives_both_insert_paths(engine):
+    from pgq_sa.enqueue import COPY_THRESHOLD
+
+    payload = {"unicode": "é 漢 🙂", "quote": 'say "hi"', "nl": "a\nb", "big": 10**18}
+    one = await pgq_sa.enqueue(engine, "e", payload)
+    many = await pgq_sa.enqueue_many(engine, [("e", payload)] * COPY_THRESHOLD)  # COPY
+    for job_id in (one, many[0], many[-1]):
+        job = await pgq_sa.admin.get_job(engine, job_id)
+        assert job is not None and job["payload"] == payload
+
+
 async def test_large_batches_use_copy_and_keep_every_field(engine, dsn):
     import asyncpg
 
