@@ -214,16 +214,19 @@ class Statements:
         #: Record the outcome of many attempts at once.  Only rows still ``running``
         #: with the same attempt number are touched, so a late ack from a worker whose
         #: job was rescued and re-claimed cannot overwrite the new attempt.
-        self.finish = (
-            update(j)
-            .where(
-                j.c.id == done.c.id,
-                j.c.attempts == done.c.attempt,
+        def same_attempt_still_running(src: Any) -> tuple[ColumnElement[bool], ...]:
+            return (
+                j.c.id == src.c.id,
+                j.c.attempts == src.c.attempt,
                 # `(SELECT 'running')`, not a literal: the planner must look rows up by
                 # primary key, never scan the running index and filter each row against
                 # the whole batch (which it picks when stats show few running rows).
                 j.c.status == select(literal_column(f"'{RUNNING}'")).scalar_subquery(),
             )
+
+        self.finish = (
+            update(j)
+            .where(*same_attempt_still_running(done))
             .values(
                 status=case((and_(asked_requeue, cancel_asked),
                              literal_column(f"'{CANCELLED}'")), else_=done.c.status),
@@ -248,11 +251,7 @@ class Statements:
         #: rows, fewer columns and expressions, cheaper to plan and to run.
         self.finish_succeeded = (
             update(j)
-            .where(
-                j.c.id == ok.c.id,
-                j.c.attempts == ok.c.attempt,
-                j.c.status == select(literal_column(f"'{RUNNING}'")).scalar_subquery(),
-            )
+            .where(*same_attempt_still_running(ok))
             .values(status=literal_column(f"'{SUCCEEDED}'"), finished_at=now())
             .returning(j.c.id)
         )
