@@ -2,10 +2,12 @@
 
 Most outcomes never need a statement of their own: the producer takes them
 (:meth:`Completer.take`) and records them in the same statement that claims the
-next jobs.  Whatever the producer has not taken within ``ack_delay`` (it is idle,
-or stopping) the completer writes itself; outcomes that pile up meanwhile go out
-together (group commit).  Writes are shielded from cancellation and retried across
-reconnects: an outcome is never dropped while the process lives.
+next jobs.  While a claim is coming (a producer is claiming or waiting for its
+jobs to end) the completer gives it ``ack_delay`` to take them; when every
+producer waits for new work (or the worker stops) it writes them itself at once.
+Outcomes that pile up meanwhile go out together (group commit).  Writes are
+shielded from cancellation and retried across reconnects: an outcome is never
+dropped while the process lives.
 """
 
 from __future__ import annotations
