@@ -125,6 +125,17 @@ async def running_worker(registry: pgq_sa.Registry, dsn: str | AsyncEngine,
             worker.stop()
 
 
+def wait_cancelled(ctx: pgq_sa.JobContext, timeout: float = 30.0) -> bool:
+    """In a plain ``def`` handler (a thread): poll ``ctx.cancelled`` until it turns
+    true or ``timeout`` seconds pass; returns what it saw last."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not ctx.cancelled and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return ctx.cancelled
+
+
 async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02) -> Any:
     """Poll the async ``predicate`` until it returns something truthy."""
     import anyio

@@ -14,7 +14,7 @@ from sqlalchemy import select
 import pgq_sa
 from pgq_sa import tables
 
-from .conftest import running_worker, wait_for
+from .conftest import running_worker, wait_cancelled, wait_for
 from .procs import ROOT
 
 pytestmark = pytest.mark.anyio
@@ -90,10 +90,7 @@ async def test_cancel_running_sync_job_polls_ctx_cancelled(engine, dsn, sync_eng
     @registry.task()
     def work(ctx: pgq_sa.JobContext) -> None:
         anyio.from_thread.run_sync(started.set)
-        deadline = time.monotonic() + 30
-        while not ctx.cancelled and time.monotonic() < deadline:
-            time.sleep(0.01)
-        seen.append(ctx.cancelled)
+        seen.append(wait_cancelled(ctx))
 
     async with running_worker(registry, dsn, poll_interval=0.2):
         job_id = await work.enqueue(engine)

@@ -182,10 +182,7 @@ async def test_job_of_vanished_worker_is_rescued_without_waiting(engine, dsn):
         pass
 
     job_id = await job.options(delay=3600).enqueue(engine)
-    async with engine.begin() as conn:
-        await conn.execute(update(jobs).where(jobs.c.id == job_id).values(
-            status="running", attempts=1, worker_id="ghost", started_at=func.now(),
-            heartbeat_at=func.now(), run_at=func.now()))
+    await _held_by_ghost(engine, job_id, run_at=func.now())
     async with running_worker(registry, dsn, poll_interval=0.2):
         await wait_for(lambda: _is(engine, job_id, "succeeded"), timeout=10)
     job_row = await pgq_sa.admin.get_job(engine, job_id)
@@ -203,12 +200,17 @@ async def test_rescue_ends_a_job_whose_cancel_was_requested(engine, dsn):
         raise AssertionError("must not run")
 
     job_id = await job.options(delay=3600).enqueue(engine)
+    await _held_by_ghost(engine, job_id, cancel_requested_at=func.now())
+    async with running_worker(registry, dsn, poll_interval=0.2):
+        await wait_for(lambda: _is(engine, job_id, "cancelled"), timeout=10)
+
+
+async def _held_by_ghost(engine, job_id: int, **values) -> None:
+    """Make ``job_id`` look claimed by a worker that has no row (it is gone)."""
     async with engine.begin() as conn:
         await conn.execute(update(jobs).where(jobs.c.id == job_id).values(
             status="running", attempts=1, worker_id="ghost", started_at=func.now(),
-            heartbeat_at=func.now(), cancel_requested_at=func.now()))
-    async with running_worker(registry, dsn, poll_interval=0.2):
-        await wait_for(lambda: _is(engine, job_id, "cancelled"), timeout=10)
+            heartbeat_at=func.now(), **values))
 
 
 async def _status(engine, job_id: int) -> str:

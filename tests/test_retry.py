@@ -12,7 +12,7 @@ import pytest
 import pgq_sa
 from pgq_sa import Backoff
 
-from .conftest import running_worker, wait_for
+from .conftest import running_worker, wait_cancelled, wait_for
 from .test_cancel import cli
 
 pytestmark = pytest.mark.anyio
@@ -116,10 +116,7 @@ async def test_timeout_is_a_failed_attempt_and_is_retried(engine, dsn):
     def slow_sync(ctx: pgq_sa.JobContext) -> None:
         if ctx.attempt == 3:
             return
-        deadline = time.monotonic() + 30
-        while not ctx.cancelled and time.monotonic() < deadline:
-            time.sleep(0.01)
-        finished_sync.append(ctx.cancelled)
+        finished_sync.append(wait_cancelled(ctx))
 
     async with running_worker(registry, dsn, poll_interval=0.05):
         a = await slow_async.enqueue(engine)
