@@ -1,4 +1,5 @@
-"""Real worker processes (``python -m pgq_sa …``) for CLI, crash and signal tests."""
+"""Real ``pgq-sa`` processes (the installed console script) for CLI, crash and signal
+tests."""
 
 from __future__ import annotations
 
@@ -18,6 +19,10 @@ from sqlalchemy.engine import make_url
 
 ROOT = REPO = Path(__file__).resolve().parent.parent
 APP = "tests.apps.faults:registry"
+#: The installed ``pgq-sa`` console script (the venv's bin), as users run it: every
+#: CLI test goes through it, never ``python -m`` or click's in-process runner.
+PGQ_SA = str(Path(sys.executable).with_name("pgq-sa"))
+assert os.access(PGQ_SA, os.X_OK), f"console script {PGQ_SA} missing: pip install -e ."
 
 
 def connect(dsn: str) -> Any:
@@ -54,14 +59,14 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.05,
 
 
 class WorkerProcess:
-    """``python -m pgq_sa worker`` in a child process, output captured to a file."""
+    """``pgq-sa worker`` in a child process, output captured to a file."""
 
     def __init__(self, dsn: str, *args: str, app: str = APP, log_level: str = "INFO") -> None:
         self.dsn = dsn
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in __exit__)
             prefix="pgq-worker-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pgq_sa", "worker", app, "--dsn", dsn,
+            [PGQ_SA, "worker", app, "--dsn", dsn,
              "--log-level", log_level, *args],
             cwd=ROOT, env={**os.environ, "PGQ_SA_DSN": dsn},
             stdout=self._log, stderr=subprocess.STDOUT,
@@ -113,7 +118,7 @@ class WorkerProcess:
 
 def pgq(*args: str, dsn: str | None = None, env: dict[str, str] | None = None,
         timeout: float = 60, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    """Run ``pgq-sa ARGS`` (as ``python -m pgq_sa``) and capture its output."""
+    """Run ``pgq-sa ARGS`` (the installed console script) and capture its output."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("PGQ_SA_DSN", None)
     full_env.pop("DATABASE_URL", None)
@@ -121,7 +126,7 @@ def pgq(*args: str, dsn: str | None = None, env: dict[str, str] | None = None,
         full_env["PGQ_SA_DSN"] = dsn
     if env:
         full_env.update(env)
-    return subprocess.run([sys.executable, "-m", "pgq_sa", *args], cwd=ROOT, env=full_env,
+    return subprocess.run([PGQ_SA, *args], cwd=ROOT, env=full_env,
                           capture_output=True, text=True, timeout=timeout, input=input)
 
 
@@ -130,7 +135,7 @@ def start_worker(target: str, dsn: str, *args: str,
     """Start ``pgq-sa worker TARGET`` as a separate process."""
     env = {**os.environ, "PGQ_SA_DSN": dsn, "PYTHONUNBUFFERED": "1"}
     out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen([sys.executable, "-m", "pgq_sa", "worker", target, *args],
+    return subprocess.Popen([PGQ_SA, "worker", target, *args],
                             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 

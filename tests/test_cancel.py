@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import time
 
 import anyio
@@ -15,14 +14,14 @@ import pgq_sa
 from pgq_sa import tables
 
 from .conftest import running_worker, wait_cancelled, wait_for
-from .procs import ROOT
+from .procs import PGQ_SA, ROOT
 
 pytestmark = pytest.mark.anyio
 jobs = tables.jobs
 
 
 def cli(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "pgq_sa", *args, "--dsn", dsn], cwd=ROOT,
+    return subprocess.run([PGQ_SA, *args, "--dsn", dsn], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
 
 

@@ -11,13 +11,14 @@ import select
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import time
 
 import pytest
 
 import pgq_sa
+
+from .procs import PGQ_SA
 
 ESC_LEAVE_ALT_SCREEN = b"\x1b[?1049l"
 ESC_SHOW_CURSOR = b"\x1b[?25h"
@@ -40,7 +41,7 @@ class Terminal:
         env.pop("COLUMNS", None)
         env.pop("LINES", None)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pgq_sa", "dashboard", "--dsn", dsn, "--interval", "0.2"],
+            [PGQ_SA, "dashboard", "--dsn", dsn, "--interval", "0.2"],
             stdin=self.slave, stdout=self.slave, stderr=self.slave,
             preexec_fn=controlling_tty, env=env, close_fds=True,
         )

@@ -7,7 +7,6 @@ import re
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
 from pathlib import Path
@@ -19,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import pgq_sa
 
 from .conftest import wait_for
+from .procs import PGQ_SA
 
 pytestmark = pytest.mark.anyio
 
@@ -132,7 +132,7 @@ def test_worker_command_serves_metrics(dsn, tmp_path: Path):
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(tmp_path), "PGQ_SA_DSN": dsn}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pgq_sa", "worker", "metrics_app:registry", "--metrics-port",
+        [PGQ_SA, "worker", "metrics_app:registry", "--metrics-port",
          str(port), "--metrics-addr", "127.0.0.1", "--log-level", "INFO"],
         cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     try:
@@ -147,7 +147,7 @@ def test_worker_command_serves_metrics(dsn, tmp_path: Path):
                 time.sleep(0.1)
         assert value(before, "pgq_sa_jobs_completed_total", queue="default", entrypoint="ok",
                      status="succeeded") == 0
-        subprocess.run([sys.executable, "-m", "pgq_sa", "enqueue", "ok"], env=env, check=True,
+        subprocess.run([PGQ_SA, "enqueue", "ok"], env=env, check=True,
                        capture_output=True)
         deadline = time.monotonic() + 20
         while value(scrape(port), "pgq_sa_jobs_completed_total", queue="default",

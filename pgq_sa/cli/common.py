@@ -32,6 +32,8 @@ schema_option = click.option(
     help="PostgreSQL schema holding the pgq-sa tables (default: search path).",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+now_option = click.option("--now", "now_text", default=None, hidden=True,
+                          help="Use this time (ISO 8601) instead of the clock.")
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
@@ -144,5 +146,5 @@ def duration_option(ctx: click.Context, param: click.Parameter,
 
 
 __all__ = ["dsn_option", "duration_option", "explain", "fail", "handle_errors",
-           "json_option", "logging", "make_engine", "print_json", "resolve_dsn", "run_async",
-           "schema_option", "setup_logging"]
+           "json_option", "logging", "make_engine", "now_option", "print_json", "resolve_dsn",
+           "run_async", "schema_option", "setup_logging"]
