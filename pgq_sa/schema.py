@@ -12,8 +12,10 @@ to reference jobs from its own tables) calls :func:`add_tables`::
     pgq_tables.jobs  # the pgq_jobs Table
 
 The table definitions here are the single source of truth for the runtime SQL in
-:mod:`pgq_sa.sql`; the Alembic revisions in ``migrations/`` are frozen copies and a
-test proves that upgrading an empty database yields exactly this metadata.
+:mod:`pgq_sa.sql`; the schema versions in :mod:`pgq_sa.schema_versions` (which every
+migration mode runs) are frozen steps, and a test proves that upgrading an empty
+database yields exactly this metadata, in every mode.  The comment of ``pgq_jobs``
+records the schema version (:data:`~pgq_sa.schema_versions.LATEST` here).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
+
+from .schema_versions import LATEST, version_comment
 
 __all__ = [
     "FINISHED_STATUSES",
@@ -155,6 +159,7 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),
         schema=schema,
+        comment=version_comment(LATEST),
     )
     # Dequeue: only queued rows, in claim order.  The status predicate is a literal
     # and the runtime SQL repeats the same literal so the planner can use it.
