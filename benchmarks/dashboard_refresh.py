@@ -202,7 +202,7 @@ def main() -> None:
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
-        migrate.upgrade(url)
+        migrate.upgrade_database(url)
         print(f"populating {name}: {args.finished:,} finished, {args.queued:,} queued")
         t0 = time.perf_counter()
         asyncio.run(populate(url, args.finished, args.queued))

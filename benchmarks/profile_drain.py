@@ -123,7 +123,7 @@ async def main() -> None:
     dsn = f"{SERVER.rsplit('/', 1)[0]}/{name}"
     work = Path(tempfile.mkdtemp(prefix="pgq-profile-"))
     try:
-        await asyncio.to_thread(pgq_sa.migrate.upgrade, dsn)
+        await asyncio.to_thread(pgq_sa.migrate.upgrade_database, dsn)
         engine = create_async_engine(pgq_sa.dsn.async_url(dsn))
         await pgq_sa.enqueue_many(engine, [("noop", {"k": i}) for i in range(args.jobs)])
         await engine.dispose()

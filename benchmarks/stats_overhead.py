@@ -121,7 +121,7 @@ def main() -> None:
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
-        migrate.upgrade(url)
+        migrate.upgrade_database(url)
         print("statement level (the completer's flush):")
         asyncio.run(statement_level(url, args.rounds))
         print(f"end to end: drain {args.jobs:,} no-op jobs, concurrency 32")

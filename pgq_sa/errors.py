@@ -5,8 +5,10 @@ from __future__ import annotations
 __all__ = [
     "ConfigurationError",
     "DatabaseUnavailable",
+    "MigrationModeError",
     "PgqError",
     "SchemaNotInstalled",
+    "SchemaOutOfDate",
     "UnknownTask",
 ]
 
@@ -20,11 +22,29 @@ class ConfigurationError(PgqError, ValueError):
 
 
 class SchemaNotInstalled(PgqError):
-    """The pgq-sa tables are missing from the database."""
+    """The pgq-sa tables are missing from the database.
 
-    def __init__(self, where: str = "") -> None:
+    ``advice`` is the whole message when the caller knows how the schema is managed
+    (:meth:`pgq_sa.schema_state.SchemaState.advice`); otherwise the message sends the
+    reader to ``pgq-sa db current``, which does know."""
+
+    def __init__(self, where: str = "", *, advice: str | None = None) -> None:
         suffix = f" in {where}" if where else ""
-        super().__init__(f"schema not installed{suffix}: run pgq-sa db upgrade")
+        #: The message, when it was written knowing how the schema is managed.
+        self.advice = advice
+        super().__init__(advice or (
+            f"pgq-sa schema not installed{suffix}, or older than this pgq-sa: "
+            "pgq-sa db current says how it is managed and what to run"))
+
+
+class SchemaOutOfDate(SchemaNotInstalled):
+    """The pgq-sa schema is installed at an older version than this pgq-sa needs."""
+
+
+class MigrationModeError(PgqError):
+    """A migration command that does not fit how the schema is managed (for example
+    ``pgq-sa db upgrade`` on tables installed by the application's own Alembic
+    history)."""
 
 
 class DatabaseUnavailable(PgqError):

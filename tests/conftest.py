@@ -64,7 +64,7 @@ def template_db() -> Iterator[str]:
     """A database with the pgq-sa schema installed by the Alembic migrations."""
     name = create_database()
     try:
-        migrate.upgrade(str(server_url(name).render_as_string(hide_password=False)))
+        migrate.upgrade_database(str(server_url(name).render_as_string(hide_password=False)))
         yield name
     finally:
         drop_database(name)

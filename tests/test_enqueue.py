@@ -163,7 +163,7 @@ async def test_missing_schema_is_a_clear_error(empty_db):
 
     eng = create_async_engine(pgq_sa.dsn.async_url(empty_db))
     try:
-        with pytest.raises(pgq_sa.SchemaNotInstalled, match="run pgq-sa db upgrade"):
+        with pytest.raises(pgq_sa.SchemaNotInstalled, match="pgq-sa db current says"):
             await pgq_sa.enqueue(eng, "x", {})
     finally:
         await eng.dispose()
@@ -265,7 +265,7 @@ async def test_copy_into_a_custom_schema(empty_db):
     from pgq_sa import migrate
     from pgq_sa.enqueue import COPY_THRESHOLD
 
-    await anyio.to_thread.run_sync(lambda: migrate.upgrade(empty_db, schema="jobs"))
+    await anyio.to_thread.run_sync(lambda: migrate.upgrade_database(empty_db, schema="jobs"))
     eng = create_async_engine(pgq_sa.dsn.async_url(empty_db))
     try:
         ids = await pgq_sa.enqueue_many(eng, [("e", {"i": 1})] * COPY_THRESHOLD, schema="jobs")

@@ -71,7 +71,7 @@ def test_database_restart_in_the_middle_of_a_drain():
     try:
         cluster.start()
         dsn = cluster.dsn
-        migrate.upgrade(dsn)
+        migrate.upgrade_database(dsn)
         # poll interval 30 s: after the restart only the re-LISTEN can wake it quickly
         with WorkerProcess(dsn, "-c", "20", "--poll-interval", "30") as w:
             w.wait_registered()
@@ -118,7 +118,7 @@ def test_database_crash_with_asynchronous_commits_loses_no_job():
         durable = "-c synchronous_commit=on -c wal_writer_delay=2000ms"
         cluster.start(extra=durable)
         dsn = cluster.dsn
-        migrate.upgrade(dsn)
+        migrate.upgrade_database(dsn)
         query(dsn, "CREATE TABLE runs (job_id bigint, attempt int, pid int)")
         n = 3000
         with WorkerProcess(dsn, "-c", "32", "--poll-interval", "0.5") as w:

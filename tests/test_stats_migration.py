@@ -13,10 +13,10 @@ from .test_migrations import sync as _sync
 
 
 def test_upgrade_yields_the_metadata_and_downgrade_removes_stats(empty_db):
-    migrate.upgrade(empty_db)
-    assert migrate.current(empty_db) == "pgq_sa_0002"
+    migrate.upgrade_database(empty_db)
+    assert migrate.status(empty_db).revision == "pgq_sa_0002"
     assert _diff(empty_db, pgq_sa.metadata) == []
-    migrate.downgrade(empty_db, "pgq_sa_0001")
+    migrate.downgrade_database(empty_db, "pgq_sa_0001")
     eng = _sync(empty_db)
     try:
         names = set(inspect(eng).get_table_names())
@@ -33,6 +33,6 @@ def test_upgrade_in_a_schema(empty_db, schema):
             conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
     finally:
         eng.dispose()
-    migrate.upgrade(empty_db, schema=schema)
+    migrate.upgrade_database(empty_db, schema=schema)
     tables = pgq_sa.tables_for(schema)
     assert _diff(empty_db, tables.metadata, schema) == []

@@ -129,7 +129,7 @@ async def test_stats_in_a_schema(empty_db):
     try:
         async with eng.begin() as conn:
             await conn.execute(text("CREATE SCHEMA jobs"))
-        await anyio.to_thread.run_sync(lambda: migrate.upgrade(empty_db, schema="jobs"))
+        await anyio.to_thread.run_sync(lambda: migrate.upgrade_database(empty_db, schema="jobs"))
         tables = pgq_sa.tables_for("jobs")
         s = statements_for(tables)
         async with eng.begin() as conn:

@@ -14,6 +14,7 @@ import asyncpg
 import click
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from .. import retention
 from ..driver import is_connection_error
@@ -70,11 +71,41 @@ def explain(exc: BaseException, dsn: str | None) -> str:
                                   asyncpg.InvalidPasswordError)):
             return f"cannot log in to PostgreSQL at {where}: {_first_line(candidate)}"
         if isinstance(candidate, asyncpg.UndefinedTableError):
-            return str(SchemaNotInstalled(where))
+            return schema_advice(SchemaNotInstalled(where), dsn)
     if is_connection_error(exc) or isinstance(exc, (OSError, asyncio.TimeoutError)):
         return (f"cannot connect to PostgreSQL at {where}: {_first_line(orig)} "
                 "(is the server running and the DSN right?)")
     return f"{type(orig).__name__}: {_first_line(orig)}"
+
+
+def schema_advice(exc: SchemaNotInstalled, dsn: str | None) -> str:
+    """What to run about a missing or old schema, for how this database manages it
+    (:mod:`pgq_sa.schema_state` looks; a generic line if it cannot)."""
+    if exc.advice or not dsn:
+        return str(exc)
+    try:
+        asyncio.get_running_loop()
+        return str(exc)  # called from async code: that code looks itself
+    except RuntimeError:
+        pass
+    from ..schema_state import detect
+
+    ctx = click.get_current_context(silent=True)
+    schema = ctx.params.get("schema") if ctx is not None else None
+
+    async def look() -> str | None:
+        engine = create_async_engine(async_url(dsn), poolclass=NullPool,
+                                     connect_args={"timeout": 10})
+        try:
+            state = await detect(engine, schema if isinstance(schema, str) else None)
+        finally:
+            await engine.dispose()
+        return state.advice()
+
+    try:
+        return asyncio.run(look()) or str(exc)
+    except Exception:
+        return str(exc)
 
 
 def handle_errors(fn: Callable[..., T]) -> Callable[..., T]:
@@ -87,7 +118,7 @@ def handle_errors(fn: Callable[..., T]) -> Callable[..., T]:
         except (click.exceptions.Exit, click.ClickException, SystemExit):
             raise
         except SchemaNotInstalled as exc:
-            fail(f"{exc}")
+            fail(schema_advice(exc, click.get_current_context().meta.get("pgq_sa.dsn")))
         except PgqError as exc:
             fail(str(exc))
         except KeyboardInterrupt:
@@ -147,4 +178,4 @@ def duration_option(ctx: click.Context, param: click.Parameter,
 
 __all__ = ["dsn_option", "duration_option", "explain", "fail", "handle_errors",
            "json_option", "logging", "make_engine", "now_option", "print_json", "resolve_dsn",
-           "run_async", "schema_option", "setup_logging"]
+           "run_async", "schema_advice", "schema_option", "setup_logging"]

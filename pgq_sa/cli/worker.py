@@ -8,9 +8,7 @@ import gc
 
 import anyio
 import click
-from sqlalchemy import text
 
-from ..dsn import describe
 from ..errors import ConfigurationError, SchemaNotInstalled
 from ..worker import Worker, WorkerConfig
 from ..worker.worker import LEASES
@@ -28,13 +26,9 @@ from .loader import load_registry
 
 
 async def preflight(worker: Worker) -> None:
-    """Fail fast (one line) when the database is unreachable or the schema missing."""
-    async with worker.engine.connect() as conn:
-        table = worker.stmts.tables.jobs
-        name = f"{table.schema}.{table.name}" if table.schema else table.name
-        found = await conn.execute(text("SELECT to_regclass(:name)"), {"name": name})
-        if found.scalar() is None:
-            raise SchemaNotInstalled(describe(worker.engine.url))
+    """Fail fast (one line) when the database is unreachable, or the schema missing or
+    older than this pgq-sa needs (saying what to run for how it is managed)."""
+    await worker.check_schema(retry=False)
 
 
 @click.command()

@@ -17,15 +17,18 @@ import signal
 import threading
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import anyio
+from anyio.abc import TaskStatus
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from ..driver import Lease
+from .. import schema_state
+from ..driver import Lease, is_connection_error
 from ..dsn import async_url
 from ..enqueue import tables_for
 from ..errors import ConfigurationError
@@ -85,7 +88,22 @@ class Worker:
     ::
 
         worker = pgq_sa.Worker(registry, "postgresql://localhost/app", concurrency=32)
-        await worker.run()          # until SIGTERM/SIGINT or worker.stop()
+        await worker.run()          # until worker.stop() (or SIGTERM/SIGINT with
+                                    # handle_signals=True)
+
+    Or as an async context manager, inside another program's lifetime (an ASGI app's
+    lifespan): the worker runs in the background from ``__aenter__`` (which returns
+    once it is registered and listening, or raises if it cannot start, e.g. on a
+    missing schema) until the block ends; then it stops gracefully, like on SIGTERM,
+    giving running jobs ``shutdown_timeout`` seconds::
+
+        @contextlib.asynccontextmanager
+        async def lifespan(app):
+            async with pgq_sa.Worker(registry, engine, concurrency=8, shutdown_timeout=10):
+                yield
+
+    It installs no signal handlers there: the host program owns them.  A worker runs
+    once; make a new one to run again.
     """
 
     def __init__(self, registry: Registry, dsn: str | URL | AsyncEngine,
@@ -115,6 +133,8 @@ class Worker:
         self._stop_requested = False
         self._force = anyio.Event()
         self._stop_event: anyio.Event | None = None
+        self._schema_checked = False
+        self._serving: AbstractAsyncContextManager[Worker] | None = None
         hb_timeouts = [t.heartbeat_timeout for t in registry]
         self.heartbeat_interval = heartbeat_interval(hb_timeouts)
         # services (built in run(), they need an event loop)
@@ -148,6 +168,70 @@ class Worker:
         if force:
             self._force.set()
 
+    async def check_schema(self, *, retry: bool = True) -> None:
+        """Make sure the database holds the schema version this pgq-sa needs.
+
+        Raises :class:`~pgq_sa.SchemaNotInstalled` (or its subclass
+        :class:`~pgq_sa.SchemaOutOfDate`) with what to run for how the schema is
+        managed; logs a warning when the schema is newer than this pgq-sa.  One query
+        when the schema is current.  With ``retry``, connection errors are retried
+        with backoff (a worker may start before its database); without, they raise.
+        :meth:`run` calls it first unless it already succeeded."""
+        delay = 0.5
+        while True:
+            try:
+                state = await schema_state.check(self.engine, self.registry.schema)
+                break
+            except Exception as exc:
+                if not (retry and is_connection_error(exc)):
+                    raise
+                log.warning("cannot check the pgq-sa schema yet (%s): retrying in %.1fs",
+                            exc, delay)
+            await anyio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+        warning = state.newer_warning() if state is not None else None
+        if warning:
+            log.warning("%s", warning)
+        self._schema_checked = True
+
+    # -- in another program's lifetime ---------------------------------------------------
+    async def __aenter__(self) -> Worker:
+        if self._serving is not None:
+            raise RuntimeError("this worker is already running")
+        serving = self._serve()
+        worker = await serving.__aenter__()
+        self._serving = serving
+        return worker
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> bool | None:
+        serving, self._serving = self._serving, None
+        assert serving is not None
+        return await serving.__aexit__(exc_type, exc, tb)
+
+    @asynccontextmanager
+    async def _serve(self) -> AsyncIterator[Worker]:
+        async with anyio.create_task_group() as tg:
+            await tg.start(self._run_until_started)
+            try:
+                yield self
+            finally:
+                self.stop()  # graceful: the task group waits for run() to end
+
+    async def _run_until_started(
+            self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
+        async with anyio.create_task_group() as tg:
+
+            async def report_started() -> None:
+                await self._started.wait()
+                task_status.started()
+
+            tg.start_soon(report_started)
+            try:
+                await self.run()
+            finally:
+                tg.cancel_scope.cancel()
+
     # -- main ---------------------------------------------------------------------------
     async def run(self, *, handle_signals: bool = False) -> None:
         """Run until :meth:`stop` (or SIGTERM/SIGINT when ``handle_signals``).
@@ -170,6 +254,8 @@ class Worker:
         self._stop_event = anyio.Event()
         if self._stop_requested:
             self._stop_event.set()
+        if not self._schema_checked:
+            await self.check_schema()
         settings = {} if cfg.synchronous_commit else {"synchronous_commit": "off"}
         leases = {name: Lease(self.engine, name, timeout=cfg.db_timeout,
                               settings={**settings, **HOT_PATH_SETTINGS}
