@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -48,6 +49,9 @@ from .stats_writer import StatsWriter
 
 if TYPE_CHECKING:
     from ..metrics import WorkerMetrics
+
+if sys.version_info < (3, 11):  # pragma: no cover
+    from exceptiongroup import BaseExceptionGroup
 
 __all__ = ["Worker"]
 
@@ -134,6 +138,7 @@ class Worker:
         self._force = anyio.Event()
         self._stop_event: anyio.Event | None = None
         self._schema_checked = False
+        self._ran = False
         self._serving: AbstractAsyncContextManager[Worker] | None = None
         hb_timeouts = [t.heartbeat_timeout for t in registry]
         self.heartbeat_interval = heartbeat_interval(hb_timeouts)
@@ -211,12 +216,24 @@ class Worker:
 
     @asynccontextmanager
     async def _serve(self) -> AsyncIterator[Worker]:
-        async with anyio.create_task_group() as tg:
-            await tg.start(self._run_until_started)
+        try:
+            async with anyio.create_task_group() as tg:
+                await tg.start(self._run_until_started)
+                try:
+                    yield self
+                finally:
+                    self.stop()  # graceful: the task group waits for run() to end
+        except BaseExceptionGroup as group:
+            # the block's own exception (or the worker's), not nested groups of one
+            error: BaseException = group
+            while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+                error = error.exceptions[0]
+            if error is group:
+                raise
             try:
-                yield self
+                raise error
             finally:
-                self.stop()  # graceful: the task group waits for run() to end
+                del error
 
     async def _run_until_started(
             self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
@@ -239,6 +256,9 @@ class Worker:
         The first signal stops gracefully: no more claims, running jobs get
         ``shutdown_timeout`` seconds, the rest go back to the queue without counting
         an attempt.  A second signal stops at once (jobs still go back)."""
+        if self._ran:
+            raise RuntimeError("a Worker runs once: make a new one")
+        self._ran = True
         if not (handle_signals and threading.current_thread() is threading.main_thread()):
             await self._run()
             return
