@@ -123,7 +123,9 @@ def upgrade(op: Op, *, version: int, schema: str | None = None,
     installed, state = _installed(op, schema, from_version, "upgrade")
     for step in range(installed + 1, version + 1):
         steps(step)[0](op, schema)
-    if state is not None and state.mode == "standalone":
+    if state is not None and inspect(op.get_bind()).has_table(VERSION_TABLE, schema=schema):
+        # standalone mode's version table (in use, or left over): the app's history
+        # owns the schema from now on
         log.info("pgq-sa schema taken over from pgq-sa db upgrade: dropping %s",
                  VERSION_TABLE)
         Table(VERSION_TABLE, MetaData(), schema=schema).drop(op.get_bind())

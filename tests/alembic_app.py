@@ -12,7 +12,8 @@ pgq-sa's three modes:
 
 The env.py reads two ``config.attributes``: ``autogen`` (``"filter"``: the app's
 MetaData with ``pgq_sa.migrate.include_object``; ``"metadata"``: ``[app_metadata,
-pgq-sa's tables]``, no filter; ``"none"``: neither) and ``pgq_schema``.
+pgq-sa's tables]``, no filter; ``"shared"``: ``pgq_sa.add_tables(app_metadata)``, no
+filter; ``"none"``: neither) and ``pgq_schema``.
 """
 
 from __future__ import annotations
@@ -51,6 +52,9 @@ if autogen == "filter":
 elif autogen == "metadata":
     target_metadata = [app_metadata, pgq_sa.tables_for(pgq_schema).metadata]
     include_object = None
+elif autogen == "shared":  # pgq-sa's tables inside the app's own MetaData
+    pgq_sa.add_tables(app_metadata, schema=pgq_schema)
+    target_metadata, include_object = app_metadata, None
 else:  # "none": what an app gets without either
     target_metadata, include_object = app_metadata, None
 options = dict(

@@ -395,6 +395,44 @@ def test_autogenerate_finds_nothing_in_every_mode(app, autogen):
     app.check()
 
 
+@pytest.mark.parametrize("schema", [None, "jobs"])
+def test_autogenerate_with_pgq_tables_in_the_app_metadata(empty_db, tmp_path, schema):
+    app = AlembicApp(tmp_path / "app", empty_db, "app-owned", pgq_schema=schema,
+                     autogen="shared")
+    install(app, 2)
+    app.check()
+
+
+def test_a_newer_schema_is_a_warning_not_an_error(dsn, caplog):
+    eng = sync(dsn)
+    with eng.begin() as conn:
+        conn.exec_driver_sql("COMMENT ON TABLE pgq_jobs IS 'pgq-sa schema version 9'")
+        conn.exec_driver_sql("DROP TABLE pgq_sa_alembic_version")  # app-owned now
+    eng.dispose()
+    state = migrate.status(dsn)
+    assert state.version == 9 and state.up_to_date and state.advice() is None
+    assert "newer than this pgq-sa knows (2): upgrade pgq-sa" in state.newer_warning()
+    registry = pgq_sa.Registry()
+
+    @registry.task()
+    async def noop() -> None: ...
+
+    import anyio
+
+    async def check() -> None:
+        worker = pgq_sa.Worker(registry, dsn)
+        try:
+            await worker.check_schema(retry=False)
+        finally:
+            await worker.engine.dispose()
+
+    with caplog.at_level("WARNING", logger="pgq_sa.worker"):
+        anyio.run(check)
+    assert "newer than this pgq-sa knows" in caplog.text
+    current = pgq("db", "current", dsn=dsn).stdout.splitlines()
+    assert current[0].startswith("version 9, app-owned") and "upgrade pgq-sa" in current[1]
+
+
 def test_autogenerate_can_fail(app):
     """Without include_object or pgq-sa's metadata, autogenerate drops pgq-sa's tables
     (so the check above can fail)."""
