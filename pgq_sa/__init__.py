@@ -19,8 +19,10 @@ try:
     from .errors import (
         ConfigurationError,
         DatabaseUnavailable,
+        MigrationModeError,
         PgqError,
         SchemaNotInstalled,
+        SchemaOutOfDate,
         UnknownTask,
     )
     from .registry import JobSpec, Registry, Task
@@ -62,9 +64,11 @@ __all__ = [
     "DatabaseUnavailable",
     "JobContext",
     "JobSpec",
+    "MigrationModeError",
     "PgqError",
     "Registry",
     "SchemaNotInstalled",
+    "SchemaOutOfDate",
     "Snooze",
     "Tables",
     "Task",

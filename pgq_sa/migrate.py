@@ -85,6 +85,9 @@ def _check_version(version: int, lowest: int) -> None:
 def _installed(op: Op, schema: str | None, from_version: int | None,
                call: str) -> tuple[int, SchemaState | None]:
     """The installed version: read from the database, or ``from_version`` offline."""
+    if isinstance(op, (str, URL)):
+        raise TypeError(f"pgq_sa.migrate.{call}(op, version=N) runs inside an Alembic "
+                        f"revision; for a database URL use pgq_sa.migrate.{call}_database")
     if op.get_context().as_sql:
         if from_version is None:
             raise MigrationModeError(

@@ -9,6 +9,7 @@ revisions call ``pgq_sa.migrate``).  All run the same steps
 from __future__ import annotations
 
 import io
+import subprocess
 
 import pytest
 from alembic import command
@@ -24,7 +25,7 @@ from pgq_sa import migrate
 from pgq_sa.errors import MigrationModeError
 
 from .alembic_app import MODES, AlembicApp
-from .procs import pgq
+from .procs import PGQ_SA, pgq
 
 VERSION_TABLES = {"pgq_sa_alembic_version", "alembic_version"}
 
@@ -264,6 +265,14 @@ def test_offline_without_from_version_is_a_clear_error():
         migrate.upgrade(Operations(ctx), version=2)
 
 
+def test_the_op_calls_reject_a_url():
+    """The URL-based calls of earlier versions are now *_database: a clear error."""
+    with pytest.raises(TypeError, match=r"use pgq_sa\.migrate\.upgrade_database"):
+        migrate.upgrade("postgresql://localhost/app", version=2)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match=r"use pgq_sa\.migrate\.downgrade_database"):
+        migrate.downgrade("postgresql://localhost/app", version=0)  # type: ignore[arg-type]
+
+
 def test_app_owned_takes_over_a_standalone_install(empty_db, tmp_path):
     migrate.upgrade_database(empty_db)
     eng = sync(empty_db)
@@ -326,6 +335,35 @@ def test_write_revision_refuses_what_it_cannot_do(empty_db, tmp_path):
         migrate.write_revision(two_heads.config())
     with pytest.raises(ValueError, match="version must be an int from 1"):
         migrate.write_revision(two_heads.config(), version=99)
+
+
+def test_db_revision_command_configs_and_errors(empty_db, tmp_path):
+    """pgq-sa db revision through the console script: alembic.ini (default), an
+    Alembic pyproject.toml, one-line errors."""
+    app = AlembicApp(tmp_path / "app", empty_db, "app-owned")
+
+    def run(*args: str, cwd=app.root):
+        return subprocess.run([PGQ_SA, "db", "revision", *args], cwd=cwd,
+                              capture_output=True, text=True, timeout=60)
+
+    missing = run(cwd=tmp_path)
+    assert missing.returncode == 2 and missing.stderr.strip() == (
+        "error: no Alembic config at alembic.ini: pass --config FILE or --alembic-dir DIR")
+    (app.root / "pyproject.toml").write_text(
+        '[tool.alembic]\nscript_location = "%(here)s"\nfile_template = "%%(rev)s_%%(slug)s"\n')
+    written = run("--config", "pyproject.toml", "--version", "1", "-m", "pgq v1")
+    assert written.returncode == 0, written.stderr
+    assert "pgq-sa schema 0 -> 1" in written.stdout
+    assert list((app.root / "versions").glob("*_pgq_v1.py"))
+    (app.root / "versions" / "other.py").write_text(
+        'revision = "other"\ndown_revision = None\n'
+        "def upgrade():\n    pass\ndef downgrade():\n    pass\n")
+    heads = run()  # ./alembic.ini
+    assert heads.returncode == 1 and "pass --head REV" in heads.stderr
+    assert len(heads.stderr.strip().splitlines()) == 1
+    on_head = run("--head", "other", "--schema", "jobs")
+    assert on_head.returncode == 0, on_head.stderr
+    assert "pgq-sa schema 0 -> 2, on top of other" in on_head.stdout
 
 
 # -- detection and refusal ----------------------------------------------------------------
