@@ -106,8 +106,10 @@ class SchemaState:
 
     @property
     def where(self) -> str:
-        return self.database if self.schema is None else f"schema {self.schema} of " \
-            f"{self.database}"
+        """``host:port/dbname``, or ``schema NAME of host:port/dbname``."""
+        if self.schema is None:
+            return self.database
+        return f"schema {self.schema} of {self.database}"
 
     def describe(self) -> str:
         """One line: ``version 2, standalone (pgq_sa_0002 in pgq_sa_alembic_version)``."""
