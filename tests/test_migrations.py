@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import subprocess
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -361,9 +362,17 @@ def test_db_revision_command_configs_and_errors(empty_db, tmp_path):
     heads = run()  # ./alembic.ini
     assert heads.returncode == 1 and "pass --head REV" in heads.stderr
     assert len(heads.stderr.strip().splitlines()) == 1
+    with open(app.root / "alembic.ini", "a") as ini:  # the app's post-write hook runs
+        ini.write("[post_write_hooks]\nhooks = mark\nmark.type = exec\n"
+                  "mark.executable = sed\n"
+                  'mark.options = -i -e "1i # hooked" REVISION_SCRIPT_FILENAME\n')
     on_head = run("--head", "other", "--schema", "jobs")
     assert on_head.returncode == 0, on_head.stderr
     assert "pgq-sa schema 0 -> 2, on top of other" in on_head.stdout
+    path = Path(on_head.stdout.split("wrote ", 1)[1].split(" (revision")[0])
+    assert path.read_text().startswith("# hooked\n")
+    assert "pgq_sa.migrate.upgrade(op, version=2, from_version=0, schema='jobs')" in \
+        path.read_text()
 
 
 # -- detection and refusal ----------------------------------------------------------------
