@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigurationError",
     "DatabaseUnavailable",
+    "PayloadError",
     "PgqError",
     "SchemaNotInstalled",
     "UnknownTask",
@@ -33,3 +34,11 @@ class DatabaseUnavailable(PgqError):
 
 class UnknownTask(PgqError, LookupError):
     """An entrypoint that no task in the registry has."""
+
+
+class PayloadError(PgqError, TypeError, ValueError):
+    """A payload value that does not convert to (or from) its parameter's type.
+
+    The message names where (``payload.user.id``) and which type, never the value:
+    a model's repr can carry a password hash.  It is both a ``TypeError`` and a
+    ``ValueError``, like the errors of plain JSON validation."""
