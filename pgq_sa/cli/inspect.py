@@ -14,7 +14,7 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .. import admin, retention
-from ..dashboard.text import format_table, render_queues, render_workers
+from ..dashboard.text import format_table, render_queues, render_unserved, render_workers
 from ..enqueue import tables_for
 from ..schema import STATUSES
 from ..sql import statements_for
@@ -44,7 +44,10 @@ now_option = click.option("--now", "now_text", default=None, hidden=True,
 @now_option
 @handle_errors
 def queues(dsn: str | None, schema: str | None, as_json: bool, now_text: str | None) -> None:
-    """Per queue: ready and scheduled jobs, running jobs, age of the oldest ready job."""
+    """Per queue: ready and scheduled jobs, running jobs, age of the oldest ready job.
+
+    Ready jobs that no live worker runs (no worker serving their queue has their
+    entrypoint) are listed under the table, with the reason."""
     url = resolve_dsn(dsn)
     now = parse_now(now_text)
 
@@ -56,9 +59,10 @@ def queues(dsn: str | None, schema: str | None, as_json: bool, now_text: str | N
         print_json([
             {"queue": q.queue, "ready": q.ready, "scheduled": q.scheduled,
              "running": q.running, "oldest_ready_age": q.oldest_ready_age,
-             "throughput": q.throughput, "error_rate": q.error_rate,
+             "throughput": q.throughput, "error_rate": q.error_rate, "unserved": q.unserved,
              "entrypoints": {e.entrypoint: {"ready": e.ready, "scheduled": e.scheduled,
-                                            "running": e.running} for e in q.entrypoints}}
+                                            "running": e.running, "unserved": e.unserved}
+                             for e in q.entrypoints}}
             for q in snap.queues
         ])
         return
@@ -70,6 +74,9 @@ def queues(dsn: str | None, schema: str | None, as_json: bool, now_text: str | N
     click.echo(format_table(("QUEUE", "READY", "SCHEDULED", "RUNNING", "OLDEST READY",
                              f"DONE/S {snap.window // 60}M"), rows,
                             (False, True, True, True, True, True)))
+    unserved = render_unserved(snap)
+    if unserved is not None:
+        click.echo(f"\n{unserved}")
 
 
 @click.command()
