@@ -387,16 +387,48 @@ def _needs_pydantic(tp: type[Any], what: str) -> Codec:
     return codec
 
 
-def converters(fn: Callable[..., Any], skip: str | None = None) -> dict[str, Codec]:
+def _annotations(fn: Callable[..., Any], localns: dict[str, Any] | None
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
+    """``fn``'s resolved annotations, and those that do not resolve (yet): postponed
+    annotations (strings) are evaluated in ``fn``'s module, then ``localns`` (the
+    namespace that registered it), one by one, so that one name imported only under
+    ``TYPE_CHECKING`` leaves the others typed."""
+    try:
+        return typing.get_type_hints(fn, localns=localns), {}
+    except Exception:
+        pass
+    raw = getattr(fn, "__annotations__", {})
+    globalns = getattr(fn, "__globals__", {})
+    hints: dict[str, Any] = {}
+    unresolved: dict[str, str] = {}
+    for name, annotation in raw.items():
+        if not isinstance(annotation, str):
+            hints[name] = annotation
+            continue
+        try:
+            hints[name] = eval(compile(annotation, "<annotation>", "eval"), globalns,
+                               dict(localns or {}))
+        except Exception as exc:
+            unresolved[name] = f"{annotation!r} ({type(exc).__name__}: {exc})"
+    return hints, unresolved
+
+
+def converters(fn: Callable[..., Any], skip: str | None = None,
+               localns: dict[str, Any] | None = None) -> tuple[dict[str, Codec], dict[str, str]]:
     """Codecs of ``fn``'s keyword parameters that need one (``skip``: the JobContext
-    parameter).  Raises ``NameError`` when an annotation cannot be resolved yet
-    (a forward reference) and ``TypeError`` for an unsupported one."""
-    hints = typing.get_type_hints(fn)
+    parameter), and the parameters whose annotation does not resolve (yet: a
+    forward reference, or a name imported only for type checkers), with why.
+    Raises ``TypeError`` for an annotation that cannot be converted."""
+    hints, unresolved = _annotations(fn, localns)
     out: dict[str, Codec] = {}
+    params = {}
     for param in inspect.signature(fn).parameters.values():
-        if param.name == skip or param.name not in hints or param.kind in (
+        if param.name == skip or param.kind in (
                 inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD,
                 inspect.Parameter.POSITIONAL_ONLY):
+            continue
+        params[param.name] = param
+        if param.name not in hints:
             continue
         try:
             codec = codec_for(hints[param.name])
@@ -404,7 +436,7 @@ def converters(fn: Callable[..., Any], skip: str | None = None) -> dict[str, Cod
             raise TypeError(f"parameter {param.name!r}: {exc}") from None
         if codec is not None:
             out[param.name] = codec
-    return out
+    return out, {name: why for name, why in unresolved.items() if name in params}
 
 
 def encode_payload(codecs: dict[str, Codec], payload: dict[str, Any]) -> dict[str, Any]:

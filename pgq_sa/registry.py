@@ -6,6 +6,8 @@ import copy
 import difflib
 import functools
 import inspect
+import logging
+import sys
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -17,6 +19,8 @@ from .context import JobContext
 from .convert import Codec, converters, decode_payload, encode_payload
 from .errors import UnknownTask
 from .schema import validate_identifier
+
+log = logging.getLogger("pgq_sa.registry")
 
 __all__ = ["JobSpec", "Registry", "Task", "TaskOptions"]
 
@@ -89,6 +93,9 @@ class Task(Generic[P, R]):
     opts: TaskOptions = field(default_factory=TaskOptions)
     #: The schema of the registry it belongs to: its jobs go there.
     schema: str | None = None
+    #: The namespace the task was registered from, for annotations that name
+    #: classes local to it (under ``from __future__ import annotations``).
+    localns: dict[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.fn)
@@ -107,15 +114,14 @@ class Task(Generic[P, R]):
         )
         # Converters of typed parameters (UUID, datetime, models...), built once here.
         # ``_convert`` is False for a task of plain JSON parameters: the fast path.
-        self._codecs: dict[str, Codec] = {}
-        self._unresolved = False
+        # Annotations that do not resolve yet (a model defined further down) are
+        # tried again on first use.
         try:
-            self._codecs = converters(self.fn, skip=self.context_param)
-        except NameError:  # a forward reference not defined yet: resolve on first use
-            self._unresolved = True
+            self._codecs, self._unresolved = converters(self.fn, skip=self.context_param,
+                                                        localns=self.localns)
         except TypeError as exc:
             raise TypeError(f"task {self.name!r}: {exc}") from None
-        self._convert = bool(self._codecs) or self._unresolved
+        self._convert = bool(self._codecs or self._unresolved)
         functools.update_wrapper(self, self.fn)  # type: ignore[arg-type]
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
@@ -143,12 +149,14 @@ class Task(Generic[P, R]):
 
     def _converters(self) -> dict[str, Codec]:
         if self._unresolved:
-            try:
-                codecs = converters(self.fn, skip=self.context_param)
-            except NameError as exc:
-                raise TypeError(f"task {self.name!r}: cannot resolve the annotations of "
-                                f"{self.fn.__qualname__}: {exc}") from None
-            self._codecs, self._unresolved = codecs, False
+            codecs, unresolved = converters(self.fn, skip=self.context_param,
+                                            localns=self.localns)
+            for name, why in unresolved.items():
+                # e.g. a name imported only under TYPE_CHECKING: not converted
+                log.warning("task %s: the annotation of parameter %r does not resolve, %s: "
+                            "its values travel as plain JSON, unconverted", self.name, name,
+                            why)
+            self._codecs, self._unresolved = codecs, {}
             self._convert = bool(codecs)
         return self._codecs
 
@@ -327,6 +335,12 @@ class Registry:
 
         def register(f: Callable[..., Any]) -> Task[Any, Any]:
             task_name = name or f.__name__
+            # the namespace of the code that registers it (a function's locals:
+            # classes defined there may be named by postponed annotations)
+            frame = sys._getframe(1)
+            while frame.f_back is not None and frame.f_globals.get("__name__") == __name__:
+                frame = frame.f_back
+            localns = None if frame.f_locals is frame.f_globals else dict(frame.f_locals)
             if task_name in self.tasks:
                 raise ValueError(f"task {task_name!r} is already registered")
             t: Task[Any, Any] = Task(
@@ -339,6 +353,7 @@ class Registry:
                 heartbeat_timeout=float(heartbeat_timeout),
                 backoff=backoff or Backoff(),
                 schema=self.schema,
+                localns=localns,
             )
             self.tasks[task_name] = t
             return t

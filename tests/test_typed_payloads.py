@@ -267,21 +267,40 @@ class _ListHandler(logging.Handler):
         self.records.append(record)
 
 
-def test_annotations_resolved_on_first_use_or_refused_clearly():
+def test_postponed_annotations_resolve_from_the_registering_namespace(caplog):
+    """This module uses ``from __future__ import annotations``: annotations are
+    strings, resolved in the module, then in the namespace that registered the task
+    (a class local to a function), on first use if not yet defined."""
     registry = pgq_sa.Registry()
 
-    def later(x: NotYetDefined) -> None: ...  # type: ignore[name-defined]  # noqa: F821
+    class Local(pydantic.BaseModel):
+        when: datetime
 
-    task = registry.task(later)
-    with pytest.raises(TypeError, match=r"cannot resolve the annotations of .*later"):
-        task.job(x=1)
-    # typed_app.everything names User, defined after it: resolved on first use
+    @registry.task()
+    def local(x: Local, y: uuid.UUID) -> None: ...
+
+    payload = local.job(x=Local(when=T0), y=U1).payload
+    assert payload == {"x": {"when": "2030-01-02T03:04:05.678901Z"}, "y": str(U1)}
+    assert local.decode_payload(payload) == {"x": Local(when=T0), "y": U1}
+    # typed_app.everything names User, defined after it in its module
     assert typed_app.everything.job(**{
         "user_id": U1, "at": T0, "day": date(2030, 1, 1), "clock": time(1), "amount": 1,
         "plan": "free", "level": 1, "maybe": None, "ids": [], "tags": [], "pair": [1, "2030-01-01"],
         "prices": {}, "point": {"x": 1, "when": "2030-01-01T00:00:00"},
         "user": {"id": str(U1), "email": "e", "password_hash": "p", "joined": T0},
     }).payload["user"]["id"] == str(U1)
+
+    # a name that never resolves (e.g. imported only under TYPE_CHECKING): that
+    # parameter travels as plain JSON, the others stay typed, and a warning says so
+    @registry.task()
+    def partly(x: NeverDefined, y: uuid.UUID) -> None: ...  # type: ignore[name-defined]  # noqa: F821
+
+    with caplog.at_level(logging.WARNING, logger="pgq_sa.registry"):
+        assert partly.job(x=[1], y=U1).payload == {"x": [1], "y": str(U1)}
+        partly.job(x=2, y=U1)
+    [warning] = [r for r in caplog.records if r.name == "pgq_sa.registry"]
+    assert "parameter 'x' does not resolve, 'NeverDefined' (NameError" in warning.getMessage()
+    assert partly.decode_payload({"x": 1, "y": str(U1)}) == {"x": 1, "y": U1}
 
 
 def test_types_that_need_pydantic_are_refused_at_registration_without_it(monkeypatch):
