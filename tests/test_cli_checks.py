@@ -17,8 +17,7 @@ ONE_LINE_EXIT_2 = 2
 
 @pytest.mark.parametrize(("target", "needle"), [
     ("tests.apps.cli_app:touch", "'tests.apps.cli_app:touch' is task 'touch', not a "
-                                 "pgq_sa.Registry: did you mean tests.apps.cli_app:empty or "
-                                 "tests.apps.cli_app:registry?"),
+                                 "pgq_sa.Registry: did you mean tests.apps.cli_app:registry?"),
     ("tests.apps.cli_app:make_registry", "is a function, not a pgq_sa.Registry"),
     ("tests.apps.cli_app:not_a_registry", "is an int, not a pgq_sa.Registry"),
     ("tests.apps.cli_app:empty", "registry 'tests.apps.cli_app:empty' has no tasks"),

@@ -58,9 +58,10 @@ def _article(word: str) -> str:
 
 
 def _hint(module: object) -> str:
-    """``: did you mean myapp.jobs:registry?`` when the module holds registries."""
+    """``: did you mean myapp.jobs:registry?`` when the module holds registries with
+    tasks."""
     found = sorted(name for name, value in vars(module).items()
-                   if isinstance(value, Registry))
+                   if isinstance(value, Registry) and len(value))
     if not found:
         return ""
     name = getattr(module, "__name__", "module")
