@@ -23,9 +23,10 @@ parameters arrive converted.  The helpers read the registry's schema, or take
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import threading
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from sqlalchemy import Connection, Engine, Select, func, select
@@ -205,28 +206,46 @@ async def run_inline(registry: Registry, job: Mapping[str, Any] | str,
 def run_inline_sync(registry: Registry, job: Mapping[str, Any] | str,
                     payload: Mapping[str, Any] | None = None) -> Any:
     """Sync twin of :func:`run_inline`: a ``def`` handler runs in this thread, an
-    ``async def`` one in an event loop of its own (call :func:`run_inline` from
-    async code instead)."""
+    ``async def`` one in an event loop of its own."""
     task, kwargs = _inline(registry, job, payload)
     if not task.is_async:
         return task.fn(**kwargs)
-    _no_running_loop("run_inline_sync", "run_inline")
 
     async def call() -> Any:
         return await task.fn(**kwargs)
 
-    return anyio.run(call)
+    return _run(call)
 
 
-def _no_running_loop(name: str, instead: str) -> None:
+T = TypeVar("T")
+
+
+def _run(fn: Callable[[], Awaitable[T]]) -> T:
+    """``fn()`` in an event loop of its own: in this thread, or, when this thread
+    already runs one (sync code called from async code), in a thread of its own
+    that this one waits for."""
     import asyncio
 
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return
-    raise RuntimeError(f"{name} runs its own event loop: in async code, await "
-                       f"testing.{instead}(...) instead")
+        return anyio.run(fn)
+    outcome: list[Any] = []
+
+    def target() -> None:
+        try:
+            outcome.append((True, anyio.run(fn)))
+        except BaseException as exc:
+            outcome.append((False, exc))
+
+    thread = threading.Thread(target=target, name="pgq-sa-testing")
+    thread.start()
+    thread.join()
+    ok, value = outcome[0]
+    if not ok:
+        raise value
+    result: T = value
+    return result
 
 
 async def work_until_empty(registry: Registry, engine: AsyncEngine, *,
@@ -263,7 +282,6 @@ def work_until_empty_sync(registry: Registry, database: Engine | str | URL, *,
     own, on the database of ``database`` (a sync ``Engine`` or a URL), until the
     ready jobs are done; returns its counters.  Commit the jobs first: the worker
     uses connections of its own."""
-    _no_running_loop("work_until_empty_sync", "work_until_empty")
     url = database.url if isinstance(database, Engine) else database
 
     async def run() -> dict[str, int]:
@@ -278,5 +296,4 @@ def work_until_empty_sync(registry: Registry, database: Engine | str | URL, *,
         finally:
             await engine.dispose()
 
-    result: dict[str, int] = anyio.run(run)
-    return result
+    return _run(run)

@@ -106,13 +106,22 @@ def test_sync_helpers(sync_engine):
                                           statuses=("succeeded",))) == 6
 
 
-async def test_sync_helpers_refuse_a_running_event_loop(engine):
+async def test_sync_helpers_work_from_async_code_too(engine, sync_engine):
+    """Called where an event loop runs (sync code called from async code), they run
+    their own loop in a thread of their own; a handler's error reaches the caller."""
     registry = pgq_sa.Registry()
+    seen: list[int] = []
 
     @registry.task()
-    async def noop() -> None: ...
+    async def add(n: int) -> int:
+        if n < 0:
+            raise ValueError("negative")
+        seen.append(n)
+        return n * 2
 
-    with pytest.raises(RuntimeError, match=r"await testing\.run_inline"):
-        testing.run_inline_sync(registry, "noop")
-    with pytest.raises(RuntimeError, match=r"await testing\.work_until_empty"):
-        testing.work_until_empty_sync(registry, "postgresql://unused/db")
+    assert testing.run_inline_sync(registry, "add", {"n": 2}) == 4
+    with pytest.raises(ValueError, match="negative"):
+        testing.run_inline_sync(registry, "add", {"n": -1})
+    add.enqueue_sync(sync_engine, n=3)
+    assert testing.work_until_empty_sync(registry, sync_engine)["succeeded"] == 1
+    assert seen == [2, 3]
