@@ -1,17 +1,40 @@
-"""pgq-sa: a PostgreSQL-native background job queue for SQLAlchemy applications."""
+"""pgq-sa: a PostgreSQL-native background job queue for SQLAlchemy applications.
 
-import gc as _gc
+Importing ``pgq_sa`` is cheap and changes nothing in the host process (no GC
+setting, signal handler, logging handler or event loop policy): each name below is
+imported from its module on first use.  The ``pgq-sa`` command, which owns its
+process, pauses the cyclic GC while it imports (see :mod:`pgq_sa.cli.main`).
+"""
 
-# Importing SQLAlchemy creates a few hundred thousand objects that live as long as
-# the process, and the cyclic GC would walk them again and again while they are
-# made.  The import runs with the collector paused; what it made then goes
-# straight to the oldest generation (freeze + unfreeze moves every tracked object
-# there, and walks none), so the next young collection does not walk it either.
-# A worker starts about 60 ms (a fifth) sooner.
-_gc_was_enabled = _gc.isenabled()
-_gc.disable()
-try:
-    from . import admin, dsn
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+#: Public name -> the module (under ``pgq_sa``) that defines it.
+_EXPORTS: dict[str, str] = {
+    "cancel": "admin", "cancel_sync": "admin", "retry": "admin", "retry_sync": "admin",
+    "Backoff": "backoff",
+    "JobContext": "context", "Snooze": "context",
+    "enqueue": "enqueue", "enqueue_many": "enqueue", "enqueue_many_sync": "enqueue",
+    "enqueue_sync": "enqueue", "tables_for": "enqueue",
+    "ConfigurationError": "errors", "DatabaseUnavailable": "errors", "PayloadError": "errors",
+    "PgqError": "errors", "SchemaNotInstalled": "errors", "UnknownTask": "errors",
+    "JobSpec": "registry", "Registry": "registry", "Task": "registry",
+    "FINISHED_STATUSES": "schema", "NAMING_CONVENTION": "schema", "STATUSES": "schema",
+    "Tables": "schema", "add_tables": "schema", "metadata": "schema", "tables": "schema",
+    "validate_identifier": "schema",
+    "Worker": "worker", "WorkerConfig": "worker",
+}
+#: Submodules offered as attributes (``pgq_sa.admin``, ``pgq_sa.testing``...).
+_MODULES = frozenset({"admin", "dsn", "migrate", "testing"})
+
+if TYPE_CHECKING:
+    from . import admin, dsn, migrate, testing
     from .admin import cancel, cancel_sync, retry, retry_sync
     from .backoff import Backoff
     from .context import JobContext, Snooze
@@ -20,6 +43,7 @@ try:
         ConfigurationError,
         DatabaseUnavailable,
         MigrationModeError,
+        PayloadError,
         PgqError,
         SchemaNotInstalled,
         SchemaOutOfDate,
@@ -37,23 +61,36 @@ try:
         validate_identifier,
     )
     from .worker import Worker, WorkerConfig
-finally:
-    if _gc_was_enabled:
-        _gc.freeze()
-        _gc.unfreeze()
-        _gc.enable()
-
-__version__ = "0.1.0"
 
 
-def __getattr__(name: str) -> object:
-    # Alembic is only needed to migrate: keep it out of the worker's start-up.
-    if name in ("migrate", "testing"):
-        import importlib
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    elif name in _MODULES:
+        value = importlib.import_module(f"{__name__}.{name}")
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
 
-        return importlib.import_module(f"{__name__}.{name}")
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+class _Package(types.ModuleType):
+    """``pgq_sa.enqueue`` is the function, as with an eager import: when the import
+    system binds the submodule ``pgq_sa.enqueue`` to the package on its first
+    import, the function of the same name keeps the attribute."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType) and _EXPORTS.get(name) == name:
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = [
     "FINISHED_STATUSES",
@@ -65,6 +102,7 @@ __all__ = [
     "JobContext",
     "JobSpec",
     "MigrationModeError",
+    "PayloadError",
     "PgqError",
     "Registry",
     "SchemaNotInstalled",

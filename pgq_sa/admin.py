@@ -24,8 +24,8 @@ from .enqueue import tables_for
 from .errors import SchemaNotInstalled
 from .sql import Statements, statements_for
 
-__all__ = ["CancelResult", "cancel", "cancel_sync", "get_job", "job_to_dict", "prune",
-           "retry", "retry_sync"]
+__all__ = ["CancelResult", "cancel", "cancel_sync", "get_job", "job_to_dict", "missing",
+           "prune", "retry", "retry_sync"]
 
 Target = AsyncEngine | AsyncConnection | AsyncSession
 SyncTarget = Engine | Connection | Session
@@ -94,13 +94,22 @@ async def get_job(target: Target, job_id: int, *, schema: str | None = None
 
 
 class CancelResult(dict[str, list[int]]):
-    """``{"cancelled": [...], "requested": [...], "unchanged": [...]}``."""
+    """``{"cancelled": [...], "requested": [...], "unchanged": [...], "missing": [...]}``:
+    cancelled at once (were queued), asked to stop (running), left alone (already
+    finished), and ids with no job."""
 
 
-def _cancel_result(ids: list[int], done: list[int], requested: list[int]) -> CancelResult:
-    changed = set(done) | set(requested)
+def _unchanged(ids: list[int], *changed: list[int]) -> list[int]:
+    seen = set().union(*changed)
+    return [i for i in ids if i not in seen]
+
+
+def _cancel_result(ids: list[int], done: list[int], requested: list[int],
+                   existing: set[int]) -> CancelResult:
+    rest = _unchanged(ids, done, requested)
     return CancelResult(cancelled=done, requested=requested,
-                        unchanged=[i for i in ids if i not in changed])
+                        unchanged=[i for i in rest if i in existing],
+                        missing=[i for i in rest if i not in existing])
 
 
 async def cancel(target: Target, ids: Iterable[int], *, schema: str | None = None,
@@ -108,7 +117,8 @@ async def cancel(target: Target, ids: Iterable[int], *, schema: str | None = Non
     """Cancel jobs: a queued job ends ``cancelled`` at once and never runs; a running
     job is asked to stop (its worker cancels it within about a second, through a
     NOTIFY, or at its next heartbeat if the NOTIFY is lost) and ends ``cancelled``.
-    A cancelled job is never retried.  Finished jobs are left alone (``unchanged``).
+    A cancelled job is never retried.  Finished jobs are left alone (``unchanged``);
+    ids with no job are listed as ``missing``.
     """
     id_list = [int(i) for i in ids]
     s = _stmts(schema)
@@ -120,7 +130,10 @@ async def cancel(target: Target, ids: Iterable[int], *, schema: str | None = Non
         for job_id in running:
             await conn.execute(s.notify, {"channel": f"{s.channel}_cancel",
                                           "payload": str(job_id)})
-    return _cancel_result(id_list, done, running)
+        rest = _unchanged(id_list, done, running)
+        existing = {r[0] for r in await conn.execute(s.existing_ids, {"ids": rest})} \
+            if rest else set()
+    return _cancel_result(id_list, done, running, existing)
 
 
 def cancel_sync(target: SyncTarget, ids: Iterable[int], *, schema: str | None = None,
@@ -133,7 +146,20 @@ def cancel_sync(target: SyncTarget, ids: Iterable[int], *, schema: str | None = 
         running = [r[0] for r in conn.execute(s.cancel_running, {"ids": id_list, "now": now})]
         for job_id in running:
             conn.execute(s.notify, {"channel": f"{s.channel}_cancel", "payload": str(job_id)})
-    return _cancel_result(id_list, done, running)
+        rest = _unchanged(id_list, done, running)
+        existing = {r[0] for r in conn.execute(s.existing_ids, {"ids": rest})} if rest \
+            else set()
+    return _cancel_result(id_list, done, running, existing)
+
+
+async def missing(target: Target, ids: Iterable[int], *, schema: str | None = None
+                  ) -> list[int]:
+    """Those of ``ids`` that name no job."""
+    id_list = [int(i) for i in ids]
+    async with _conn(target) as conn:
+        found = {r[0] for r in await conn.execute(_stmts(schema).existing_ids,
+                                                  {"ids": id_list})}
+    return [i for i in id_list if i not in found]
 
 
 async def retry(target: Target, ids: Iterable[int], *, schema: str | None = None,

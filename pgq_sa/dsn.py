@@ -8,13 +8,26 @@ the CLI always talk through asyncpg.
 from __future__ import annotations
 
 import os
+import re
 
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from .errors import ConfigurationError
 
-__all__ = ["async_url", "describe", "dsn_from_env"]
+__all__ = ["async_url", "describe", "dsn_from_env", "masked"]
+
+
+#: ``scheme://user:password@`` or ``user:password@``: the password of a URL that
+#: may not parse
+_PASSWORD = re.compile(r"(?P<head>^[^:/?#@]*://[^:/?#@]*):.*@")
+_PASSWORD_NO_SCHEME = re.compile(r"(?P<head>^[^:/?#@]*):.*@")
+
+
+def masked(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for messages."""
+    pattern = _PASSWORD if "://" in url else _PASSWORD_NO_SCHEME
+    return pattern.sub(r"\g<head>:***@", url)
 
 
 def _parse(url: str | URL) -> URL:
@@ -27,12 +40,12 @@ def _parse(url: str | URL) -> URL:
         parsed = make_url(text)
     except ArgumentError:
         raise ConfigurationError(
-            f"bad database URL {text!r}: expected postgresql://user@host:port/dbname"
+            f"bad database URL {masked(text)!r}: expected postgresql://user@host:port/dbname"
         ) from None
     if parsed.get_backend_name() != "postgresql":
         raise ConfigurationError(
-            f"bad database URL {text!r}: pgq-sa needs PostgreSQL "
-            "(postgresql://user@host:port/dbname)"
+            f"bad database URL {parsed.render_as_string(hide_password=True)!r}: pgq-sa "
+            "needs PostgreSQL (postgresql://user@host:port/dbname)"
         )
     return parsed
 

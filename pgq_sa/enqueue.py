@@ -79,9 +79,14 @@ def _spec(item: JobLike) -> JobSpec:
                             f"allowed: {sorted(_OPTION_NAMES)}")
         return JobSpec(entrypoint=entrypoint, payload=payload, **opts)  # type: ignore[arg-type]
     raise TypeError(
-        f"cannot enqueue {item!r}: expected (entrypoint, payload), "
-        "(entrypoint, payload, options) or task.job(...)"
+        f"cannot enqueue a {type(item).__name__}: expected (entrypoint, payload), "
+        "(entrypoint, payload, options), task.job(...) or registry.job(...)"
     )
+
+
+def _bad_entrypoint(entrypoint: Any) -> ValueError:
+    what = "an empty string" if entrypoint == "" else f"a {type(entrypoint).__name__}"
+    return ValueError(f"entrypoint must be a non-empty string, got {what}")
 
 
 def build_params(jobs: Iterable[JobLike], *, channel: str,
@@ -97,7 +102,7 @@ def build_params(jobs: Iterable[JobLike], *, channel: str,
         if type(item) is tuple and len(item) == 2:  # fast path: (entrypoint, payload)
             entrypoint, payload = item
             if type(entrypoint) is not str or not entrypoint:
-                raise ValueError(f"entrypoint must be a non-empty string, got {entrypoint!r}")
+                raise _bad_entrypoint(entrypoint)
             payloads.append(dump_payload(payload, entrypoint))
             queues.append(DEFAULT_QUEUE)
             entrypoints.append(entrypoint)
@@ -107,17 +112,20 @@ def build_params(jobs: Iterable[JobLike], *, channel: str,
             continue
         spec = _spec(item)
         if not isinstance(spec.entrypoint, str) or not spec.entrypoint:
-            raise ValueError(f"entrypoint must be a non-empty string, got {spec.entrypoint!r}")
+            raise _bad_entrypoint(spec.entrypoint)
         queue = spec.queue or DEFAULT_QUEUE
         if not isinstance(queue, str):
-            raise TypeError(f"queue must be a string, got {queue!r}")
+            raise TypeError(f"queue must be a string, got {type(queue).__name__}")
         priority = 0 if spec.priority is None else spec.priority
         if not isinstance(priority, int) or isinstance(priority, bool):
-            raise TypeError(f"priority must be an int, got {priority!r}")
+            raise TypeError(f"priority must be an int, got {type(priority).__name__}")
         if spec.max_attempts is not None and (
-            not isinstance(spec.max_attempts, int) or spec.max_attempts < 1
+            not isinstance(spec.max_attempts, int) or isinstance(spec.max_attempts, bool)
+            or spec.max_attempts < 1
         ):
-            raise ValueError(f"max_attempts must be an int >= 1, got {spec.max_attempts!r}")
+            bad = (spec.max_attempts if isinstance(spec.max_attempts, int)
+                   else f"a {type(spec.max_attempts).__name__}")
+            raise ValueError(f"max_attempts must be an int >= 1, got {bad}")
         payloads.append(dump_payload(spec.payload, spec.entrypoint))
         queues.append(queue)
         entrypoints.append(spec.entrypoint)
@@ -136,9 +144,13 @@ def build_params(jobs: Iterable[JobLike], *, channel: str,
     }
 
 
-def _schema_error(exc: ProgrammingError) -> Exception:
+def _not_installed(schema: str | None) -> SchemaNotInstalled:
+    return SchemaNotInstalled(f"schema {schema}" if schema is not None else "")
+
+
+def _schema_error(exc: ProgrammingError, schema: str | None) -> Exception:
     if "pgq_jobs" in str(exc.orig) and "does not exist" in str(exc.orig):
-        return SchemaNotInstalled()
+        return _not_installed(schema)
     return exc
 
 
@@ -146,18 +158,45 @@ _SCALAR = {"queues": "queue", "entrypoints": "entrypoint", "payloads": "payload"
            "priorities": "priority", "run_ats": "run_at", "max_attempts": "max_attempts"}
 
 
+def resolve_schema(jobs: Sequence[JobLike], schema: str | None) -> str | None:
+    """The schema ``jobs`` go to: ``schema`` if given, else that of their tasks'
+    registry (``task.job(...)`` and ``registry.job(...)`` carry it), else the
+    search path.  Jobs of registries with different schemas in one call, or of a
+    registry whose schema is not the given one, are refused: no job may land
+    silently where its workers do not look."""
+    found: set[str | None] = set()
+    for item in jobs:
+        if type(item) is JobSpec and (item.pinned or item.schema is not None):
+            found.add(item.schema)
+    if schema is not None:
+        found.discard(None)  # a registry without a schema: the caller chose one
+        found.discard(schema)
+        if found:
+            raise ValueError(
+                f"jobs of a registry with schema {min(s for s in found if s)!r} cannot go to "
+                f"schema={schema!r}: leave schema out (they go to their registry's)")
+        return schema
+    if len(found) > 1:
+        names = ", ".join("the search path" if s is None else repr(s)
+                          for s in sorted(found, key=str))
+        raise ValueError(f"jobs of registries with different schemas ({names}) in one call: "
+                         "enqueue them separately")
+    return next(iter(found), None)
+
+
 def _prepare(jobs: Sequence[JobLike], schema: str | None,
-             now: datetime | None) -> tuple[Any, dict[str, Any]]:
+             now: datetime | None) -> tuple[Any, dict[str, Any], str | None]:
+    schema = resolve_schema(jobs, schema)
     stmts = statements_for(tables_for(schema))
     params = build_params(jobs, channel=stmts.channel, now=now)
     if len(jobs) == 1:
         one = {_SCALAR.get(k, k): (v[0] if k in _SCALAR else v) for k, v in params.items()}
-        return stmts.insert_job_notify, one
-    return stmts.insert_jobs_notify, params
+        return stmts.insert_job_notify, one, schema
+    return stmts.insert_jobs_notify, params, schema
 
 
-async def _autocommit_asyncpg(engine: AsyncEngine, stmt: Any,
-                              params: dict[str, Any]) -> list[int]:
+async def _autocommit_asyncpg(engine: AsyncEngine, stmt: Any, params: dict[str, Any],
+                              schema: str | None) -> list[int]:
     """One statement in autocommit mode on the raw asyncpg connection: a transaction
     of its own in one round trip (no BEGIN/COMMIT, no per-statement SQLAlchemy work)."""
     import asyncpg
@@ -168,7 +207,7 @@ async def _autocommit_asyncpg(engine: AsyncEngine, stmt: Any,
     try:
         rows = await pooled.driver_connection.fetch(c.sql, *c.args(params))  # type: ignore[union-attr]
     except asyncpg.exceptions.UndefinedTableError as exc:
-        raise SchemaNotInstalled() from exc
+        raise _not_installed(schema) from exc
     finally:
         await greenlet_spawn(pooled.close)
     return [row[0] for row in rows]
@@ -203,7 +242,7 @@ async def _copy_asyncpg(engine: AsyncEngine, schema: str | None,
             await raw.execute(notify.sql, *notify.args(
                 {"channel": stmts.channel, "queues": sorted(set(params["queues"]))}))
     except asyncpg.exceptions.UndefinedTableError as exc:
-        raise SchemaNotInstalled() from exc
+        raise _not_installed(schema) from exc
     finally:
         await greenlet_spawn(pooled.close)
     return ids
@@ -218,27 +257,29 @@ async def enqueue_many(
 ) -> list[int]:
     """Enqueue many jobs with one statement; returns their ids in order.
 
-    ``jobs`` items are ``(entrypoint, payload)``, ``(entrypoint, payload, options)``
-    or ``task.job(**payload)``; options are ``queue``, ``priority``, ``delay``,
-    ``run_at`` and ``max_attempts``.
+    ``jobs`` items are ``(entrypoint, payload)``, ``(entrypoint, payload, options)``,
+    ``task.job(**payload)`` or ``registry.job(name, payload)``; options are
+    ``queue``, ``priority``, ``delay``, ``run_at`` and ``max_attempts``.  The jobs go
+    to ``schema``, else to the schema of their tasks' registry, else to the
+    search path.
     """
     items = list(jobs)
     if not items:
         return []
-    stmt, params = _prepare(items, schema, now)
+    stmt, params, schema = _prepare(items, schema, now)
     try:
         if isinstance(target, AsyncEngine):
             if target.dialect.driver == "asyncpg":
                 if (len(items) >= COPY_THRESHOLD and now is None
                         and not any(params["run_ats"])):
                     return await _copy_asyncpg(target, schema, params)
-                return await _autocommit_asyncpg(target, stmt, params)
+                return await _autocommit_asyncpg(target, stmt, params, schema)
             async with target.begin() as conn:
                 return [row[0] for row in await conn.execute(stmt, params)]
         if isinstance(target, (AsyncConnection, AsyncSession)):
             return [row[0] for row in await target.execute(stmt, params)]
     except ProgrammingError as exc:
-        raise _schema_error(exc) from exc
+        raise _schema_error(exc, schema) from exc
     raise TypeError(
         "enqueue needs an AsyncConnection, AsyncSession or AsyncEngine "
         f"(use enqueue_sync for sync ones), got {type(target).__name__}"
@@ -256,7 +297,7 @@ def enqueue_many_sync(
     items = list(jobs)
     if not items:
         return []
-    stmt, params = _prepare(items, schema, now)
+    stmt, params, schema = _prepare(items, schema, now)
     try:
         if isinstance(target, Engine):
             with target.begin() as conn:
@@ -264,7 +305,7 @@ def enqueue_many_sync(
         if isinstance(target, (Connection, Session)):
             return [row[0] for row in target.execute(stmt, params)]
     except ProgrammingError as exc:
-        raise _schema_error(exc) from exc
+        raise _schema_error(exc, schema) from exc
     raise TypeError(
         "enqueue_sync needs a Connection, Session or Engine "
         f"(use enqueue for async ones), got {type(target).__name__}"
@@ -283,7 +324,14 @@ async def enqueue(
     max_attempts: int | None = None,
     schema: str | None = None,
 ) -> int:
-    """Enqueue one job in ``target``'s transaction; returns its id."""
+    """Enqueue one job by name in ``target``'s transaction; returns its id.
+
+    For producers without the registry: the payload must be plain JSON, and no
+    task default applies (queue ``default``, priority 0, the worker's
+    ``max_attempts`` for the task) and nothing checks that a worker knows
+    ``entrypoint``.  Holding the registry, prefer :meth:`Registry.enqueue
+    <pgq_sa.Registry.enqueue>` or ``task.enqueue``: checked, typed, with the task's
+    defaults."""
     job: JobLike
     if queue is None and type(priority) is int and priority == 0 and delay is None \
             and run_at is None and max_attempts is None:

@@ -6,6 +6,7 @@ __all__ = [
     "ConfigurationError",
     "DatabaseUnavailable",
     "MigrationModeError",
+    "PayloadError",
     "PgqError",
     "SchemaNotInstalled",
     "SchemaOutOfDate",
@@ -53,3 +54,11 @@ class DatabaseUnavailable(PgqError):
 
 class UnknownTask(PgqError, LookupError):
     """An entrypoint that no task in the registry has."""
+
+
+class PayloadError(PgqError, TypeError, ValueError):
+    """A payload value that does not convert to (or from) its parameter's type.
+
+    The message names where (``payload.user.id``) and which type, never the value:
+    a model's repr can carry a password hash.  It is both a ``TypeError`` and a
+    ``ValueError``, like the errors of plain JSON validation."""

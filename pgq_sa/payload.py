@@ -11,17 +11,18 @@ __all__ = ["dump_payload"]
 
 
 def _check(value: Any, path: str) -> None:
+    # Messages name the path and the type, never the value (it may be a secret).
     if value is None or isinstance(value, (bool, str, int)):
         return
     if isinstance(value, float):
         if not math.isfinite(value):
-            raise ValueError(f"payload value {value!r} at {path} is not valid JSON (NaN/Infinity)")
+            raise ValueError(f"payload value at {path} is not valid JSON (NaN/Infinity)")
         return
     if isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
                 raise TypeError(
-                    f"payload key {key!r} at {path} must be a string, not {type(key).__name__}"
+                    f"payload key in {path} must be a string, not {type(key).__name__}"
                 )
             _check(item, f"{path}.{key}")
         return
@@ -30,8 +31,10 @@ def _check(value: Any, path: str) -> None:
             _check(item, f"{path}[{i}]")
         return
     raise TypeError(
-        f"payload value {value!r} at {path} is not JSON-serializable "
-        f"({type(value).__name__}); convert it to str, int, float, bool, None, list or dict"
+        f"payload value at {path} is not JSON-serializable ({type(value).__name__}): "
+        "enqueue through the task (task.enqueue, registry.enqueue) to convert "
+        "UUID, datetime, Decimal, Enum or model parameters, or pass str, int, float, "
+        "bool, None, list or dict"
     )
 
 
@@ -54,8 +57,8 @@ def _dumps_flat(payload: dict[str, Any]) -> str:
 def dump_payload(payload: Any, entrypoint: str = "job") -> str:
     """Validate ``payload`` (a JSON object) and return its JSON text.
 
-    Raises ``TypeError``/``ValueError`` naming the offending value; nothing touches
-    the database before this passes.
+    Raises ``TypeError``/``ValueError`` naming where the offending value is and its
+    type (never the value); nothing touches the database before this passes.
     """
     if payload is None:
         return "{}"

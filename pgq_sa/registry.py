@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import copy
+import difflib
 import functools
 import inspect
+import logging
+import sys
 import typing
-from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from .backoff import Backoff
 from .context import JobContext
+from .convert import Codec, converters, decode_payload, encode_payload
 from .errors import UnknownTask
 from .schema import validate_identifier
+
+log = logging.getLogger("pgq_sa.registry")
 
 __all__ = ["JobSpec", "Registry", "Task", "TaskOptions"]
 
@@ -36,6 +43,16 @@ class JobSpec:
     delay: float | timedelta | None = None
     run_at: datetime | None = None
     max_attempts: int | None = None
+    #: The PostgreSQL schema of the task's registry (``None``: the search path).
+    schema: str | None = None
+    #: True when a task made it: ``schema`` is its registry's, even when ``None``.
+    pinned: bool = field(default=False, repr=False)
+
+
+_new_object = object.__new__
+assert set(JobSpec.__dataclass_fields__) == {  # Task.spec sets every field
+    "entrypoint", "payload", "queue", "priority", "delay", "run_at", "max_attempts", "schema",
+    "pinned"}
 
 
 @dataclass(frozen=True)
@@ -74,6 +91,11 @@ class Task(Generic[P, R]):
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
     backoff: Backoff = field(default_factory=Backoff)
     opts: TaskOptions = field(default_factory=TaskOptions)
+    #: The schema of the registry it belongs to: its jobs go there.
+    schema: str | None = None
+    #: The namespace the task was registered from, for annotations that name
+    #: classes local to it (under ``from __future__ import annotations``).
+    localns: dict[str, Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.fn)
@@ -90,6 +112,16 @@ class Task(Generic[P, R]):
             p.name for p in params if p.default is inspect.Parameter.empty
             and p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
         )
+        # Converters of typed parameters (UUID, datetime, models...), built once here.
+        # ``_convert`` is False for a task of plain JSON parameters: the fast path.
+        # Annotations that do not resolve yet (a model defined further down) are
+        # tried again on first use.
+        try:
+            self._codecs, self._unresolved = converters(self.fn, skip=self.context_param,
+                                                        localns=self.localns)
+        except TypeError as exc:
+            raise TypeError(f"task {self.name!r}: {exc}") from None
+        self._convert = bool(self._codecs or self._unresolved)
         functools.update_wrapper(self, self.fn)  # type: ignore[arg-type]
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
@@ -115,9 +147,37 @@ class Task(Generic[P, R]):
         except TypeError as exc:
             raise TypeError(f"payload does not fit {self.name}{self.signature}: {exc}") from None
 
+    def _converters(self) -> dict[str, Codec]:
+        if self._unresolved:
+            codecs, unresolved = converters(self.fn, skip=self.context_param,
+                                            localns=self.localns)
+            for name, why in unresolved.items():
+                # e.g. a name imported only under TYPE_CHECKING: not converted
+                log.warning("task %s: the annotation of parameter %r does not resolve, %s: "
+                            "its values travel as plain JSON, unconverted", self.name, name,
+                            why)
+            self._codecs, self._unresolved = codecs, {}
+            self._convert = bool(codecs)
+        return self._codecs
+
+    def encode_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """``payload`` (changed in place) with its typed values converted to JSON;
+        raises :class:`~pgq_sa.PayloadError` naming the path, never the value."""
+        if not self._convert:
+            return payload
+        return encode_payload(self._converters(), payload)
+
+    def decode_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """A copy of the JSON ``payload`` with typed parameters converted from the
+        handler's annotations; raises :class:`~pgq_sa.PayloadError`."""
+        if not self._convert:
+            return dict(payload)
+        return decode_payload(self._converters(), payload)
+
     def arguments(self, payload: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
-        """Keyword arguments for one run."""
-        kwargs = dict(payload)
+        """Keyword arguments for one run: the payload, typed values converted, and
+        the :class:`JobContext` if the handler asks for it."""
+        kwargs = self.decode_payload(payload) if self._convert else dict(payload)
         if self.context_param is not None:
             kwargs[self.context_param] = ctx
         return kwargs
@@ -141,32 +201,56 @@ class Task(Generic[P, R]):
             run_at=run_at if run_at is not None else o.run_at,
             max_attempts=max_attempts if max_attempts is not None else o.max_attempts,
         )
-        return replace(self, opts=opts)
+        task = copy.copy(self)  # shares the signature and converters: no new inspection
+        task.opts = opts
+        return task
 
     def job(self, *args: P.args, **kwargs: P.kwargs) -> JobSpec:
-        """A :class:`JobSpec` for :func:`pgq_sa.enqueue_many`."""
+        """A :class:`JobSpec` for :func:`pgq_sa.enqueue_many` (typed values converted
+        to JSON, the payload checked against the handler's signature)."""
         if args:
             raise TypeError(f"{self.name}: pass job arguments by keyword (they form a JSON object)")
-        payload = dict(kwargs)
+        return self.spec(dict(kwargs))
+
+    def spec(self, payload: dict[str, Any], opts: TaskOptions | None = None) -> JobSpec:
+        """A :class:`JobSpec` of ``payload`` (a fresh dict: it is converted in place)
+        with the task's defaults, overridden by :meth:`options` and then by
+        ``opts``."""
         self.check_payload(payload)
+        if self._convert:
+            payload = self.encode_payload(payload)
         o = self.opts
-        return JobSpec(
+        queue, priority, delay, run_at, max_attempts = (
+            o.queue, o.priority, o.delay, o.run_at, o.max_attempts)
+        if opts is not None:
+            queue = opts.queue if opts.queue is not None else queue
+            priority = opts.priority if opts.priority is not None else priority
+            delay = opts.delay if opts.delay is not None else delay
+            run_at = opts.run_at if opts.run_at is not None else run_at
+            max_attempts = opts.max_attempts if opts.max_attempts is not None else max_attempts
+        # What JobSpec(...) makes, without its frozen __init__ (one object.__setattr__
+        # per field, half the cost of a plain job): a JobSpec per job is the hot
+        # path of task.enqueue and enqueue_many.
+        spec = _new_object(JobSpec)
+        spec.__dict__.update(
             entrypoint=self.name,
             payload=payload,
-            queue=o.queue or self.queue,
-            priority=o.priority if o.priority is not None else self.priority,
-            delay=o.delay,
-            run_at=o.run_at,
-            max_attempts=o.max_attempts,
+            queue=queue or self.queue,
+            priority=priority if priority is not None else self.priority,
+            delay=delay,
+            run_at=run_at,
+            max_attempts=max_attempts,
+            schema=self.schema,
+            pinned=True,
         )
+        return spec
 
     async def enqueue(self, target: Any, *args: P.args, **kwargs: P.kwargs) -> int:
         """Enqueue one run inside ``target``'s transaction (async connection, session
         or engine); returns the job id."""
         from .enqueue import enqueue_many
 
-        ids = await enqueue_many(target, [self.job(*args, **kwargs)])
-        return ids[0]
+        return (await enqueue_many(target, [self.job(*args, **kwargs)]))[0]
 
     def enqueue_sync(self, target: Any, *args: P.args, **kwargs: P.kwargs) -> int:
         """Like :meth:`enqueue`, for a sync ``Connection``, ``Session`` or ``Engine``."""
@@ -188,8 +272,22 @@ class Registry:
 
     def __init__(self, *, default_queue: str = DEFAULT_QUEUE, schema: str | None = None) -> None:
         self.default_queue = default_queue
-        self.schema = validate_identifier(schema) if schema is not None else None
         self.tasks: dict[str, Task[Any, Any]] = {}
+        self.schema = schema
+
+    @property
+    def schema(self) -> str | None:
+        """The PostgreSQL schema of the pgq-sa tables (``None``: the search path).
+
+        Its tasks enqueue there (``task.enqueue``, ``task.job``, :meth:`enqueue`) and
+        its workers read from there."""
+        return self._schema
+
+    @schema.setter
+    def schema(self, value: str | None) -> None:
+        self._schema = validate_identifier(value) if value is not None else None
+        for task in self.tasks.values():
+            task.schema = self._schema
 
     @overload
     def task(self, fn: Callable[P, Awaitable[R]], /) -> Task[P, R]: ...
@@ -237,6 +335,12 @@ class Registry:
 
         def register(f: Callable[..., Any]) -> Task[Any, Any]:
             task_name = name or f.__name__
+            # the namespace of the code that registers it (a function's locals:
+            # classes defined there may be named by postponed annotations)
+            frame = sys._getframe(1)
+            while frame.f_back is not None and frame.f_globals.get("__name__") == __name__:
+                frame = frame.f_back
+            localns = None if frame.f_locals is frame.f_globals else dict(frame.f_locals)
             if task_name in self.tasks:
                 raise ValueError(f"task {task_name!r} is already registered")
             t: Task[Any, Any] = Task(
@@ -248,6 +352,8 @@ class Registry:
                 timeout=timeout,
                 heartbeat_timeout=float(heartbeat_timeout),
                 backoff=backoff or Backoff(),
+                schema=self.schema,
+                localns=localns,
             )
             self.tasks[task_name] = t
             return t
@@ -255,11 +361,88 @@ class Registry:
         return register(fn) if fn is not None else register
 
     def __getitem__(self, name: str) -> Task[Any, Any]:
-        try:
-            return self.tasks[name]
-        except KeyError:
-            raise UnknownTask(f"unknown task {name!r}: registered are "
-                              f"{', '.join(sorted(self.tasks)) or 'none'}") from None
+        task = self.tasks.get(name)
+        if task is None:
+            raise UnknownTask(self._unknown(name))
+        return task
+
+    def _unknown(self, name: object) -> str:
+        if not isinstance(name, str):
+            return f"a task name is a string, not {type(name).__name__}"
+        close = difflib.get_close_matches(name, self.tasks, n=3)
+        hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        names = sorted(self.tasks)
+        listed = ", ".join(names[:20]) + (f" and {len(names) - 20} more" if len(names) > 20
+                                          else "")
+        return f"unknown task {name!r}{hint} (registered: {listed or 'none'})"
+
+    # -- enqueue by name, checked ----------------------------------------------------------
+    def job(
+        self,
+        name: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: float | timedelta | None = None,
+        run_at: datetime | None = None,
+        max_attempts: int | None = None,
+    ) -> JobSpec:
+        """A :class:`JobSpec` for task ``name`` (for :func:`pgq_sa.enqueue_many`): the
+        name must be registered (else :class:`~pgq_sa.UnknownTask`), the payload
+        must fit the handler's signature, typed values are converted, and the task's
+        queue, priority and max_attempts apply unless given here."""
+        task = self[name]
+        if payload is not None and not isinstance(payload, Mapping):
+            raise TypeError(f"payload for {name!r} must be a mapping of keyword arguments, "
+                            f"not {type(payload).__name__}")
+        opts = TaskOptions(queue=queue, priority=priority, delay=delay, run_at=run_at,
+                           max_attempts=max_attempts)
+        return task.spec(dict(payload or {}), opts)
+
+    async def enqueue(
+        self,
+        target: Any,
+        name: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: float | timedelta | None = None,
+        run_at: datetime | None = None,
+        max_attempts: int | None = None,
+    ) -> int:
+        """Enqueue task ``name`` in ``target``'s transaction (async connection, session
+        or engine), checked as :meth:`job` checks it; returns the job id.
+
+        For producers that hold the registry but not the task objects::
+
+            await registry.enqueue(session, "send_email", {"to": "a@b.c"}, priority=5)
+        """
+        from .enqueue import enqueue_many
+
+        spec = self.job(name, payload, queue=queue, priority=priority, delay=delay,
+                        run_at=run_at, max_attempts=max_attempts)
+        return (await enqueue_many(target, [spec]))[0]
+
+    def enqueue_sync(
+        self,
+        target: Any,
+        name: str,
+        payload: Mapping[str, Any] | None = None,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: float | timedelta | None = None,
+        run_at: datetime | None = None,
+        max_attempts: int | None = None,
+    ) -> int:
+        """Like :meth:`enqueue`, for a sync ``Connection``, ``Session`` or ``Engine``."""
+        from .enqueue import enqueue_many_sync
+
+        spec = self.job(name, payload, queue=queue, priority=priority, delay=delay,
+                        run_at=run_at, max_attempts=max_attempts)
+        return enqueue_many_sync(target, [spec])[0]
 
     def __contains__(self, name: object) -> bool:
         return name in self.tasks

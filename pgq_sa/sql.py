@@ -412,6 +412,8 @@ class Statements:
         self.prune = delete(j).where(j.c.id == old.c.id).returning(j.c.id)
 
         self.get_job = select(j).where(j.c.id == bindparam("id", type_=postgresql.BIGINT))
+        #: Which of ``ids`` are jobs (to tell "finished" from "no such job").
+        self.existing_ids = select(j.c.id).where(j.c.id == func.any(ids))
         self.notify = select(func.pg_notify(bindparam("channel", type_=Text),
                                             bindparam("payload", type_=Text)))
 

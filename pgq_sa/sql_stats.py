@@ -122,12 +122,17 @@ class StatsStatements:
         # ---- rescue: jobs of dead workers -------------------------------------------
         res = stmts.rescue.returning(
             j.c.queue, j.c.entrypoint, message(j.c.status, j.c.last_error).label("message"),
+            j.c.attempts, j.c.last_error,
         ).cte("res")
         obs_r = select(res.c.queue, res.c.entrypoint,
                        as_stats_status(res.c.status).label("status"), res.c.message).cte("obs")
         #: ``Statements.rescue`` plus the statistics upsert (lost attempts count as
-        #: ``retried``, or ``failed`` when out of attempts).
-        self.rescue: Executable = select(res.c.id, res.c.status).add_cte(self._record(obs_r))
+        #: ``retried``, or ``failed`` when out of attempts); returns ``(id, new
+        #: status, queue, entrypoint, attempts, last_error)`` for the logs.
+        self.rescue: Executable = select(
+            res.c.id, res.c.status, res.c.queue, res.c.entrypoint, res.c.attempts,
+            res.c.last_error,
+        ).add_cte(self._record(obs_r))
 
         # ---- cancel queued jobs (operator) --------------------------------------------
         can = stmts.cancel_queued.returning(j.c.queue, j.c.entrypoint).cte("can")

@@ -8,7 +8,9 @@ queries (see :mod:`pgq_sa.sql_stats`):
 - per-second rows of ``pgq_stats`` for the last ``window`` seconds: outcome counts,
   throughput, error rate, latency and run-time percentiles, the latest error;
 - the workers table, each worker flagged ``stale`` when its heartbeat is older than
-  ``stale_after`` seconds.
+  ``stale_after`` seconds; ready jobs that no live worker runs (no worker serving
+  their queue has their entrypoint registered) are flagged ``unserved``, from the
+  rows above (no extra query).
 
 Windows end at the start of the current second (``until``): only complete seconds
 count, so figures do not flicker while a second fills up.
@@ -25,7 +27,7 @@ newest first through the partial index on ``finished_at``.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -40,7 +42,8 @@ from .schema import CANCELLED, FAILED, RETRIED, SUCCEEDED
 from .sql import statements_for
 from .sql_stats import StatsStatements
 
-__all__ = ["Figures", "QueueFigures", "Snapshot", "WorkerInfo", "list_workers", "snapshot"]
+__all__ = ["Figures", "QueueFigures", "Snapshot", "Unserved", "WorkerInfo", "flag_unserved",
+           "list_workers", "snapshot"]
 
 Target = AsyncEngine | AsyncConnection
 
@@ -83,6 +86,9 @@ class Figures:
     last_error_at: datetime | None = None
     #: Finished jobs behind the percentiles (the sample; ``0``: none finished).
     timed: int = 0
+    #: Ready jobs that no live worker runs: none that heartbeats serves their queue
+    #: with their entrypoint registered (a typo, a task not deployed, no worker).
+    unserved: int = 0
     _finished_short: int = field(default=0, repr=False)
 
     @property
@@ -107,7 +113,7 @@ class Figures:
     def _add(self, other: Figures) -> None:
         """Fold ``other`` (an entrypoint of this queue) into this queue's totals."""
         for name in ("ready", "scheduled", "running", "succeeded", "failed", "cancelled",
-                     "retried", "_finished_short"):
+                     "retried", "unserved", "_finished_short"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         if other.oldest_ready_age is not None:
             self.oldest_ready_age = max(self.oldest_ready_age or 0.0, other.oldest_ready_age)
@@ -203,6 +209,25 @@ class Snapshot:
             total._timings(self._total_timings)
         return total
 
+    def unserved(self) -> list[Unserved]:
+        """The (queue, entrypoint) pairs with ready jobs that no live worker runs,
+        and why."""
+        live = [w for w in self.workers if not w.stale]
+        out = []
+        for q in self.queues:
+            for e in q.entrypoints:
+                if not e.unserved:
+                    continue
+                if not live:
+                    why = "no live worker"
+                elif not any(q.queue in w.queues for w in live):
+                    why = f"no live worker serves queue {q.queue}"
+                else:
+                    why = (f"the live workers of queue {q.queue} have no task named "
+                           f"{e.entrypoint!r}")
+                out.append(Unserved(q.queue, e.entrypoint or "", e.unserved, why))
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """The snapshot as JSON-able data (``pgq-sa dashboard --json``)."""
         return {
@@ -214,7 +239,29 @@ class Snapshot:
             "totals": self.totals.to_dict(),
             "queues": [q.to_dict() for q in self.queues],
             "workers": [w.to_dict() for w in self.workers],
+            "unserved": [asdict(u) for u in self.unserved()],
         }
+
+
+@dataclass(frozen=True)
+class Unserved:
+    """Ready jobs of one (queue, entrypoint) that no live worker runs."""
+
+    queue: str
+    entrypoint: str
+    ready: int
+    #: Why: no live worker at all, none on the queue, or none with that task.
+    reason: str
+
+
+def flag_unserved(figures: Iterable[Figures], workers: list[WorkerInfo]) -> None:
+    """Set ``unserved`` on each (queue, entrypoint) figure whose ready jobs no live
+    worker would claim (a worker claims its queues' jobs of its registered
+    entrypoints).  Reads only what the snapshot already holds: no query."""
+    live = [(frozenset(w.queues), frozenset(w.entrypoints)) for w in workers if not w.stale]
+    for f in figures:
+        if f.ready and not any(f.queue in qs and f.entrypoint in es for qs, es in live):
+            f.unserved = f.ready
 
 
 @asynccontextmanager
@@ -327,6 +374,7 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
         f = fig(r.queue, r.entrypoint)
         f.last_error, f.last_error_at = r.last_error, r.bucket
 
+    flag_unserved(figures.values(), workers)
     queues: dict[str, QueueFigures] = {}
     for (queue, _), f in sorted(figures.items()):
         f._finish(window_s, short_s)

@@ -41,7 +41,7 @@ async def test_cancel_queued_job_never_runs(engine, dsn):
 
     job_id = await work.options(delay=0.3).enqueue(engine)
     result = await pgq_sa.cancel(engine, [job_id])
-    assert result == {"cancelled": [job_id], "requested": [], "unchanged": []}
+    assert result == {"cancelled": [job_id], "requested": [], "unchanged": [], "missing": []}
     async with running_worker(registry, dsn, poll_interval=0.1):
         await anyio.sleep(1.0)
     assert ran == []
@@ -156,7 +156,8 @@ async def test_cancel_finished_or_unknown_jobs_is_a_no_op(engine, dsn):
         job_id = await work.enqueue(engine)
         await wait_for(lambda: _status_is(engine, job_id, "succeeded"))
     result = await pgq_sa.cancel(engine, [job_id, 999999])
-    assert result == {"cancelled": [], "requested": [], "unchanged": [job_id, 999999]}
+    assert result == {"cancelled": [], "requested": [], "unchanged": [job_id],
+                      "missing": [999999]}
     out = await anyio.to_thread.run_sync(
         lambda: cli(dsn, "jobs", "cancel", str(job_id), "--json"))
     assert out.returncode == 1

@@ -20,6 +20,7 @@ from .. import retention
 from ..driver import is_connection_error
 from ..dsn import async_url, describe, dsn_from_env
 from ..errors import PgqError, SchemaNotInstalled
+from ..schema import validate_identifier
 
 T = TypeVar("T")
 
@@ -28,9 +29,19 @@ dsn_option = click.option(
     help="PostgreSQL URL (postgresql://… or a SQLAlchemy URL). "
          "Default: $PGQ_SA_DSN, else $DATABASE_URL.",
 )
+def _schema(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return validate_identifier(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 schema_option = click.option(
-    "--schema", default=None, metavar="NAME",
-    help="PostgreSQL schema holding the pgq-sa tables (default: search path).",
+    "--schema", default=None, metavar="NAME", envvar="PGQ_SA_SCHEMA", callback=_schema,
+    help="PostgreSQL schema holding the pgq-sa tables. Default: $PGQ_SA_SCHEMA, else "
+         "the search path.",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 now_option = click.option("--now", "now_text", default=None, hidden=True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ..dashboard.text import format_table, render_queues, render_workers
+from ..dashboard.text import format_table, render_queues, render_unserved, render_workers
 from ..stats import STALE_AFTER, Snapshot, WorkerInfo, format_seconds, list_workers, snapshot
 from .common import (
     dsn_option,
@@ -31,7 +31,10 @@ from .dashboard import parse_now
 @now_option
 @handle_errors
 def queues(dsn: str | None, schema: str | None, as_json: bool, now_text: str | None) -> None:
-    """Per queue: ready and scheduled jobs, running jobs, age of the oldest ready job."""
+    """Per queue: ready and scheduled jobs, running jobs, age of the oldest ready job.
+
+    Ready jobs that no live worker runs (no worker serving their queue has their
+    entrypoint) are listed under the table, with the reason."""
     url = resolve_dsn(dsn)
     now = parse_now(now_text)
 
@@ -43,9 +46,10 @@ def queues(dsn: str | None, schema: str | None, as_json: bool, now_text: str | N
         print_json([
             {"queue": q.queue, "ready": q.ready, "scheduled": q.scheduled,
              "running": q.running, "oldest_ready_age": q.oldest_ready_age,
-             "throughput": q.throughput, "error_rate": q.error_rate,
+             "throughput": q.throughput, "error_rate": q.error_rate, "unserved": q.unserved,
              "entrypoints": {e.entrypoint: {"ready": e.ready, "scheduled": e.scheduled,
-                                            "running": e.running} for e in q.entrypoints}}
+                                            "running": e.running, "unserved": e.unserved}
+                             for e in q.entrypoints}}
             for q in snap.queues
         ])
         return
@@ -57,6 +61,9 @@ def queues(dsn: str | None, schema: str | None, as_json: bool, now_text: str | N
     click.echo(format_table(("QUEUE", "READY", "SCHEDULED", "RUNNING", "OLDEST READY",
                              f"DONE/S {snap.window // 60}M"), rows,
                             (False, True, True, True, True, True)))
+    unserved = render_unserved(snap)
+    if unserved is not None:
+        click.echo(f"\n{unserved}")
 
 
 @click.command()

@@ -18,6 +18,7 @@ from .. import admin, retention
 from ..dashboard.text import format_table
 from ..enqueue import enqueue as enqueue_job
 from ..enqueue import tables_for
+from ..errors import ConfigurationError
 from ..schema import STATUSES
 from ..sql import statements_for
 from .common import (
@@ -73,14 +74,45 @@ def jobs() -> None:
     """Inspect and control jobs."""
 
 
+def effective_max_attempts(job: dict[str, Any], registry: str | None
+                           ) -> tuple[int | None, str, str]:
+    """``(value, source, explanation)`` of the max_attempts that applies to ``job``:
+    its own (``job``), its task's default from ``registry`` (``task``), the one the
+    worker applied at its last failed attempt (``worker``), else ``unknown``."""
+    if job.get("max_attempts") is not None:
+        return job["max_attempts"], "job", "set on the job"
+    entrypoint = job["entrypoint"]
+    if registry is not None:
+        from .loader import load_registry
+
+        try:
+            task = load_registry(registry).tasks.get(entrypoint)
+        except ConfigurationError as exc:
+            fail(str(exc), 2)
+        if task is not None:
+            return task.max_attempts, "task", f"default of task {entrypoint!r} in {registry}"
+    for err in reversed(job.get("errors") or []):
+        if isinstance(err, dict) and isinstance(err.get("max_attempts"), int):
+            return (err["max_attempts"], "worker",
+                    f"default of task {entrypoint!r}, as its worker applied it at attempt "
+                    f"{err.get('attempt')}")
+    why = (f"task {entrypoint!r} is not in {registry}" if registry is not None
+           else "pass --registry module:attribute to read it")
+    return None, "unknown", f"the task's default; {why}"
+
+
 @jobs.command()
 @click.argument("job_id", type=int)
 @dsn_option
 @schema_option
 @json_option
+@click.option("--registry", "registry", default=None, metavar="MODULE:ATTR",
+              help="The app's registry: shows the task's default max_attempts for a job "
+                   "that has none of its own.")
 @handle_errors
-def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool) -> None:
-    """Show one job: status, attempts, errors, timestamps."""
+def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool,
+         registry: str | None) -> None:
+    """Show one job: status, attempts, effective max_attempts, errors, timestamps."""
     url = resolve_dsn(dsn)
 
     async def go(engine: AsyncEngine) -> dict[str, Any] | None:
@@ -89,15 +121,18 @@ def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool) -> Non
     job = run_async(go, url)
     if job is None:
         fail(f"no job with id {job_id}")
+    value, source, explanation = effective_max_attempts(job, registry)
     if as_json:
-        print_json(job)
+        print_json({**job, "effective_max_attempts": value, "max_attempts_source": source})
         return
-    for key, value in job.items():
+    for key, value_ in job.items():
         if key == "errors":
             continue
         if key == "payload":
-            value = json.dumps(value)
-        click.echo(f"{key:>20}: {'' if value is None else value}")
+            value_ = json.dumps(value_)
+        if key == "max_attempts":
+            value_ = f"{'?' if value is None else value} ({explanation})"
+        click.echo(f"{key:>20}: {'' if value_ is None else value_}")
     for err in job.get("errors") or []:
         click.echo(f"\nattempt {err.get('attempt')} at {err.get('at')}: "
                    f"{err.get('type')}: {err.get('message')}")
@@ -129,7 +164,10 @@ def cancel(job_ids: tuple[int, ...], dsn: str | None, schema: str | None,
             click.echo(f"{i}: running, cancellation requested")
         for i in result["unchanged"]:
             click.echo(f"{i}: not queued or running (unchanged)")
-    if result["unchanged"] and not (result["cancelled"] or result["requested"]):
+        for i in result["missing"]:
+            click.echo(f"{i}: no such job", err=True)
+    # exit 1 when an id names no job, or when nothing could be cancelled
+    if result["missing"] or not (result["cancelled"] or result["requested"]):
         raise SystemExit(1)
 
 
@@ -144,19 +182,23 @@ def retry(job_ids: tuple[int, ...], dsn: str | None, schema: str | None,
     """Put failed or cancelled jobs back in the queue."""
     url = resolve_dsn(dsn)
 
-    async def go(engine: AsyncEngine) -> list[int]:
-        return await admin.retry(engine, job_ids, schema=schema)
+    async def go(engine: AsyncEngine) -> tuple[list[int], list[int]]:
+        done = await admin.retry(engine, job_ids, schema=schema)
+        rest = [i for i in job_ids if i not in set(done)]
+        return done, (await admin.missing(engine, rest, schema=schema) if rest else [])
 
-    done = run_async(go, url)
-    skipped = [i for i in job_ids if i not in set(done)]
+    done, missing = run_async(go, url)
+    skipped = [i for i in job_ids if i not in set(done) and i not in set(missing)]
     if as_json:
-        print_json({"retried": done, "unchanged": skipped})
+        print_json({"retried": done, "unchanged": skipped, "missing": missing})
     else:
         for i in done:
             click.echo(f"{i}: queued again")
         for i in skipped:
             click.echo(f"{i}: not failed or cancelled (unchanged)")
-    if skipped and not done:
+        for i in missing:
+            click.echo(f"{i}: no such job", err=True)
+    if missing or not done:
         raise SystemExit(1)
 
 

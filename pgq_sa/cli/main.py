@@ -41,13 +41,19 @@ class LazyGroup(click.Group):
 @click.version_option(__version__, prog_name="pgq-sa")
 def cli() -> None:
     """pgq-sa: a PostgreSQL job queue for SQLAlchemy applications."""
+    # The subcommand's modules are imported by now (click resolves the subcommand
+    # before it calls this): what they created lives as long as the process, so
+    # freeze it (out of the collector's sight: the next collections walk none of
+    # it) and let the collector run again.
+    gc.freeze()
+    gc.enable()
 
 
 def main() -> None:
-    # What importing SQLAlchemy and pgq-sa created lives as long as the process
-    # (the import runs with the cyclic GC paused, see pgq_sa/__init__.py): move it
-    # out of the collector's sight instead of letting the next collection walk it
-    # (~25 ms), and every full collection after that.  This is the command's own
-    # process, so freezing is safe here; the library never does it.
-    gc.freeze()
+    # Importing SQLAlchemy and pgq-sa creates a few hundred thousand objects that
+    # live as long as the process, and the cyclic GC would walk them again and
+    # again while they are made: the imports run with it paused (until cli()
+    # above).  This is the command's own process, so that is safe here; the
+    # library itself never touches the GC.
+    gc.disable()
     cli(prog_name="pgq-sa")

@@ -20,6 +20,7 @@ from .common import (
     handle_errors,
     make_engine,
     resolve_dsn,
+    schema_option,
     setup_logging,
 )
 from .loader import load_registry
@@ -34,6 +35,7 @@ async def preflight(worker: Worker) -> None:
 @click.command()
 @click.argument("registry")
 @dsn_option
+@schema_option
 @click.option("--queue", "-q", "queues", multiple=True,
               help="Queue to serve (repeatable). Default: every queue of the registry.")
 @click.option("--concurrency", "-c", default=64, show_default=True, type=click.IntRange(1),
@@ -60,16 +62,28 @@ async def preflight(worker: Worker) -> None:
               metavar="DURATION", help="Delete statistics older than this ('never' keeps "
                                        "them).")
 @handle_errors
-def worker(registry: str, dsn: str | None, queues: tuple[str, ...], concurrency: int,
+def worker(registry: str, dsn: str | None, schema: str | None, queues: tuple[str, ...],
+           concurrency: int,
            poll_interval: float, shutdown_timeout: float, no_listen: bool,
            synchronous_commit: bool, log_level: str, metrics_port: int | None, metrics_addr: str,
            job_retention: float | None, stats_retention: float | None) -> None:
-    """Run the jobs of REGISTRY (module:attribute) until SIGTERM/SIGINT."""
+    """Run the jobs of REGISTRY (module:attribute) until SIGTERM/SIGINT.
+
+    REGISTRY must name a pgq_sa.Registry with tasks: anything else (a task, a
+    function) exits 2 without being called.  The worker reads the registry's
+    schema; --schema (or PGQ_SA_SCHEMA), when given, must be the same."""
     setup_logging(log_level)
     try:
         reg = load_registry(registry)
     except ConfigurationError as exc:
         fail(str(exc), 2)
+    if schema is not None and schema != reg.schema:
+        # Producers enqueue into the registry's schema: a worker reading another one
+        # would leave every job waiting.
+        fail(f"--schema/PGQ_SA_SCHEMA is {schema!r} but registry {registry!r} uses "
+             f"{'the search path' if reg.schema is None else repr(reg.schema)}, where its "
+             f"tasks enqueue: declare pgq_sa.Registry(schema={schema!r}) or drop --schema",
+             2)
     url = resolve_dsn(dsn)
     # one connection per service, plus the metrics sampler's and room to spare
     engine = make_engine(url, pool_size=LEASES + 2, max_overflow=4)

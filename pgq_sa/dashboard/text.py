@@ -11,7 +11,8 @@ from collections.abc import Sequence
 from ..stats import Figures, Snapshot, WorkerInfo, format_seconds
 
 __all__ = ["QUEUE_HEADERS", "WORKER_HEADERS", "figures_row", "format_table", "percent",
-           "queue_headers", "rate", "render_queues", "render_snapshot", "render_workers",
+           "queue_headers", "rate", "render_queues", "render_snapshot", "render_unserved",
+           "render_workers",
            "span_label", "worker_row"]
 
 
@@ -109,6 +110,17 @@ def render_workers(workers: Sequence[WorkerInfo]) -> str:
     return format_table(WORKER_HEADERS, [worker_row(w) for w in workers], _WORKER_RIGHT)
 
 
+def render_unserved(snap: Snapshot) -> str | None:
+    """The warning about ready jobs no live worker runs (``None`` when there are
+    none): each (queue, entrypoint), how many are ready, and why."""
+    found = snap.unserved()
+    if not found:
+        return None
+    lines = [f"warning: {sum(u.ready for u in found)} ready job(s) that no live worker runs:"]
+    lines += [f"  {u.queue}/{u.entrypoint}: {u.ready} ready ({u.reason})" for u in found]
+    return "\n".join(lines)
+
+
 def render_snapshot(snap: Snapshot) -> str:
     """The whole dashboard as plain text (``pgq-sa dashboard --once``)."""
     t = snap.totals
@@ -122,4 +134,8 @@ def render_snapshot(snap: Snapshot) -> str:
         f"errors {percent(t.error_rate)}  "
         f"workers {len(snap.workers)}" + (f" ({stale} STALE)" if stale else "")
     )
-    return "\n\n".join([head, render_queues(snap), render_workers(snap.workers)]) + "\n"
+    parts = [head, render_queues(snap), render_workers(snap.workers)]
+    unserved = render_unserved(snap)
+    if unserved is not None:
+        parts.append(unserved)
+    return "\n\n".join(parts) + "\n"

@@ -12,7 +12,7 @@ from rich.text import Text
 from ..stats import Figures, Snapshot, format_seconds
 from .text import percent, rate, span_label
 
-__all__ = ["render", "sparkline"]
+__all__ = ["render", "sparkline", "unserved_table"]
 
 _BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -79,7 +79,24 @@ def queues_table(snap: Snapshot, *, trend: bool = True) -> Table:
     for q in snap.queues:
         _row(table, q, Text(q.queue, style="bold"), sparkline(q.series) if trend else None)
         for e in q.entrypoints:
-            _row(table, e, Text(f"  {e.entrypoint}"), "" if trend else None)
+            label = Text(f"  {e.entrypoint}")
+            if e.unserved:
+                label.append(" (no worker)", style="bold red")
+            _row(table, e, label, "" if trend else None)
+    return table
+
+
+def unserved_table(snap: Snapshot) -> Table | None:
+    """Ready jobs that no live worker runs, per (queue, entrypoint), and why."""
+    found = snap.unserved()
+    if not found:
+        return None
+    table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+    table.add_column("where", no_wrap=True, style="bold")
+    table.add_column("ready", no_wrap=True, justify="right")
+    table.add_column("why", no_wrap=True, overflow="ellipsis", ratio=1, style="red")
+    for u in found:
+        table.add_row(f"{u.queue}/{u.entrypoint}", f"{u.ready} ready", u.reason)
     return table
 
 
@@ -146,11 +163,17 @@ def render(snap: Snapshot | None, *, title: str, refresh: int, interval: float,
         summary.append(f"  workers {len(snap.workers)}")
         if stale:
             summary.append(f" ({stale} STALE)", style="bold red")
+        if t.unserved:
+            summary.append(f"  unserved {t.unserved}", style="bold red")
         parts.append(summary)
         trend = width >= TREND_MIN_WIDTH
         parts.append(Panel(queues_table(snap, trend=trend) if snap.queues else Text(
             "no queued, running or recently finished jobs", style="dim"),
             title="queues", title_align="left"))
+        unserved = unserved_table(snap)
+        if unserved is not None:
+            parts.append(Panel(unserved, title="ready jobs no live worker runs",
+                               title_align="left", border_style="red"))
         errors = errors_table(snap)
         if errors is not None:
             parts.append(Panel(errors, title="latest errors", title_align="left",

@@ -8,6 +8,7 @@ import time
 import traceback
 from datetime import datetime, timedelta, timezone
 from functools import partial
+from types import TracebackType
 from typing import Any
 
 import anyio
@@ -31,6 +32,20 @@ class JobTimeout(Exception):
     """The job ran longer than its task's ``timeout``."""
 
 
+class MaxAttemptsExceeded(Exception):
+    """A rescued job was already past its ``max_attempts``."""
+
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | None
+
+
+def bare(exc: BaseException) -> ExcInfo:
+    """``exc_info`` for an error raised by pgq-sa itself: its type and message but no
+    traceback (the frames would be pgq-sa's own, and their local variables hold
+    the payload, which an error tracker would capture)."""
+    return (type(exc), exc.with_traceback(None), None)
+
+
 def clean_text(text: str) -> str:
     """``text`` made storable by PostgreSQL: no NUL characters, no lone surrogates
     (either would make the outcome's write fail)."""
@@ -43,13 +58,16 @@ def clean_text(text: str) -> str:
     return text
 
 
-def _error(attempt: int, exc: BaseException | None, type_name: str, message: str,
+def _error(ctx: JobContext, exc: BaseException | None, type_name: str, message: str,
            with_tb: bool = True) -> dict[str, Any]:
+    """The record of a failed attempt kept in the job's ``errors`` (with the
+    ``max_attempts`` that applied, so operators see it without the registry)."""
     tb = None
     if exc is not None and with_tb:
         tb = clean_text("".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
     return {
-        "attempt": attempt,
+        "attempt": ctx.attempt,
+        "max_attempts": ctx.max_attempts,
         "at": datetime.now(timezone.utc).isoformat(),
         "type": clean_text(type_name),
         "message": clean_text(message),
@@ -194,18 +212,24 @@ class Executor:
         # A job rescued after its worker died may already be past its limit.
         if attempt > ctx.max_attempts:
             msg = f"exceeded max_attempts ({ctx.max_attempts}) after its worker was lost"
+            self._log_failure(ctx, logging.ERROR, "failed", "MaxAttemptsExceeded", msg,
+                              bare(MaxAttemptsExceeded(msg)))
             return Outcome(job_id, attempt, FAILED, message=msg,
-                           error=_error(attempt, None, "MaxAttemptsExceeded", msg))
+                           error=_error(ctx, None, "MaxAttemptsExceeded", msg))
         try:
             payload = load_payload(ctx.payload)
             ctx.payload = payload
             task.check_payload(payload)
+            kwargs = task.arguments(payload, ctx)  # typed parameters converted here
         except (TypeError, ValueError) as exc:
-            # Retrying cannot fix a payload that does not fit the handler.
+            # Retrying cannot fix a payload that does not fit the handler.  The
+            # messages name paths and types, never values (see pgq_sa.convert).
             msg = clean_text(f"bad payload: {exc}")
+            self._log_failure(ctx, logging.ERROR, "failed: its payload does not fit the "
+                              "handler (not retried)", type(exc).__name__,
+                              clean_text(str(exc)), bare(exc))
             return Outcome(job_id, attempt, FAILED, message=msg,
-                           error=_error(attempt, exc, type(exc).__name__, msg, with_tb=False))
-        kwargs = task.arguments(payload, ctx)
+                           error=_error(ctx, exc, type(exc).__name__, msg, with_tb=False))
         if entry.stop_reason is not None:  # stopped before it started
             return self._stopped(task, ctx, entry.stop_reason)
         timed = task.timeout is not None
@@ -229,8 +253,8 @@ class Executor:
             if entry.stop_reason is not None:
                 return self._stopped(task, ctx, entry.stop_reason)
             message = clean_text(f"{type(exc).__name__}: {exc}")
-            return self._failure(task, ctx, _error(attempt, exc, type(exc).__name__, str(exc)),
-                                 message)
+            return self._failure(task, ctx, _error(ctx, exc, type(exc).__name__, str(exc)),
+                                 message, exc_info=(type(exc), exc, exc.__traceback__))
         finally:
             entry.scope = None
             if timed:
@@ -246,12 +270,17 @@ class Executor:
         """The outcome of a job stopped for ``reason``."""
         if reason == "timeout":
             msg = f"timed out after {task.timeout}s"
-            return self._failure(task, ctx, _error(ctx.attempt, None, JobTimeout.__name__, msg),
-                                 f"{JobTimeout.__name__}: {msg}")
+            return self._failure(task, ctx, _error(ctx, None, JobTimeout.__name__, msg),
+                                 f"{JobTimeout.__name__}: {msg}",
+                                 exc_info=bare(JobTimeout(msg)))
         if reason == "cancel":
             return Outcome(ctx.id, ctx.attempt, CANCELLED, message="cancelled")
         if reason == "lost":
             self.state.stats["lost"] += 1
+            self._log_failure(ctx, logging.WARNING,
+                              "was taken from this worker while it ran (its heartbeat "
+                              "could not be written; another worker may run it again)",
+                              "WorkerLost", "lost contact with the database", None)
         return self._returned(ctx.id, ctx.attempt, reason)
 
     @staticmethod
@@ -260,11 +289,31 @@ class Executor:
         return Outcome(job_id, attempt, QUEUED, uncount=True,
                        message=_STOPPED.get(reason, _STOPPED["shutdown"]))
 
-    @staticmethod
-    def _failure(task: Task[Any, Any], ctx: JobContext, error: dict[str, Any],
-                 message: str) -> Outcome:
+    def _failure(self, task: Task[Any, Any], ctx: JobContext, error: dict[str, Any],
+                 message: str, exc_info: ExcInfo) -> Outcome:
+        """A failed attempt: retried after its backoff, or the job fails for good.
+        Logged at WARNING (retry) or ERROR (final), with ``exc_info``."""
         if ctx.attempt >= ctx.max_attempts:
+            self._log_failure(ctx, logging.ERROR, "failed", error["type"], error["message"],
+                              exc_info)
             return Outcome(ctx.id, ctx.attempt, FAILED, message=message, error=error)
         delay = task.backoff.delay(ctx.attempt)
+        self._log_failure(ctx, logging.WARNING, f"failed, retrying in {delay:.1f}s",
+                          error["type"], error["message"], exc_info, retry_in=round(delay, 3))
         return Outcome(ctx.id, ctx.attempt, QUEUED, message=message, error=error,
                        run_at=datetime.now(timezone.utc) + timedelta(seconds=delay))
+
+    def _log_failure(self, ctx: JobContext, level: int, what: str, error_type: str,
+                     error: str, exc_info: ExcInfo, **extra: Any) -> None:
+        """One record per failed attempt: ``job 42 send_email attempt 2/3 failed,
+        retrying in 4.0s: ValueError: boom`` with the same facts as ``extra`` fields
+        (job_id, entrypoint, queue, attempt, max_attempts, error_type, error) and the
+        exception, so logging-based error trackers capture it."""
+        if not log.isEnabledFor(level):
+            return
+        log.log(level, "job %s %s attempt %d/%d %s: %s: %s", ctx.id, ctx.entrypoint,
+                ctx.attempt, ctx.max_attempts, what, error_type, error, exc_info=exc_info,
+                extra={"job_id": ctx.id, "entrypoint": ctx.entrypoint, "queue": ctx.queue,
+                       "attempt": ctx.attempt, "max_attempts": ctx.max_attempts,
+                       "error_type": error_type, "error": error, "worker_id": self.worker_id,
+                       **extra})

@@ -15,6 +15,7 @@ import anyio
 
 from ..driver import Lease
 from ..registry import DEFAULT_HEARTBEAT_TIMEOUT, Registry
+from ..schema import CANCELLED, FAILED, QUEUED
 from ..sql import Statements
 from .state import WorkerState
 
@@ -23,6 +24,12 @@ __all__ = ["Rescuer"]
 log = logging.getLogger("pgq_sa.rescuer")
 
 WORKER_ROW_TTL = 3600.0  # forget workers silent for an hour
+#: Rescued jobs logged one by one per pass (the summary line counts them all).
+LOGGED_PER_PASS = 100
+
+
+class WorkerLost(Exception):
+    """The worker running a job stopped heartbeating or vanished."""
 
 
 class Rescuer:
@@ -52,12 +59,31 @@ class Rescuer:
         if rows:
             self.rescued += len(rows)
             self._state.stats["rescued"] += len(rows)
-            log.warning("rescued %d job(s) from dead workers: %s", len(rows),
-                        ", ".join(f"{r[0]}->{r[1]}" for r in rows[:20]))
+            for row in rows[:LOGGED_PER_PASS]:
+                self._log(row)
+            if len(rows) > LOGGED_PER_PASS:
+                log.warning("rescued %d more job(s) from dead workers",
+                            len(rows) - LOGGED_PER_PASS)
             self._state.poke()
         await self._lease.fetch(self._stmts.reap_workers,
                                 {"older_than": WORKER_ROW_TTL, "now": None})
         return rows
+
+    @staticmethod
+    def _log(row: Any) -> None:
+        """One record per rescued job: WARNING when it goes back to the queue, ERROR
+        when that was its last attempt (it fails for good)."""
+        job_id, status, queue, entrypoint, attempts, last_error = row[:6]
+        level = logging.ERROR if status == FAILED else logging.WARNING
+        if not log.isEnabledFor(level):
+            return
+        what = {FAILED: "failed: it was the last attempt", QUEUED: "queued again",
+                CANCELLED: "cancelled, as asked"}.get(status, status)
+        log.log(level, "job %s %s attempt %s rescued (%s): %s", job_id, entrypoint, attempts,
+                what, last_error, exc_info=(WorkerLost, WorkerLost(last_error), None),
+                extra={"job_id": job_id, "entrypoint": entrypoint, "queue": queue,
+                       "attempt": attempts, "status": status, "error_type": "WorkerLost",
+                       "error": last_error})
 
     async def run(self) -> None:
         """Rescue at start (jobs of a predecessor that deregistered or died long ago),

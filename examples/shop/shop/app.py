@@ -55,7 +55,7 @@ def sign_up(body: SignUp, session: SessionDep) -> dict[str, str]:
     session.add(user)
     session.flush()  # user.id now set
     # in the request's transaction: the job exists only if the user does
-    send_welcome_email.enqueue_sync(session, user_id=str(user.id))
+    send_welcome_email.enqueue_sync(session, user_id=user.id)
     if body.fail:
         session.rollback()
         raise HTTPException(422, "sign-up refused: nothing was saved, no email queued")

@@ -14,11 +14,10 @@ registry = pgq_sa.Registry()
 
 
 @registry.task(queue="emails", max_attempts=5)
-def send_welcome_email(user_id: str, ctx: pgq_sa.JobContext) -> None:
+def send_welcome_email(user_id: uuid.UUID, ctx: pgq_sa.JobContext) -> None:
     """Send the welcome email (here: record it), once per user even if retried."""
-    # TODO(issue 9, item 6): take user_id: uuid.UUID once typed payloads land.
     with sessions()() as session:
         session.execute(insert(WelcomeEmail).values(
-            id=uuid.uuid4(), user_id=uuid.UUID(user_id), job_id=ctx.id,
+            id=uuid.uuid4(), user_id=user_id, job_id=ctx.id,
         ).on_conflict_do_nothing(index_elements=["user_id"]))
         session.commit()
