@@ -32,7 +32,7 @@ JOBS = {"PGQ_SA_SCHEMA": "jobs"}
 def both(dsn: str) -> Iterator[str]:
     """``dsn`` with the tables in ``public`` (one queued marker job, id 1, queue
     ``public_q``, entrypoint ``in_public``) and in ``jobs`` (empty)."""
-    migrate.upgrade(dsn, schema="jobs")
+    migrate.upgrade_database(dsn, schema="jobs")
     query(dsn, "INSERT INTO public.pgq_jobs (queue, entrypoint) VALUES ('public_q', 'in_public')")
     yield dsn
 
