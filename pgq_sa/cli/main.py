@@ -15,7 +15,7 @@ COMMANDS = {
     "db": "db:db",
     "worker": "worker:worker",
     "enqueue": "jobs:enqueue",
-    "jobs": "jobs:jobs",
+    "jobs": "inspect:jobs",  # inspect adds "list" and "prune" to the group of .jobs
     "dashboard": "dashboard:dashboard",
     "queues": "inspect:queues",
     "workers": "inspect:workers",
