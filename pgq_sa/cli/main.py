@@ -13,6 +13,7 @@ from .. import __version__
 #: that subcommand runs (a worker does not load the dashboard).
 COMMANDS = {
     "db": "db:db",
+    "dev": "dev:dev",
     "worker": "worker:worker",
     "enqueue": "jobs:enqueue",
     "jobs": "inspect:jobs",  # inspect adds "list" and "prune" to the group of .jobs
