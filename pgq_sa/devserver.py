@@ -58,7 +58,8 @@ def _pick_port(directory: Path) -> int:
     import hashlib
 
     first = 15432 + int(hashlib.sha1(str(directory).encode()).hexdigest(), 16) % 1000
-    for port in (*range(first, 16432), *range(15432, first)):
+    candidates: list[int] = [*range(first, 16432), *range(15432, first)]
+    for port in candidates:
         if port_is_free(port):
             with socket.socket() as s:
                 try:

@@ -8,10 +8,14 @@ import sys
 import threading
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import click
 
 from .common import fail, handle_errors, resolve_dsn
+
+if TYPE_CHECKING:
+    from ..devserver import DevServer
 
 
 def say(message: str) -> None:
@@ -19,7 +23,7 @@ def say(message: str) -> None:
     click.echo(f"pgq-sa dev: {message}", err=True)
 
 
-def _server(directory: Path | None):  # type: ignore[no-untyped-def]
+def _server(directory: Path | None) -> DevServer:
     from ..devserver import DevServer
 
     return DevServer(directory)
@@ -99,9 +103,9 @@ def dev(registry: str | None, directory: Path | None, dsn: str | None, action: s
     if action in ("stop", "status", "reset"):
         if dsn or registry:
             raise click.UsageError(f"--{action} takes no REGISTRY and no --dsn")
-        server = _server(directory)
+        existing = _server(directory)
         if action == "status":
-            st = server.status()
+            st = existing.status()
             if not st.initialized:
                 say(f"no embedded PostgreSQL in {st.directory} (pgq-sa dev starts one)")
                 sys.exit(3)
@@ -113,14 +117,14 @@ def dev(registry: str | None, directory: Path | None, dsn: str | None, action: s
             click.echo(f"export PGQ_SA_DSN={st.dsn}")
             return
         if action == "stop":
-            say("embedded PostgreSQL stopped" if server.stop()
-                else f"no embedded PostgreSQL running in {server.directory}")
+            say("embedded PostgreSQL stopped" if existing.stop()
+                else f"no embedded PostgreSQL running in {existing.directory}")
             return
-        say(f"deleted {server.directory}" if server.reset()
-            else f"nothing to delete in {server.directory}")
+        say(f"deleted {existing.directory}" if existing.reset()
+            else f"nothing to delete in {existing.directory}")
         return
 
-    server = None
+    server: DevServer | None = None
     started = False
     if dsn:
         url = resolve_dsn(dsn)
