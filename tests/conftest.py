@@ -108,6 +108,21 @@ def sync_engine(dsn: str) -> Iterator[Engine]:
         eng.dispose()
 
 
+#: The DBAPI drivers of the sync API (``enqueue_sync``, ``cancel_sync``, …): what
+#: applications on SQLAlchemy's sync engine use.
+SYNC_DRIVERS = ["psycopg2", "psycopg"]
+
+
+@pytest.fixture(params=SYNC_DRIVERS)
+def app_sync_engine(request: pytest.FixtureRequest, dsn: str) -> Iterator[Engine]:
+    """A sync engine like an application's, once per driver (psycopg2, psycopg 3)."""
+    eng = create_engine(make_url(dsn).set(drivername=f"postgresql+{request.param}"))
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
 @asynccontextmanager
 async def running_worker(registry: pgq_sa.Registry, dsn: str | AsyncEngine,
                          **options: Any) -> AsyncIterator[pgq_sa.Worker]:

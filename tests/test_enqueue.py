@@ -65,7 +65,8 @@ async def test_async_session_rollback(engine):
     assert await count(engine) == 0
 
 
-def test_sync_session_and_connection(sync_engine):
+def test_sync_session_and_connection(app_sync_engine):
+    sync_engine = app_sync_engine
     with Session(sync_engine) as session:
         pgq_sa.enqueue_sync(session, "ship", {"order": 1})
         session.rollback()
@@ -83,6 +84,28 @@ def test_sync_session_and_connection(sync_engine):
     assert row.payload == {"order": 9}
     # an engine runs in its own transaction
     assert pgq_sa.enqueue_sync(sync_engine, "ship", {"order": 10}) > jid
+
+
+def test_sync_task_enqueue_and_batches_keep_every_field(app_sync_engine):
+    registry = pgq_sa.Registry()
+
+    @registry.task(queue="mail")
+    def send(to: str, tags: list[str]) -> None: ...
+
+    with Session(app_sync_engine) as session:
+        one = send.enqueue_sync(session, to="a@b.c", tags=["x"])
+        many = pgq_sa.enqueue_many_sync(session, [
+            send.options(priority=i % 3).job(to=f"{i}@b.c", tags=[str(i), "ü"])
+            for i in range(300)])
+        session.commit()
+    with app_sync_engine.connect() as conn:
+        rows = conn.execute(select(jobs).where(jobs.c.id.in_([one, *many]))
+                            .order_by(jobs.c.id)).all()
+    assert [r.id for r in rows] == [one, *many] and many == sorted(many)
+    assert {(r.queue, r.entrypoint, r.status) for r in rows} == {("mail", "send", "queued")}
+    assert rows[0].payload == {"to": "a@b.c", "tags": ["x"]}
+    assert [(r.payload, r.priority) for r in rows[1:]] == [
+        ({"to": f"{i}@b.c", "tags": [str(i), "ü"]}, i % 3) for i in range(300)]
 
 
 async def test_engine_enqueue_many_is_one_statement(engine):
