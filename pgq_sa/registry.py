@@ -74,6 +74,8 @@ class Task(Generic[P, R]):
     heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT
     backoff: Backoff = field(default_factory=Backoff)
     opts: TaskOptions = field(default_factory=TaskOptions)
+    #: The PostgreSQL schema of its registry's tables (``None``: the search path).
+    schema: str | None = None
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.fn)
@@ -165,14 +167,14 @@ class Task(Generic[P, R]):
         or engine); returns the job id."""
         from .enqueue import enqueue_many
 
-        ids = await enqueue_many(target, [self.job(*args, **kwargs)])
+        ids = await enqueue_many(target, [self.job(*args, **kwargs)], schema=self.schema)
         return ids[0]
 
     def enqueue_sync(self, target: Any, *args: P.args, **kwargs: P.kwargs) -> int:
         """Like :meth:`enqueue`, for a sync ``Connection``, ``Session`` or ``Engine``."""
         from .enqueue import enqueue_many_sync
 
-        return enqueue_many_sync(target, [self.job(*args, **kwargs)])[0]
+        return enqueue_many_sync(target, [self.job(*args, **kwargs)], schema=self.schema)[0]
 
 
 class Registry:
@@ -248,6 +250,7 @@ class Registry:
                 timeout=timeout,
                 heartbeat_timeout=float(heartbeat_timeout),
                 backoff=backoff or Backoff(),
+                schema=self.schema,
             )
             self.tasks[task_name] = t
             return t

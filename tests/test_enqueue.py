@@ -300,3 +300,24 @@ async def test_copy_into_a_custom_schema(empty_db):
             await pgq_sa.enqueue_many(eng, [("e", {})] * COPY_THRESHOLD)  # default schema
     finally:
         await eng.dispose()
+
+
+async def test_task_of_a_schema_registry_enqueues_into_its_schema(dsn, engine, app_sync_engine):
+    import anyio
+    from sqlalchemy import text
+
+    from pgq_sa import migrate
+
+    await anyio.to_thread.run_sync(lambda: migrate.upgrade(dsn, schema="billing"))
+    billing = pgq_sa.Registry(schema="billing")
+
+    @billing.task()
+    async def charge(invoice: int) -> None: ...
+
+    ids = [await charge.enqueue(engine, invoice=1),
+           await charge.options(priority=3).enqueue(engine, invoice=2),
+           charge.enqueue_sync(app_sync_engine, invoice=3)]
+    async with engine.connect() as conn:
+        in_schema = (await conn.execute(text("SELECT id FROM billing.pgq_jobs ORDER BY id")))
+        assert in_schema.scalars().all() == ids
+        assert (await conn.execute(text("SELECT count(*) FROM public.pgq_jobs"))).scalar() == 0
