@@ -94,8 +94,8 @@ class Foreground:
         return self.proc.wait(timeout)
 
 
-def test_dev_runs_server_schema_and_worker_then_stops_what_it_started(tmp_path):
-    data = tmp_path / "pg"
+def test_dev_runs_server_schema_and_worker_then_stops_what_it_started(dev_dir):
+    data = dev_dir
     status = dev("--status", "--dir", str(data))
     assert status.returncode == 3 and "no embedded PostgreSQL" in status.stderr
 
@@ -125,8 +125,8 @@ def test_dev_runs_server_schema_and_worker_then_stops_what_it_started(tmp_path):
     assert stopped.returncode == 3 and "stopped" in stopped.stderr
 
 
-def test_start_reuse_stop_and_reset(tmp_path):
-    data = tmp_path / "pg"
+def test_start_reuse_stop_and_reset(dev_dir):
+    data = dev_dir
     first = dev("--start", "--dir", str(data))
     assert first.returncode == 0, first.stderr
     dsn, port = EXPORT.search(first.stdout).groups()  # type: ignore[union-attr]
@@ -171,11 +171,11 @@ def test_dev_without_the_embedded_extra_says_how_to_get_it(tmp_path):
                                   'with --dsn)')
 
 
-def test_demo_uses_the_embedded_server_when_nothing_answers(tmp_path):
+def test_demo_uses_the_embedded_server_when_nothing_answers(dev_dir):
     with socket.socket() as s:  # a port where nothing listens
         s.bind(("127.0.0.1", 0))
         dead = s.getsockname()[1]
-    data = tmp_path / "pg"
+    data = dev_dir
     env = {**os.environ, "PGQ_SA_DEMO_SERVER": f"postgresql://postgres@127.0.0.1:{dead}/postgres",
            "PGQ_SA_DEV_DIR": str(data), "COLUMNS": "200"}
     out = subprocess.run([sys.executable, str(REPO / "examples" / "demo.py")], cwd=REPO,
