@@ -12,7 +12,7 @@ import pgq_sa  # noqa: E402
 
 project = "pgq-sa"
 author = "pgq-sa developers"
-copyright = "pgq-sa developers"  # noqa: A001
+copyright = "pgq-sa developers"
 release = pgq_sa.__version__
 version = ".".join(release.split(".")[:2])
 

@@ -221,9 +221,9 @@ class Page:
         deadline = time.monotonic() + BACKGROUND_SECONDS
         while missing := missing_lines(expected, log.read_text(errors="replace")):
             if proc.poll() is not None or time.monotonic() > deadline:
+                how = "timed out" if proc.poll() is None else f"exited {proc.returncode}"
                 raise AssertionError(
-                    f"{self.where(block)}: $ {command} (background)\n"
-                    f"{'exited ' + str(proc.returncode) if proc.poll() is not None else 'timed out'}"
+                    f"{self.where(block)}: $ {command} (background)\n{how}"
                     f"; expected lines not seen: {missing}\noutput:\n{log.read_text()}")
             time.sleep(0.1)
 
