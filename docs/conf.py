@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 
@@ -9,6 +10,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import pgq_sa  # noqa: E402
+
+# autodoc imports pgq_sa.migrate, hence Alembic, which logs its plugin set-up at INFO
+logging.getLogger("alembic").setLevel(logging.WARNING)
 
 project = "pgq-sa"
 author = "pgq-sa developers"
