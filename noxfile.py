@@ -24,10 +24,10 @@ TEST_ENV = {"PGQ_SA_TEST_DSN": os.environ.get("PGQ_SA_TEST_DSN", DEFAULT_DSN)}
 
 #: SQLAlchemy series we support (pyproject: >=2.0.30,<2.2), newest release of each.
 SQLALCHEMY = {"2.0": "sqlalchemy[asyncio]>=2.0.30,<2.1", "2.1": "sqlalchemy[asyncio]>=2.1,<2.2"}
-#: The fast suite on every other supported CPython, each SQLAlchemy series at both
-#: ends of the range (the full suite runs on the interpreter running nox, with the
-#: newest SQLAlchemy).
-FAST_MATRIX = [("3.10", "2.0"), ("3.12", "2.1"), ("3.13", "2.0"), ("3.13", "2.1")]
+#: The fast suite on every other supported CPython; with the full suite (the
+#: interpreter running nox, 3.11 in CI, newest SQLAlchemy) each SQLAlchemy series
+#: runs on two interpreters, an old and a new one.
+FAST_MATRIX = [("3.10", "2.0"), ("3.12", "2.0"), ("3.13", "2.1")]
 
 
 def interpreter(version: str) -> str:
