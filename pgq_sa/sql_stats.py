@@ -46,7 +46,7 @@ from sqlalchemy import (
     tuple_,
     values,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP, distinct_on
+from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.sql import Executable
 
@@ -54,6 +54,16 @@ from .schema import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RETRIED, RUNNI
 
 if TYPE_CHECKING:
     from .sql import Statements
+
+
+def _distinct_on(stmt: Select[Any], *columns: Any) -> Select[Any]:
+    """``SELECT DISTINCT ON (columns)``: SQLAlchemy 2.1's ``distinct_on`` extension,
+    or 2.0's ``Select.distinct(*columns)`` (deprecated in 2.1)."""
+    try:
+        from sqlalchemy.dialects.postgresql import distinct_on
+    except ImportError:  # SQLAlchemy 2.0
+        return stmt.distinct(*columns)
+    return stmt.ext(distinct_on(*columns))
 
 __all__ = ["SPANS", "StatsStatements"]
 
@@ -273,12 +283,11 @@ class StatsStatements:
             .group_by(st.c.queue, slot)
         )
         #: The latest error message per (queue, entrypoint) since ``since``.
-        self.last_errors = (
+        self.last_errors = _distinct_on(
             select(st.c.queue, st.c.entrypoint, st.c.last_error, st.c.bucket)
-            .where(fine, st.c.bucket >= since, st.c.last_error.is_not(None))
-            .ext(distinct_on(st.c.queue, st.c.entrypoint))
-            .order_by(st.c.queue, st.c.entrypoint, st.c.bucket.desc())
-        )
+            .where(fine, st.c.bucket >= since, st.c.last_error.is_not(None)),
+            st.c.queue, st.c.entrypoint,
+        ).order_by(st.c.queue, st.c.entrypoint, st.c.bucket.desc())
         now = _now()
         ready = j.c.run_at <= now
         #: Queued jobs per (queue, entrypoint): ready, scheduled, oldest ready run_at

@@ -9,9 +9,12 @@ drops its clone afterwards.  No test skips when PostgreSQL is missing: it fails.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -106,6 +109,41 @@ def sync_engine(dsn: str) -> Iterator[Engine]:
         yield eng
     finally:
         eng.dispose()
+
+
+#: The DBAPI drivers of the sync API (``enqueue_sync``, ``cancel_sync``, …): what
+#: applications on SQLAlchemy's sync engine use.
+SYNC_DRIVERS = ["psycopg2", "psycopg"]
+
+
+@pytest.fixture(params=SYNC_DRIVERS)
+def app_sync_engine(request: pytest.FixtureRequest, dsn: str) -> Iterator[Engine]:
+    """A sync engine like an application's, once per driver (psycopg2, psycopg 3)."""
+    eng = create_engine(make_url(dsn).set(drivername=f"postgresql+{request.param}"))
+    try:
+        yield eng
+    finally:
+        eng.dispose()
+
+
+@pytest.fixture
+def dev_dir() -> Iterator[Path]:
+    """A directory for an embedded PostgreSQL (``pgq-sa dev``), not created yet.
+
+    Outside pytest's ``tmp_path`` on purpose: as root the server runs as another
+    user, and every pytest run started meanwhile (other worktrees run theirs) makes
+    ``/tmp/pytest-of-root`` private again (mode 0700), cutting the server off from
+    its data.  A server left running by a failed test is stopped."""
+    from pgq_sa.devserver import DevServer
+
+    base = Path(tempfile.mkdtemp(prefix="pgq-dev-"))
+    data = base / ".pgq-sa" / "dev"  # laid out like the default ./.pgq-sa/dev
+    try:
+        yield data
+    finally:
+        if (data / "PG_VERSION").exists():
+            DevServer(data).stop()
+        shutil.rmtree(base, ignore_errors=True)
 
 
 @asynccontextmanager

@@ -82,7 +82,7 @@ async def test_cancel_running_async_job_from_cli(engine, dsn):
     assert row["status"] == "cancelled" and row["attempts"] == 1 and row["errors"] == []
 
 
-async def test_cancel_running_sync_job_polls_ctx_cancelled(engine, dsn, sync_engine):
+async def test_cancel_running_sync_job_polls_ctx_cancelled(engine, dsn, app_sync_engine):
     registry = pgq_sa.Registry()
     started, seen = anyio.Event(), []
 
@@ -95,7 +95,8 @@ async def test_cancel_running_sync_job_polls_ctx_cancelled(engine, dsn, sync_eng
         job_id = await work.enqueue(engine)
         with anyio.fail_after(10):
             await started.wait()
-        result = await anyio.to_thread.run_sync(lambda: pgq_sa.cancel_sync(sync_engine, [job_id]))
+        result = await anyio.to_thread.run_sync(
+            lambda: pgq_sa.cancel_sync(app_sync_engine, [job_id]))
         assert result["requested"] == [job_id]
         await wait_for(lambda: _status_is(engine, job_id, "cancelled"), timeout=3)
         await wait_for(lambda: _true(seen), timeout=3)

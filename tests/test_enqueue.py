@@ -65,7 +65,8 @@ async def test_async_session_rollback(engine):
     assert await count(engine) == 0
 
 
-def test_sync_session_and_connection(sync_engine):
+def test_sync_session_and_connection(app_sync_engine):
+    sync_engine = app_sync_engine
     with Session(sync_engine) as session:
         pgq_sa.enqueue_sync(session, "ship", {"order": 1})
         session.rollback()
@@ -83,6 +84,28 @@ def test_sync_session_and_connection(sync_engine):
     assert row.payload == {"order": 9}
     # an engine runs in its own transaction
     assert pgq_sa.enqueue_sync(sync_engine, "ship", {"order": 10}) > jid
+
+
+def test_sync_task_enqueue_and_batches_keep_every_field(app_sync_engine):
+    registry = pgq_sa.Registry()
+
+    @registry.task(queue="mail")
+    def send(to: str, tags: list[str]) -> None: ...
+
+    with Session(app_sync_engine) as session:
+        one = send.enqueue_sync(session, to="a@b.c", tags=["x"])
+        many = pgq_sa.enqueue_many_sync(session, [
+            send.options(priority=i % 3).job(to=f"{i}@b.c", tags=[str(i), "ü"])
+            for i in range(300)])
+        session.commit()
+    with app_sync_engine.connect() as conn:
+        rows = conn.execute(select(jobs).where(jobs.c.id.in_([one, *many]))
+                            .order_by(jobs.c.id)).all()
+    assert [r.id for r in rows] == [one, *many] and many == sorted(many)
+    assert {(r.queue, r.entrypoint, r.status) for r in rows} == {("mail", "send", "queued")}
+    assert rows[0].payload == {"to": "a@b.c", "tags": ["x"]}
+    assert [(r.payload, r.priority) for r in rows[1:]] == [
+        ({"to": f"{i}@b.c", "tags": [str(i), "ü"]}, i % 3) for i in range(300)]
 
 
 async def test_engine_enqueue_many_is_one_statement(engine):
@@ -277,3 +300,24 @@ async def test_copy_into_a_custom_schema(empty_db):
             await pgq_sa.enqueue_many(eng, [("e", {})] * COPY_THRESHOLD)  # default schema
     finally:
         await eng.dispose()
+
+
+async def test_task_of_a_schema_registry_enqueues_into_its_schema(dsn, engine, app_sync_engine):
+    import anyio
+    from sqlalchemy import text
+
+    from pgq_sa import migrate
+
+    await anyio.to_thread.run_sync(lambda: migrate.upgrade_database(dsn, schema="billing"))
+    billing = pgq_sa.Registry(schema="billing")
+
+    @billing.task()
+    async def charge(invoice: int) -> None: ...
+
+    ids = [await charge.enqueue(engine, invoice=1),
+           await charge.options(priority=3).enqueue(engine, invoice=2),
+           charge.enqueue_sync(app_sync_engine, invoice=3)]
+    async with engine.connect() as conn:
+        in_schema = (await conn.execute(text("SELECT id FROM billing.pgq_jobs ORDER BY id")))
+        assert in_schema.scalars().all() == ids
+        assert (await conn.execute(text("SELECT count(*) FROM public.pgq_jobs"))).scalar() == 0

@@ -10,7 +10,7 @@ import pgq_sa
 
 from .procs import workers
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # four worker processes
 
 
 async def test_four_processes_claim_each_job_once(engine, dsn, tmp_path):

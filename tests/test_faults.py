@@ -21,6 +21,8 @@ from .conftest import running_worker, wait_for
 from .procs import WorkerProcess, connect, query, wait_until
 from .proxy import BlackholeProxy
 
+pytestmark = pytest.mark.slow  # real processes, kills and outages: the full suite only
+
 
 def _count(conn, status: str) -> int:
     return int(query(conn, "SELECT count(*) FROM pgq_jobs WHERE status = %s", (status,))[0][0])

@@ -17,6 +17,8 @@ from pgq_sa.worker.heartbeat import heartbeat_interval
 from .conftest import running_worker, wait_for
 from .procs import WorkerProcess, query, wait_until
 
+pytestmark = pytest.mark.slow  # real processes, kills and outages: the full suite only
+
 jobs = tables.jobs
 
 

@@ -84,7 +84,7 @@ async def test_retry_until_failed_keeps_full_history_then_operator_retry(engine,
     assert row["attempts"] == 1 and len(row["errors"]) == 3  # history kept
 
 
-async def test_python_retry_api_and_unchanged_jobs(engine, dsn, sync_engine):
+async def test_python_retry_api_and_unchanged_jobs(engine, dsn, app_sync_engine):
     registry = pgq_sa.Registry()
 
     @registry.task()
@@ -95,7 +95,7 @@ async def test_python_retry_api_and_unchanged_jobs(engine, dsn, sync_engine):
     b = await work.options(delay=3600).enqueue(engine)
     await pgq_sa.cancel(engine, [a, b])
     assert await pgq_sa.retry(engine, [a]) == [a]
-    assert pgq_sa.retry_sync(sync_engine, [b, 424242]) == [b]
+    assert pgq_sa.retry_sync(app_sync_engine, [b, 424242]) == [b]
     assert await pgq_sa.retry(engine, [a]) == []  # queued: not failed or cancelled
     async with running_worker(registry, dsn, poll_interval=0.05):
         await wait_for(lambda: _status_is(engine, a, "succeeded"), timeout=10)

@@ -5,9 +5,13 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 import pgq_sa
 
 from .procs import WorkerProcess, query, wait_until
+
+pytestmark = pytest.mark.slow  # real processes, kills and outages: the full suite only
 
 
 def _jobs(dsn: str) -> dict[int, tuple]:

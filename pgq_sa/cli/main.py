@@ -13,9 +13,10 @@ from .. import __version__
 #: that subcommand runs (a worker does not load the dashboard).
 COMMANDS = {
     "db": "db:db",
+    "dev": "dev:dev",
     "worker": "worker:worker",
     "enqueue": "jobs:enqueue",
-    "jobs": "jobs:jobs",
+    "jobs": "inspect:jobs",  # inspect adds "list" and "prune" to the group of .jobs
     "dashboard": "dashboard:dashboard",
     "queues": "inspect:queues",
     "workers": "inspect:workers",
