@@ -25,22 +25,36 @@ _OPTION = re.compile(r"--[a-z][a-z0-9-]*")
 
 
 def _console_lines(text: str) -> list[str]:
-    """Command lines of the console code blocks (continuation lines joined)."""
-    lines: list[str] = []
+    """Command lines of the console code blocks (continuation lines joined).  In a
+    block with ``$`` prompts only the prompted lines are commands (the others are
+    their output)."""
+    blocks: list[list[str]] = []
     in_block = False
     for raw in text.splitlines():
         if raw.strip().startswith(".. code-block:: console"):
             in_block = True
+            blocks.append([])
             continue
         if in_block and raw and not raw[0].isspace():
             in_block = False
-        if not in_block or not raw.strip():
-            continue
-        line = re.sub(r"\s+#.*$", "", raw.strip()).removeprefix("$ ")
-        if line.startswith("pgq-sa"):
-            lines.append(line)
-        elif lines and line.startswith(("[", "--")) and raw.startswith("      "):
-            lines[-1] += " " + line  # a wrapped option list
+        if in_block and raw.strip():
+            blocks[-1].append(raw)
+    lines: list[str] = []
+    for block in blocks:
+        prompted = any(raw.strip().startswith("$ ") for raw in block)
+        current: list[str] = []
+        for raw in block:
+            stripped = raw.strip()
+            if prompted and not stripped.startswith("$ "):
+                if current and stripped.startswith(("[", "--")) and raw.startswith("      "):
+                    current[-1] += " " + re.sub(r"\s+#.*$", "", stripped)
+                continue
+            line = re.sub(r"\s+#.*$", "", stripped).removeprefix("$ ")
+            if line.startswith("pgq-sa"):
+                current.append(line)
+            elif current and line.startswith(("[", "--")) and raw.startswith("      "):
+                current[-1] += " " + line  # a wrapped option list
+        lines += current
     return lines
 
 

@@ -74,7 +74,7 @@ def test_build_install_and_run_in_a_fresh_venv(tmp_path, empty_db):
 
     # real commands against a real database: the migrations ship in the wheel
     out = run(bin_dir / "pgq-sa", "db", "upgrade", "--dsn", empty_db, cwd=tmp_path, env=env)
-    assert out.stdout.strip().startswith("pgq-sa schema at pgq_sa_")
+    assert out.stdout.strip().startswith("pgq-sa schema at version ")
     out = run(bin_dir / "pgq-sa", "enqueue", "hello", "--payload", '{"who": "wheel"}',
               "--dsn", empty_db, cwd=tmp_path, env=env)
     job_id = out.stdout.strip()

@@ -16,7 +16,7 @@ COMMANDS = {
     "dev": "dev:dev",
     "worker": "worker:worker",
     "enqueue": "jobs:enqueue",
-    "jobs": "inspect:jobs",  # inspect adds "list" and "prune" to the group of .jobs
+    "jobs": "jobs:jobs",
     "dashboard": "dashboard:dashboard",
     "queues": "inspect:queues",
     "workers": "inspect:workers",
