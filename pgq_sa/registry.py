@@ -8,6 +8,7 @@ import functools
 import inspect
 import logging
 import sys
+import types
 import typing
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -73,7 +74,12 @@ def _find_context_param(fn: Callable[..., Any]) -> str | None:
     except Exception:  # unresolved forward references: fall back to raw annotations
         hints = getattr(fn, "__annotations__", {})
     for name, hint in hints.items():
-        if hint is JobContext or hint == "JobContext" or hint == "pgq_sa.JobContext":
+        # ``ctx: JobContext = None`` reads as ``Optional[JobContext]`` on Python 3.10
+        if typing.get_origin(hint) in (typing.Union, types.UnionType):
+            args = [a for a in typing.get_args(hint) if a is not type(None)]
+            hint = args[0] if len(args) == 1 else hint
+        if hint is JobContext or hint in ("JobContext", "pgq_sa.JobContext",
+                                          "JobContext | None", "Optional[JobContext]"):
             return name
     return None
 

@@ -131,6 +131,7 @@ def test_plain_json_tasks_keep_the_fast_path():
                     ) -> None: ...
 
     assert plain._convert is False  # no converter is called for it
+    assert plain.context_param == "ctx"  # also on 3.10, where the hint reads Optional[...]
     payload = {"a": "x", "b": 1, "c": 1.5, "d": True, "e": [1], "f": {"k": None}, "g": 3}
     assert plain.job(**payload).payload == payload
 
