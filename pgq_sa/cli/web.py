@@ -1,0 +1,81 @@
+"""``pgq-sa web``: serve the web dashboard (uvicorn) on 127.0.0.1 unless told otherwise."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+
+import click
+
+from ..dsn import describe
+from .common import dsn_option, fail, handle_errors, make_engine, resolve_dsn, schema_option
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@dsn_option
+@schema_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (0.0.0.0 for every interface: put a login in front).")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port, printed at start).")
+@click.option("--read-only", is_flag=True,
+              help="No actions: retry and cancel are neither shown nor accepted.")
+@click.option("--stale-after", default=30.0, show_default=True, type=click.FloatRange(1),
+              help="Flag workers silent for this many seconds.")
+@handle_errors
+def web(dsn: str | None, schema: str | None, host: str, port: int, read_only: bool,
+        stale_after: float) -> None:
+    """Serve the web dashboard: queues, jobs, workers and database health, live.
+
+    Listens on 127.0.0.1 unless --host says otherwise; the dashboard has no login of
+    its own (mount pgq_sa.web.create_app in your app, with its auth hook, for that).
+    Ctrl-C stops it."""
+    url = resolve_dsn(dsn)
+    try:
+        import uvicorn
+
+        from ..web import create_app
+    except ImportError as exc:
+        fail(f"pgq-sa web needs the web extra: pip install \"pgq-sa[web]\" ({exc})", 2)
+    from ..stats import list_workers
+
+    try:
+        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+             "(pick another --port or --host)", 2)
+    engine = make_engine(url, pool_size=5, max_overflow=5)
+    app = create_app(engine, schema=schema, read_only=read_only, title=describe(url),
+                     stale_after=stale_after)
+
+    async def serve() -> None:
+        try:
+            await list_workers(engine, schema=schema)  # fail fast: server, schema
+            bound = sock.getsockname()
+            where = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
+            mode = "read-only" if read_only else "actions enabled"
+            click.echo(f"pgq-sa web: {describe(url)} on http://{where}:{bound[1]}/ ({mode}); "
+                       "Ctrl-C stops", err=False)
+            if not _loopback(host) and not read_only:
+                click.echo("warning: listening beyond this machine with actions enabled and "
+                           "no login: anyone who reaches this port can cancel jobs "
+                           "(use --read-only, or a proxy with a login)", err=True)
+            config = uvicorn.Config(app, log_level="warning", lifespan="off",
+                                    server_header=False, access_log=False)
+            await uvicorn.Server(config).serve(sockets=[sock])
+        finally:
+            await engine.dispose()
+
+    asyncio.run(serve())

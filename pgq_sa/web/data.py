@@ -1,0 +1,692 @@
+"""What the web dashboard shows, as JSON-able data: one method per page (and per
+JSON API endpoint) and one per action.
+
+The current figures come from :func:`pgq_sa.stats.snapshot` (what the terminal
+dashboard reads), actions go through :mod:`pgq_sa.admin`; the statements added for
+the browser are in :mod:`pgq_sa.web.queries`.  Nothing here needs Starlette: the
+data layer can be used (and is tested) on its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import AsyncIterator, Callable, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import anyio
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from .. import admin
+from ..enqueue import tables_for
+from ..errors import SchemaNotInstalled
+from ..schema import (
+    CANCELLED,
+    FAILED,
+    FINISHED_STATUSES,
+    QUEUED,
+    RETRIED,
+    RUNNING,
+    STATUSES,
+    SUCCEEDED,
+)
+from ..sql import statements_for
+from ..stats import (
+    STALE_AFTER,
+    Figures,
+    Snapshot,
+    WorkerInfo,
+    format_seconds,
+    list_workers,
+    snapshot,
+)
+from .features import Features, detect_features
+from .queries import (
+    ERROR_PREVIEW,
+    PAYLOAD_PREVIEW,
+    JobFilter,
+    WebStatements,
+    web_statements,
+)
+
+__all__ = ["RANGES", "BadRequest", "DashboardData", "JobQuery", "Range"]
+
+
+class BadRequest(ValueError):
+    """A request the data layer cannot answer (a bad filter or parameter): the
+    message says what to fix."""
+
+
+@dataclass(frozen=True)
+class Range:
+    """A chart range: ``slots`` slots of ``slot_seconds`` read from ``pgq_stats``
+    rows of width ``span``."""
+
+    name: str
+    seconds: int
+    slot_seconds: int
+    span: int
+
+    @property
+    def slots(self) -> int:
+        return self.seconds // self.slot_seconds
+
+
+#: The chart ranges: five minutes in 5-second slots (per-second statistics) and an
+#: hour in minutes (per-minute statistics).
+RANGES: dict[str, Range] = {
+    "5m": Range("5m", 300, 5, 1),
+    "1h": Range("1h", 3600, 60, 60),
+}
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """Filters and cursor of the jobs list (see :meth:`DashboardData.jobs`)."""
+
+    statuses: tuple[str, ...] = ()
+    queue: str | None = None
+    entrypoint: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    #: Keyset cursor: jobs with a smaller id (older), or with a larger one (newer).
+    before: int | None = None
+    after: int | None = None
+    limit: int = 50
+
+    def __post_init__(self) -> None:
+        bad = [s for s in self.statuses if s not in STATUSES]
+        if bad:
+            raise BadRequest(f"unknown state {bad[0]!r}: use one of {', '.join(STATUSES)}")
+        if self.before is not None and self.after is not None:
+            raise BadRequest("give either before or after, not both")
+        if not 1 <= self.limit <= 500:
+            raise BadRequest("limit must be between 1 and 500")
+        for name in ("created_after", "created_before"):
+            value = getattr(self, name)
+            if value is not None and value.tzinfo is None:
+                raise BadRequest(f"{name} needs a time zone (e.g. 2030-01-01T12:00:00Z)")
+
+    @property
+    def shape(self) -> JobFilter:
+        return JobFilter(self.statuses, self.queue is not None, self.entrypoint is not None,
+                         self.created_after is not None, self.created_before is not None)
+
+    def params(self) -> dict[str, Any]:
+        return {"queue": self.queue, "entrypoint": self.entrypoint,
+                "created_after": self.created_after, "created_before": self.created_before}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"state": list(self.statuses), "queue": self.queue,
+                "entrypoint": self.entrypoint,
+                "created_after": _iso(self.created_after),
+                "created_before": _iso(self.created_before),
+                "before": self.before, "after": self.after, "limit": self.limit}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _num(value: float | None) -> float | None:
+    return None if value is None or math.isnan(value) else value
+
+
+#: A string literal in SQL text: masked before another session's query is shown.
+_LITERAL = re.compile(r"'(?:[^']|'')*'?|\$(\w*)\$.*?(?:\$\1\$|$)", re.S)
+
+
+def mask_literals(sql: str | None) -> str | None:
+    """``sql`` with string literals replaced by ``'…'`` (a password in ``ALTER ROLE``
+    or a token in an ``INSERT`` is not shown on the health page)."""
+    return None if sql is None else _LITERAL.sub("'…'", sql)
+
+
+@dataclass
+class DashboardData:
+    """The web dashboard's reads and actions on one database and schema."""
+
+    engine: AsyncEngine
+    schema: str | None = None
+    #: Workers silent for longer are stale.
+    stale_after: float = STALE_AFTER
+    #: An open transaction (or snapshot) older than this many seconds is flagged on
+    #: the health page (and, ten times older, called critical).
+    long_transaction: float = 60.0
+    #: Dead rows in a pgq table flagged above this count (and share of live rows).
+    dead_rows: int = 100_000
+    #: Jobs the filters of the jobs list look through per page, at most.
+    scan: int = 10_000
+    #: Most jobs one bulk action changes.
+    bulk_limit: int = 1000
+    features: Features = field(default_factory=Features)
+    #: The time the figures are read at: ``None`` (the default) is the database
+    #: clock; tests pass a fixed time, as to :func:`pgq_sa.stats.snapshot`.
+    clock: Callable[[], datetime | None] = field(default=lambda: None)
+
+    def __post_init__(self) -> None:
+        self.tables = tables_for(self.schema)
+        self.sql: WebStatements = web_statements(self.tables)
+        self.stats = statements_for(self.tables).stats
+        self.features = detect_features(self.tables) if self.features == Features() \
+            else self.features
+
+    # ---- plumbing -----------------------------------------------------------------------
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncConnection]:
+        """A connection for a few small reads (no parallel plans), rolled back."""
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(self.stats.no_parallel)
+                yield conn
+                await conn.rollback()
+        except ProgrammingError as exc:
+            if "does not exist" in str(exc.orig) and "pgq_" in str(exc.orig):
+                raise SchemaNotInstalled() from exc
+            raise
+
+    async def _snapshot(self) -> Snapshot:
+        return await snapshot(self.engine, schema=self.schema, stale_after=self.stale_after,
+                              now=self.clock())
+
+    # ---- overview -----------------------------------------------------------------------
+    async def overview(self, range_name: str = "5m", queue: str | None = None
+                       ) -> dict[str, Any]:
+        """Counts by state, throughput, latency and error rate over ``range_name``
+        (``5m`` or ``1h``), with the chart series; all queues or one."""
+        rng = RANGES.get(range_name)
+        if rng is None:
+            raise BadRequest(f"unknown range {range_name!r}: use {' or '.join(RANGES)}")
+        results: dict[str, Any] = {}
+
+        async def run(name: str, coro: Any) -> None:
+            results[name] = await coro
+
+        # three connections at once: the snapshot, the charts and the health checks
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(run, "snap", self._snapshot())
+            tg.start_soon(run, "chart", self.chart(rng, queue))
+            tg.start_soon(run, "health", self.health(details=False))
+        snap: Snapshot = results["snap"]
+        chart: dict[str, Any] = results["chart"]
+        if queue is None:
+            figures: Figures = snap.totals
+        else:
+            figures = next((q for q in snap.queues if q.queue == queue), Figures(queue=queue))
+        if rng.name == "5m":
+            counts = {k: getattr(figures, k) for k in ("succeeded", "failed", "cancelled",
+                                                       "retried")}
+            throughput, error_rate = figures.throughput, figures.error_rate
+            p50, p95 = figures.latency_p50, figures.latency_p95
+        else:
+            counts = dict(chart["totals"]["counts"])
+            throughput = chart["totals"]["throughput"]
+            error_rate = chart["totals"]["error_rate"]
+            p50, p95 = chart["totals"]["latency_p50"], chart["totals"]["latency_p95"]
+        live = [w for w in snap.workers if not w.stale]
+        return {
+            "now": snap.now.isoformat(),
+            "range": rng.name,
+            "queue": queue,
+            "queues": [self._queue_row(q) for q in snap.queues],
+            "counts": {"ready": figures.ready, "scheduled": figures.scheduled,
+                       "running": figures.running, **counts},
+            "throughput": throughput,
+            "throughput_short": figures.throughput_short,
+            "short_window": snap.short_window,
+            "error_rate": error_rate,
+            "latency_p50": _num(p50),
+            "latency_p95": _num(p95),
+            "oldest_ready_age": figures.oldest_ready_age,
+            "workers": {
+                "alive": len(live), "stale": len(snap.workers) - len(live),
+                "capacity": sum(w.concurrency for w in live),
+                "running": sum(w.running for w in snap.workers),
+            },
+            "chart": chart,
+            "alerts": self._alerts(snap, results["health"]),
+        }
+
+    def _queue_row(self, q: Figures) -> dict[str, Any]:
+        return {"queue": q.queue, "ready": q.ready, "scheduled": q.scheduled,
+                "running": q.running, "oldest_ready_age": q.oldest_ready_age,
+                "throughput": q.throughput, "throughput_short": q.throughput_short,
+                "error_rate": q.error_rate, "latency_p50": _num(q.latency_p50),
+                "latency_p95": _num(q.latency_p95), "unserved": q.unserved}
+
+    def _alerts(self, snap: Snapshot, health: dict[str, Any]) -> list[dict[str, Any]]:
+        alerts: list[dict[str, Any]] = []
+        for u in snap.unserved():
+            alerts.append({"level": "warning", "title": f"{u.ready:,} ready job(s) in "
+                           f"{u.queue}/{u.entrypoint} that no live worker runs",
+                           "text": u.reason, "link": f"jobs?state=queued&queue={u.queue}"
+                                                     f"&entrypoint={u.entrypoint}"})
+        stale = [w for w in snap.workers if w.stale]
+        if stale:
+            alerts.append({"level": "warning",
+                           "title": f"{len(stale)} worker(s) stopped heartbeating",
+                           "text": ", ".join(w.id for w in stale[:5])
+                           + (" …" if len(stale) > 5 else ""), "link": "workers"})
+        for warning in health["warnings"]:
+            alerts.append({**warning, "link": "database"})
+        return alerts
+
+    async def chart(self, rng: Range, queue: str | None = None) -> dict[str, Any]:
+        """Outcomes per slot (and per queue) and latency percentiles per slot over the
+        last ``rng``, complete slots only (ending at the start of the current one)."""
+        async with self._read() as conn:
+            now: datetime = (await conn.execute(self.stats.now, {"now": self.clock()})
+                             ).scalar_one()
+            stamp = math.floor(now.timestamp() / rng.slot_seconds) * rng.slot_seconds
+            until = datetime.fromtimestamp(stamp, timezone.utc)
+            since = until - timedelta(seconds=rng.seconds)
+            stmt = self.sql.history_seconds if rng.span == 1 else self.sql.history_minutes
+            counts = list(await conn.execute(stmt, {
+                "since": since, "until": until, "slot_seconds": float(rng.slot_seconds)}))
+            starts = [since + timedelta(seconds=i * rng.slot_seconds)
+                      for i in range(rng.slots)]
+            ends = [*starts[1:], until]
+            params: dict[str, Any] = {"starts": starts, "ends": ends,
+                                      "per_slot": 50 if queue is None else 30}
+            if queue is None:
+                lat = list(await conn.execute(self.sql.latency_all, params))
+            else:
+                lat = list(await conn.execute(self.sql.latency_queue,
+                                              {**params, "queue": queue, "scan": 500}))
+
+        n = rng.slots
+        per_queue: dict[str, dict[str, list[float]]] = {}
+        totals = dict.fromkeys((SUCCEEDED, FAILED, CANCELLED, RETRIED), 0)
+        for r in counts:
+            if queue is not None and r.queue != queue:
+                continue
+            if not 0 <= r.slot < n:
+                continue
+            series = per_queue.setdefault(r.queue, {"done": [0.0] * n, "failed": [0.0] * n})
+            count = int(r.n)
+            if r.status in FINISHED_STATUSES:
+                series["done"][r.slot] += count / rng.slot_seconds
+            if r.status in (FAILED, RETRIED):
+                series["failed"][r.slot] += count / rng.slot_seconds
+            totals[r.status] = totals.get(r.status, 0) + count
+        latency: dict[str, Any] = {"p50": [None] * n, "p95": [None] * n, "n": [0] * n}
+        by_queue: dict[str, dict[str, list[Any]]] = {}
+        overall: tuple[float | None, float | None] = (None, None)
+        for r in lat:
+            low, high = (None, None) if not r.latency else (
+                _clamp(r.latency[0]), _clamp(r.latency[1]))
+            if r.level == 0:  # slot and queue
+                q = by_queue.setdefault(r.queue, {"p50": [None] * n, "p95": [None] * n})
+                q["p50"][r.slot - 1], q["p95"][r.slot - 1] = low, high
+            elif r.level == 1:  # slot
+                latency["p50"][r.slot - 1], latency["p95"][r.slot - 1] = low, high
+                latency["n"][r.slot - 1] = int(r.n)
+            elif r.level == 3:  # everything
+                overall = (low, high)
+        finished = totals[SUCCEEDED] + totals[FAILED] + totals[CANCELLED]
+        attempts = finished + totals[RETRIED]
+        return {
+            "range": rng.name,
+            "slot_seconds": rng.slot_seconds,
+            "since": since.isoformat(),
+            "until": until.isoformat(),
+            "times": [s.timestamp() for s in starts],
+            "queues": sorted(per_queue),
+            "throughput": {q: v["done"] for q, v in sorted(per_queue.items())},
+            "errors": {q: v["failed"] for q, v in sorted(per_queue.items())},
+            "latency": latency,
+            "latency_by_queue": by_queue if queue is None else {},
+            "totals": {
+                "counts": totals,
+                "throughput": finished / rng.seconds,
+                "error_rate": (totals[FAILED] + totals[RETRIED]) / attempts if attempts
+                else None,
+                "latency_p50": overall[0], "latency_p95": overall[1],
+            },
+        }
+
+    # ---- queues -------------------------------------------------------------------------
+    async def queues(self) -> dict[str, Any]:
+        """Every queue with its entrypoints: depth, running, oldest ready age,
+        throughput, latency, errors, and finished jobs per 10 s over 5 minutes."""
+        snap = await self._snapshot()
+        rows = []
+        for q in snap.queues:
+            row = self._queue_row(q)
+            row.update({
+                "succeeded": q.succeeded, "failed": q.failed, "cancelled": q.cancelled,
+                "retried": q.retried, "last_error": q.last_error,
+                "last_error_at": _iso(q.last_error_at), "series": q.series,
+                # flow control (pausing queues) slots in here when it exists
+                "paused": None,
+                "entrypoints": [{**self._queue_row(e), "entrypoint": e.entrypoint,
+                                 "succeeded": e.succeeded, "failed": e.failed,
+                                 "cancelled": e.cancelled, "retried": e.retried,
+                                 "last_error": e.last_error,
+                                 "last_error_at": _iso(e.last_error_at)}
+                                for e in q.entrypoints],
+            })
+            rows.append(row)
+        return {"now": snap.now.isoformat(), "window": snap.window,
+                "short_window": snap.short_window,
+                "series_slot_seconds": snap.window // max(1, len(rows[0]["series"]))
+                if rows else None,
+                "queues": rows, "unserved": [u.__dict__ for u in snap.unserved()]}
+
+    # ---- jobs ---------------------------------------------------------------------------
+    async def jobs(self, query: JobQuery) -> dict[str, Any]:
+        """One page of jobs, newest first, with cursors to the older and newer pages.
+
+        With filters, the page holds the matching jobs among the :attr:`scan` jobs
+        next to the cursor; when that scan ends before the page is full,
+        ``searched`` says how far it went and ``older`` continues from there."""
+        shape = query.shape
+        newer = query.after is not None
+        bounded = not shape.empty and not (shape.statuses and set(shape.statuses) <= {RUNNING})
+        before = query.before
+        async with self._read() as conn:
+            if query.created_before is not None and before is None and not newer:
+                before = await self._locate(conn, query.created_before)
+            params = {**query.params(), "before": before, "after": query.after,
+                      "limit": query.limit, "scan": self.scan}
+            rows = list(await conn.execute(
+                self.sql.jobs_page(shape, newer=newer, bounded=bounded), params))
+            scanned = edge = None
+            if bounded and len(rows) < query.limit:
+                scanned, edge = (await conn.execute(self.sql.jobs_scanned(newer=newer),
+                                                    params)).one()
+        if newer:
+            rows.reverse()
+        jobs = [self._job_row(r) for r in rows]
+        ids = [j["id"] for j in jobs]
+        partial = scanned is not None and scanned >= self.scan
+        searched = {"jobs": scanned, "to": edge} if partial else None
+        if not newer:
+            older = ids[-1] if len(ids) == query.limit else (edge if partial else None)
+            newer_cursor = (ids[0] if ids else before - 1) if query.before is not None \
+                and before is not None else None
+        else:
+            newer_cursor = ids[0] if len(ids) == query.limit else (edge if partial else None)
+            older = ids[-1] if ids else (query.after or 0) + 1
+        return {"jobs": jobs, "older": older, "newer": newer_cursor, "searched": searched,
+                "scan": self.scan if bounded else None, "filters": query.to_dict()}
+
+    async def _locate(self, conn: AsyncConnection, created_before: datetime) -> int | None:
+        """The id after the last job created before ``created_before``, found by
+        bisecting the primary key (ids grow with creation time; the filter then
+        applies exactly): a few index probes whatever the table's size."""
+        low, high = (await conn.execute(self.sql.id_bounds)).one()
+        if low is None:
+            return None
+        high += 1
+        while low < high:
+            mid = (low + high) // 2
+            row = (await conn.execute(self.sql.job_at, {"id": mid})).first()
+            if row is None or row.created_at >= created_before:
+                high = mid
+            else:
+                low = int(row.id) + 1
+        return int(high)
+
+    def _job_row(self, r: Any) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in r._mapping.items():
+            out[key] = value.isoformat() if isinstance(value, datetime) else value
+        payload = out.pop("payload")
+        out["payload_preview"] = payload[:PAYLOAD_PREVIEW]
+        out["payload_truncated"] = len(payload) > PAYLOAD_PREVIEW
+        error = out["last_error"]
+        if error is not None and len(error) > ERROR_PREVIEW:
+            out["last_error"] = error[:ERROR_PREVIEW]
+            out["last_error_truncated"] = True
+        return out
+
+    async def job(self, job_id: int) -> dict[str, Any] | None:
+        """One job whole: payload, every attempt's error and traceback, timestamps,
+        worker (``None`` if there is no such job)."""
+        job = await admin.get_job(self.engine, job_id, schema=self.schema)
+        if job is None:
+            return None
+        text = json.dumps(job["payload"], indent=2, ensure_ascii=False)
+        job["payload_bytes"] = len(text.encode())
+        if len(text) > MAX_PAYLOAD_TEXT:
+            job["payload"] = None
+            job["payload_text"] = text[:MAX_PAYLOAD_TEXT]
+            job["payload_truncated"] = True
+        else:
+            job["payload_truncated"] = False
+        job["actions"] = {"retry": job["status"] in (FAILED, CANCELLED),
+                          "cancel": job["status"] in (QUEUED, RUNNING)
+                          and not (job["status"] == RUNNING and job["cancel_requested_at"])}
+        # results, progress and dependencies slot in here when those features exist
+        return job
+
+    # ---- workers ------------------------------------------------------------------------
+    async def workers(self, per_worker: int = 50) -> dict[str, Any]:
+        """Registered workers (alive or stale) with their running jobs."""
+        found: list[WorkerInfo] = await list_workers(self.engine, schema=self.schema,
+                                                     stale_after=self.stale_after,
+                                                     now=self.clock())
+        running: dict[str, list[dict[str, Any]]] = {}
+        if found:
+            async with self._read() as conn:
+                rows = await conn.execute(self.sql.running_by_worker, {
+                    "worker_ids": [w.id for w in found], "per_worker": per_worker})
+                for r in rows:
+                    job = {k: (v.isoformat() if isinstance(v, datetime) else v)
+                           for k, v in r._mapping.items() if k != "worker_id"}
+                    running.setdefault(r.worker_id, []).append(job)
+        return {
+            "stale_after": self.stale_after,
+            "workers": [{**w.to_dict(), "jobs": running.get(w.id, [])} for w in found],
+            "alive": sum(not w.stale for w in found),
+            "stale": sum(w.stale for w in found),
+        }
+
+    # ---- database health ----------------------------------------------------------------
+    async def health(self, *, details: bool = True) -> dict[str, Any]:
+        """pgq tables' live and dead rows and vacuum history; what holds back cleanup
+        (open transactions, idle in transaction included, replication slots,
+        prepared transactions); the settings that matter; plain-language warnings."""
+        t = self.tables
+        names = [self._qualified(tb) for tb in (t.jobs, t.stats, t.workers)]
+        async with self._read() as conn:
+            tables = [dict(r._mapping) for r in await conn.execute(
+                self.sql.table_stats, {"tables": names})]
+            sessions = [dict(r._mapping) for r in await conn.execute(
+                self.sql.open_transactions, {"limit": 20})]
+            slots = [dict(r._mapping) for r in await conn.execute(self.sql.slots)]
+            prepared = [dict(r._mapping) for r in await conn.execute(self.sql.prepared)]
+            settings = {r.name: r.setting for r in await conn.execute(
+                self.sql.settings, {"names": list(SETTINGS)})}
+            db = dict((await conn.execute(self.sql.database)).one()._mapping)
+        for s in sessions:
+            s["query"] = mask_literals(s["query"])
+            s["holds_cleanup"] = s["xmin_age"] is not None or s["xid_age"] is not None
+        warnings = self._health_warnings(tables, sessions, slots, prepared, settings)
+        out: dict[str, Any] = {"warnings": warnings}
+        if details:
+            out.update({
+                "now": db["now"].isoformat(),
+                "database": {"name": db["name"], "server_version": db["server_version"],
+                             "frozen_xid_age": db["frozen_xid_age"]},
+                "tables": [_jsonable(r) for r in tables],
+                "transactions": [_jsonable(s) for s in sessions],
+                "slots": slots, "prepared": [_jsonable(p) for p in prepared],
+                "settings": settings,
+                "thresholds": {"long_transaction": self.long_transaction,
+                               "dead_rows": self.dead_rows},
+            })
+        return out
+
+    def _qualified(self, table: Any) -> str:
+        preparer = self.engine.dialect.identifier_preparer
+        return str(preparer.format_table(table))
+
+    def _health_warnings(self, tables: list[dict[str, Any]], sessions: list[dict[str, Any]],
+                         slots: list[dict[str, Any]], prepared: list[dict[str, Any]],
+                         settings: dict[str, str]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        limit = self.long_transaction
+        why = ("PostgreSQL cannot remove the dead rows that finished and claimed jobs "
+               "leave behind while it lasts: pgq_jobs and its indexes fill with them and "
+               "claiming jobs slows down (about 10x within seconds on a busy queue).")
+        holders = [s for s in sessions if s["holds_cleanup"] and s["xact_age"] is not None
+                   and s["xact_age"] >= limit]
+        for s in holders[:3]:
+            who = ", ".join(x for x in (
+                f"pid {s['pid']}", s["usename"] and f"user {s['usename']}",
+                s["application_name"] and f"application {s['application_name']!r}",
+                s["client_addr"] and f"from {s['client_addr']}") if x)
+            state = s["state"] or "unknown state"
+            out.append({
+                "level": "critical" if s["xact_age"] >= 10 * limit else "warning",
+                "title": f"A transaction open for {_duration(s['xact_age'])} holds back "
+                         f"cleanup ({state})",
+                "text": f"Session {who} is {state} with a transaction that started "
+                        f"{_duration(s['xact_age'])} ago. {why} End it: COMMIT or ROLLBACK "
+                        f"in that session, or SELECT pg_terminate_backend({s['pid']}); "
+                        "idle_in_transaction_session_timeout stops it happening again.",
+                "pid": s["pid"],
+            })
+        for slot in slots:
+            if slot["xmin_age"] is not None and (not slot["active"]
+                                                 or slot["xmin_age"] > 1_000_000):
+                out.append({
+                    "level": "critical" if not slot["active"] else "warning",
+                    "title": f"Replication slot {slot['slot_name']!r} holds back cleanup"
+                             + ("" if slot["active"] else " and nobody uses it"),
+                    "text": f"Its xmin is {slot['xmin_age']:,} transactions old. {why} "
+                            "Reconnect its consumer, or drop it: SELECT "
+                            f"pg_drop_replication_slot('{slot['slot_name']}').",
+                })
+        for p in prepared:
+            if p["age"] is not None and p["age"] >= limit:
+                out.append({
+                    "level": "critical" if p["age"] >= 10 * limit else "warning",
+                    "title": f"A prepared transaction ({p['gid']!r}) has waited "
+                             f"{_duration(p['age'])}",
+                    "text": f"Prepared transactions hold back cleanup until they are "
+                            f"committed or rolled back. {why} Finish it: COMMIT PREPARED or "
+                            f"ROLLBACK PREPARED '{p['gid']}'.",
+                })
+        if settings.get("autovacuum") == "off":
+            out.append({"level": "warning", "title": "autovacuum is off",
+                        "text": "Nothing removes dead rows from pgq_jobs unless you run "
+                                "VACUUM yourself; turn autovacuum on."})
+        for t in tables:
+            opts = dict(o.split("=", 1) for o in (t["reloptions"] or []) if "=" in o)
+            if opts.get("autovacuum_enabled", "").lower() in ("false", "off", "0"):
+                out.append({"level": "warning",
+                            "title": f"autovacuum is disabled on {t['relname']}",
+                            "text": f"ALTER TABLE {t['relname']} RESET (autovacuum_enabled)"})
+            dead, live = t["n_dead_tup"] or 0, t["n_live_tup"] or 0
+            if dead >= self.dead_rows and dead > live // 5:
+                last = t["last_autovacuum"] or t["last_vacuum"]
+                out.append({
+                    "level": "warning",
+                    "title": f"{t['relname']} holds {dead:,} dead rows "
+                             f"({dead / max(1, dead + live):.0%} of its rows)",
+                    "text": "Dead rows slow down every scan of the table until VACUUM "
+                            "removes them; " + (f"it last ran {last.isoformat()}."
+                                                if last else "it has never run here.")
+                            + " A transaction held open elsewhere, or autovacuum falling "
+                              "behind, is the usual cause.",
+                })
+        return out
+
+    # ---- actions ------------------------------------------------------------------------
+    async def cancel(self, ids: Iterable[int]) -> dict[str, Any]:
+        """Cancel jobs (:func:`pgq_sa.admin.cancel`)."""
+        return dict(await admin.cancel(self.engine, _ids(ids), schema=self.schema))
+
+    async def retry(self, ids: Iterable[int]) -> dict[str, Any]:
+        """Retry failed or cancelled jobs (:func:`pgq_sa.admin.retry`)."""
+        wanted = _ids(ids)
+        done = await admin.retry(self.engine, wanted, schema=self.schema)
+        rest = [i for i in wanted if i not in set(done)]
+        missing = await admin.missing(self.engine, rest, schema=self.schema) if rest else []
+        return {"retried": done, "unchanged": [i for i in rest if i not in set(missing)],
+                "missing": missing}
+
+    async def select(self, action: str, query: JobQuery, limit: int | None = None
+                     ) -> tuple[list[int], bool]:
+        """The ids a bulk ``action`` (``cancel`` or ``retry``) would change: jobs
+        matching ``query``'s filters in a state the action applies to, at most
+        ``limit`` (:attr:`bulk_limit`); and whether more match."""
+        cap = min(limit or self.bulk_limit, self.bulk_limit)
+        shape = query.shape
+        params = {**query.params(), "limit": cap + 1}
+        found: list[int] = []
+        async with self._read() as conn:
+            await conn.execute(self.sql.bulk_timeout)
+            if action == "cancel":
+                for status in (QUEUED, RUNNING):
+                    if shape.statuses and status not in shape.statuses:
+                        continue
+                    params["limit"] = cap + 1 - len(found)
+                    if params["limit"] > 0:
+                        found += [r[0] for r in await conn.execute(
+                            self.sql.select_ids(status, shape), params)]
+            elif action == "retry":
+                if not shape.statuses or set(shape.statuses) & {FAILED, CANCELLED}:
+                    found = [r[0] for r in await conn.execute(
+                        self.sql.select_retryable(shape), params)]
+            else:
+                raise BadRequest(f"unknown action {action!r}: use cancel or retry")
+        return sorted(found[:cap]), len(found) > cap
+
+    async def bulk(self, action: str, query: JobQuery, *, limit: int | None = None,
+                   dry_run: bool = False) -> dict[str, Any]:
+        """Apply ``action`` to the jobs :meth:`select` finds (``dry_run``: only count
+        them, for the confirmation)."""
+        ids, more = await self.select(action, query, limit)
+        out: dict[str, Any] = {"action": action, "matched": len(ids), "more": more,
+                               "limit": min(limit or self.bulk_limit, self.bulk_limit)}
+        if dry_run or not ids:
+            return out
+        result = await (self.cancel(ids) if action == "cancel" else self.retry(ids))
+        return {**out, "result": result}
+
+    # ---- pause / resume (flow control) --------------------------------------------------
+    async def pause(self, queue: str, paused: bool) -> dict[str, Any]:
+        """Pause or resume ``queue``: the flow-control feature fills this in (the
+        web app only offers it when :attr:`Features.pause` is true)."""
+        raise NotAvailable("pausing queues is not available in this version of pgq-sa")
+
+
+class NotAvailable(BadRequest):
+    """An action of a feature this pgq-sa does not have yet."""
+
+
+#: Longest payload (as indented JSON) the job page shows.
+MAX_PAYLOAD_TEXT = 256 * 1024
+#: Settings the health page reads.
+SETTINGS = ("autovacuum", "autovacuum_naptime", "idle_in_transaction_session_timeout",
+            "track_counts", "hot_standby_feedback", "max_prepared_transactions")
+
+
+def _ids(ids: Iterable[int]) -> list[int]:
+    out = []
+    for i in ids:
+        if isinstance(i, bool) or not isinstance(i, int):
+            raise BadRequest("ids must be integers")
+        out.append(i)
+    return out
+
+
+def _clamp(value: float | None) -> float | None:
+    return None if value is None else max(0.0, float(value))
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+
+
+def _duration(seconds: float) -> str:
+    return format_seconds(seconds)
