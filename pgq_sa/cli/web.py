@@ -30,11 +30,16 @@ def _loopback(host: str) -> bool:
               help="Port to listen on (0: any free port, printed at start).")
 @click.option("--read-only", is_flag=True,
               help="No actions: retry and cancel are neither shown nor accepted.")
+@click.option("--refresh", default=2.0, show_default=True, type=click.FloatRange(0.2),
+              help="Seconds between two refreshes of an open page.")
 @click.option("--stale-after", default=30.0, show_default=True, type=click.FloatRange(1),
               help="Flag workers silent for this many seconds.")
+@click.option("--long-transaction", default=60.0, show_default=True,
+              type=click.FloatRange(0.1), metavar="SECONDS",
+              help="Warn about a transaction that holds back cleanup for this long.")
 @handle_errors
 def web(dsn: str | None, schema: str | None, host: str, port: int, read_only: bool,
-        stale_after: float) -> None:
+        refresh: float, stale_after: float, long_transaction: float) -> None:
     """Serve the web dashboard: queues, jobs, workers and database health, live.
 
     Listens on 127.0.0.1 unless --host says otherwise; the dashboard has no login of
@@ -58,7 +63,8 @@ def web(dsn: str | None, schema: str | None, host: str, port: int, read_only: bo
              "(pick another --port or --host)", 2)
     engine = make_engine(url, pool_size=5, max_overflow=5)
     app = create_app(engine, schema=schema, read_only=read_only, title=describe(url),
-                     stale_after=stale_after)
+                     stale_after=stale_after, long_transaction=long_transaction,
+                     refresh=refresh)
 
     async def serve() -> None:
         try:

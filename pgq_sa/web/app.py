@@ -42,6 +42,7 @@ from ..dsn import describe
 from ..errors import SchemaNotInstalled
 from ..schema import STATUSES
 from .data import RANGES, BadRequest, DashboardData, JobQuery, NotAvailable
+from .features import Features
 
 __all__ = ["Auth", "build_app"]
 
@@ -137,6 +138,7 @@ class WebApp:
         self.title = title
         self.refresh = refresh
         self.assets = _asset_version()
+        self.features: Features = data.features or Features()
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(HERE / "templates")),
             autoescape=True, trim_blocks=True, lstrip_blocks=True,
@@ -160,6 +162,20 @@ class WebApp:
             return JSON({"error": "forbidden"}, status_code=403)
         return HTMLResponse("<!doctype html><title>Forbidden</title><p>Forbidden</p>",
                             status_code=403)
+
+    async def _explain(self, exc: Exception) -> tuple[int, str]:
+        """:func:`_error_message`, with what to run when the schema is missing (read
+        from the database, as ``pgq-sa db current`` does)."""
+        if isinstance(exc, SchemaNotInstalled) and not exc.advice:
+            from ..schema_state import detect
+
+            try:
+                advice = (await detect(self.data.engine, self.data.schema)).advice()
+            except Exception:
+                advice = None
+            if advice:
+                return 503, advice.splitlines()[0]
+        return _error_message(exc)
 
     def _token(self, nonce: str) -> str:
         return hmac.new(self.secret, nonce.encode(), hashlib.sha256).hexdigest()
@@ -197,7 +213,7 @@ class WebApp:
         return {
             "base": self._base(request), "page": page, "title": self.title,
             "version": __version__, "readOnly": self.read_only, "csrf": token,
-            "features": self.data.features.to_dict(), "refresh": self.refresh,
+            "features": self.features.to_dict(), "refresh": self.refresh,
             "statuses": list(STATUSES), "ranges": list(RANGES),
             "longTransaction": self.data.long_transaction,
             "bulkLimit": self.data.bulk_limit,
@@ -218,7 +234,7 @@ class WebApp:
             try:
                 response = await fn(request)
             except Exception as exc:
-                status, message = _error_message(exc)
+                status, message = await self._explain(exc)
                 response = JSON({"error": message}, status_code=status)
             response.headers["server-timing"] = \
                 f"app;dur={(time.perf_counter() - started) * 1000:.1f}"
@@ -230,31 +246,34 @@ class WebApp:
         return handle
 
     # ---- pages ----------------------------------------------------------------------------
-    def page(self, name: str, title: str,
-             load: Callable[[Request], Awaitable[Any]]) -> Callable[[Request], Awaitable[Response]]:
+    def page(self, name: str, title: str, loader: Callable[[Request], Awaitable[Any]],
+             missing: Callable[[Request], str] = lambda request: "not found"
+             ) -> Callable[[Request], Awaitable[Response]]:
         async def show(request: Request) -> Response:
+            load = loader
             if name == "jobs" and "id" in request.query_params:  # the header's search box
                 wanted = request.query_params["id"].strip().lstrip("#")
                 if wanted.isdigit():
                     return RedirectResponse(f"{self._base(request)}/jobs/{int(wanted)}",
                                             status_code=303)
+                load = _refuse(f"a job id is a whole number, not {wanted!r}")
             data: Any = None
             error: str | None = None
             status = 200
             try:
                 data = await load(request)
             except Exception as exc:
-                status, error = _error_message(exc)
+                status, error = await self._explain(exc)
                 if status == 503:
                     status = 200  # the page itself works; it retries live
             if data is None and error is None:
-                status, error = 404, "not found"
+                status, error = 404, missing(request)
             nonce, fresh = self._nonce(request)
             token = None if self.read_only else self._token(nonce)
             html = self.templates.get_template(f"{name}.html").render(
                 page=name, title=title, app_title=self.title, base=self._base(request),
                 assets=self.assets, config=self._config(request, name, token), data=data,
-                error=error, read_only=self.read_only, features=self.data.features,
+                error=error, read_only=self.read_only, features=self.features,
                 statuses=STATUSES, query=request.query_params, version=__version__)
             response = HTMLResponse(html, status_code=status)
             if fresh and not self.read_only:
@@ -399,7 +418,6 @@ class WebApp:
             ("/", "overview", "Overview", self.load_overview),
             ("/queues", "queues", "Queues", self.load_queues),
             ("/jobs", "jobs", "Jobs", self.load_jobs),
-            ("/jobs/{job_id:int}", "job", "Job", self.load_job),
             ("/workers", "workers", "Workers", self.load_workers),
             ("/database", "database", "Database health", self.load_health),
         ]
@@ -407,6 +425,10 @@ class WebApp:
             Route(path, e(self.page(name, title, load), api=False), name=f"page-{name}")
             for path, name, title, load in pages
         ]
+        routes.append(Route("/jobs/{job_id:int}", e(self.page(
+            "job", "Job", self.load_job,
+            lambda request: f"no job with id {request.path_params['job_id']}"), api=False),
+            name="page-job"))
         routes += [
             Route("/api/config", e(self.api_config)),
             Route("/api/overview", e(self.api(self.load_overview))),
@@ -422,11 +444,18 @@ class WebApp:
                       methods=["POST"]),
                 Route("/api/jobs/{action:str}", e(self.bulk_action), methods=["POST"]),
             ]
-            if self.data.features.pause:
+            if self.features.pause:
                 routes.append(Route("/api/queues/{queue:str}/{action:str}",
                                     e(self.queue_action), methods=["POST"]))
         routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"))
         return routes
+
+
+def _refuse(message: str) -> Callable[[Request], Awaitable[Any]]:
+    async def refuse(request: Request) -> Any:
+        raise BadRequest(message)
+
+    return refuse
 
 
 def build_app(data: DashboardData, *, read_only: bool = False, auth: Auth | None = None,

@@ -9,16 +9,16 @@ data layer can be used (and is tested) on its own.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 import re
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import anyio
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -164,7 +164,8 @@ class DashboardData:
     scan: int = 10_000
     #: Most jobs one bulk action changes.
     bulk_limit: int = 1000
-    features: Features = field(default_factory=Features)
+    #: The optional parts to show (default: what :func:`detect_features` finds).
+    features: Features | None = None
     #: The time the figures are read at: ``None`` (the default) is the database
     #: clock; tests pass a fixed time, as to :func:`pgq_sa.stats.snapshot`.
     clock: Callable[[], datetime | None] = field(default=lambda: None)
@@ -173,8 +174,8 @@ class DashboardData:
         self.tables = tables_for(self.schema)
         self.sql: WebStatements = web_statements(self.tables)
         self.stats = statements_for(self.tables).stats
-        self.features = detect_features(self.tables) if self.features == Features() \
-            else self.features
+        if self.features is None:
+            self.features = detect_features(self.tables)
 
     # ---- plumbing -----------------------------------------------------------------------
     @asynccontextmanager
@@ -202,18 +203,9 @@ class DashboardData:
         rng = RANGES.get(range_name)
         if rng is None:
             raise BadRequest(f"unknown range {range_name!r}: use {' or '.join(RANGES)}")
-        results: dict[str, Any] = {}
-
-        async def run(name: str, coro: Any) -> None:
-            results[name] = await coro
-
         # three connections at once: the snapshot, the charts and the health checks
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(run, "snap", self._snapshot())
-            tg.start_soon(run, "chart", self.chart(rng, queue))
-            tg.start_soon(run, "health", self.health(details=False))
-        snap: Snapshot = results["snap"]
-        chart: dict[str, Any] = results["chart"]
+        snap, chart, health = await _gather(
+            self._snapshot(), self.chart(rng, queue), self.health(details=False))
         if queue is None:
             figures: Figures = snap.totals
         else:
@@ -249,7 +241,7 @@ class DashboardData:
                 "running": sum(w.running for w in snap.workers),
             },
             "chart": chart,
-            "alerts": self._alerts(snap, results["health"]),
+            "alerts": self._alerts(snap, health),
         }
 
     def _queue_row(self, q: Figures) -> dict[str, Any]:
@@ -291,13 +283,12 @@ class DashboardData:
             starts = [since + timedelta(seconds=i * rng.slot_seconds)
                       for i in range(rng.slots)]
             ends = [*starts[1:], until]
-            params: dict[str, Any] = {"starts": starts, "ends": ends,
-                                      "per_slot": 50 if queue is None else 30}
+            params: dict[str, Any] = {"starts": starts, "ends": ends, "per_slot": PER_SLOT}
             if queue is None:
                 lat = list(await conn.execute(self.sql.latency_all, params))
             else:
                 lat = list(await conn.execute(self.sql.latency_queue,
-                                              {**params, "queue": queue, "scan": 500}))
+                                              {**params, "queue": queue, "scan": SLOT_SCAN}))
 
         n = rng.slots
         per_queue: dict[str, dict[str, list[float]]] = {}
@@ -393,11 +384,13 @@ class DashboardData:
             if query.created_before is not None and before is None and not newer:
                 before = await self._locate(conn, query.created_before)
             params = {**query.params(), "before": before, "after": query.after,
-                      "limit": query.limit, "scan": self.scan}
+                      "limit": query.limit + 1, "scan": self.scan}
             rows = list(await conn.execute(
                 self.sql.jobs_page(shape, newer=newer, bounded=bounded), params))
+            more = len(rows) > query.limit
+            rows = rows[:query.limit]
             scanned = edge = None
-            if bounded and len(rows) < query.limit:
+            if bounded and not more:
                 scanned, edge = (await conn.execute(self.sql.jobs_scanned(newer=newer),
                                                     params)).one()
         if newer:
@@ -407,11 +400,11 @@ class DashboardData:
         partial = scanned is not None and scanned >= self.scan
         searched = {"jobs": scanned, "to": edge} if partial else None
         if not newer:
-            older = ids[-1] if len(ids) == query.limit else (edge if partial else None)
-            newer_cursor = (ids[0] if ids else before - 1) if query.before is not None \
-                and before is not None else None
+            older = ids[-1] if more else (edge if partial else None)
+            newer_cursor = (ids[0] if ids else before - 1) \
+                if query.before is not None and before is not None else None
         else:
-            newer_cursor = ids[0] if len(ids) == query.limit else (edge if partial else None)
+            newer_cursor = ids[0] if more else (edge if partial else None)
             older = ids[-1] if ids else (query.after or 0) + 1
         return {"jobs": jobs, "older": older, "newer": newer_cursor, "searched": searched,
                 "scan": self.scan if bounded else None, "filters": query.to_dict()}
@@ -460,6 +453,12 @@ class DashboardData:
             job["payload_truncated"] = True
         else:
             job["payload_truncated"] = False
+        job["effective_max_attempts"] = job["max_attempts"]
+        if job["max_attempts"] is None:  # the task's default, as its worker last applied it
+            for err in reversed(job.get("errors") or []):
+                if isinstance(err, dict) and isinstance(err.get("max_attempts"), int):
+                    job["effective_max_attempts"] = err["max_attempts"]
+                    break
         job["actions"] = {"retry": job["status"] in (FAILED, CANCELLED),
                           "cancel": job["status"] in (QUEUED, RUNNING)
                           and not (job["status"] == RUNNING and job["cancel_requested_at"])}
@@ -669,6 +668,22 @@ MAX_PAYLOAD_TEXT = 256 * 1024
 #: Settings the health page reads.
 SETTINGS = ("autovacuum", "autovacuum_naptime", "idle_in_transaction_session_timeout",
             "track_counts", "hot_standby_feedback", "max_prepared_transactions")
+
+
+#: Latency charts: finished jobs sampled per slot, and (one queue) jobs looked at
+#: per slot to find them.
+PER_SLOT = 50
+SLOT_SCAN = 1000
+
+
+async def _gather(*coros: Awaitable[Any]) -> list[Any]:
+    """Run ``coros`` at once (each on its own connection); the first failure is
+    raised as it is, after all of them ended."""
+    results = await asyncio.gather(*coros, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
 
 
 def _ids(ids: Iterable[int]) -> list[int]:

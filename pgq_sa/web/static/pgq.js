@@ -52,6 +52,11 @@
     if (v < 0.1) return v.toFixed(3);
     return v < 100 ? v.toFixed(2) : nf.format(Math.round(v));
   }
+  function fmtAxis(v) {
+    if (v === 0) return "0";
+    if (v >= 1000) return `${+(v / 1000).toFixed(1)}k`;
+    return String(+v.toPrecision(3));
+  }
   const fmtPct = (v) => (v === null || v === undefined ? "–" : `${(v * 100).toFixed(1)}%`);
   function fmtDur(v) {
     if (v === null || v === undefined || Number.isNaN(v)) return "–";
@@ -396,26 +401,30 @@
     const c = d.counts;
     const w = d.workers;
     const qp = d.queue ? { queue: d.queue } : {};
-    fill($("ov-tiles"),
-      tile("Ready", fmtInt(c.ready), d.oldest_ready_age !== null ? `oldest waits ${fmtDur(d.oldest_ready_age)}` : "none waiting", "queued", jobsHref({ state: "queued", ...qp })),
+    const tiles = [
+      tile("Ready", fmtInt(c.ready), "can run now", "queued", jobsHref({ state: "queued", ...qp })),
       tile("Scheduled", fmtInt(c.scheduled), "run later", "scheduled", jobsHref({ state: "queued", ...qp })),
-      tile("Running", fmtInt(c.running), w.capacity ? `${fmtPct(w.running / w.capacity)} of ${fmtInt(w.capacity)} slots` : "no live worker", "running", jobsHref({ state: "running", ...qp })),
-      tile(`Succeeded · ${rangeLabel}`, fmtInt(c.succeeded), null, "succeeded", jobsHref({ state: "succeeded", ...qp })),
-      tile(`Failed · ${rangeLabel}`, fmtInt(c.failed), c.retried ? `+ ${fmtInt(c.retried)} retried attempts` : "no retried attempts", `failed${c.failed ? " bad" : ""}`, jobsHref({ state: "failed", ...qp })),
+      tile("Running", fmtInt(c.running), w.capacity ? `${fmtPct(w.running / w.capacity)} of ${fmtInt(w.capacity)} slots busy` : "no live worker", "running", jobsHref({ state: "running", ...qp })),
+      tile(`Succeeded · ${rangeLabel}`, fmtInt(c.succeeded), `${fmtRate(d.throughput)} finished /s`, "succeeded", jobsHref({ state: "succeeded", ...qp })),
+      tile(`Failed · ${rangeLabel}`, fmtInt(c.failed), c.retried ? `+ ${fmtInt(c.retried)} attempts retried` : "no attempt retried", `failed${c.failed ? " bad" : ""}`, jobsHref({ state: "failed", ...qp })),
       tile(`Cancelled · ${rangeLabel}`, fmtInt(c.cancelled), null, "cancelled", jobsHref({ state: "cancelled", ...qp })),
-      tile("Throughput", h("span", null, fmtRate(d.throughput), h("small", null, " /s")), `last ${d.short_window}s: ${fmtRate(d.throughput_short)} /s`, "accent"),
-      tile("Error rate", fmtPct(d.error_rate), "failed share of ended attempts", d.error_rate >= 0.1 ? "failed bad" : "failed"),
-      tile("Latency p50 · p95", `${fmtDur(d.latency_p50)} · ${fmtDur(d.latency_p95)}`, "ready to started", "accent"),
-      tile("Workers", fmtInt(w.alive), w.stale ? `${w.stale} stale` : "all heartbeating", w.stale ? "failed" : "succeeded", url("/workers")));
+      tile("Throughput", h("span", null, fmtRate(d.throughput), h("small", null, " jobs/s")), `last ${d.short_window}s: ${fmtRate(d.throughput_short)} /s`, "accent"),
+      tile("Error rate", fmtPct(d.error_rate), "of ended attempts", d.error_rate >= 0.1 ? "failed bad" : "failed"),
+      tile("Latency p50", fmtDur(d.latency_p50), "ready to started", "accent"),
+      tile("Latency p95", fmtDur(d.latency_p95), "ready to started", "accent"),
+      tile("Oldest ready job", d.oldest_ready_age === null ? "none" : fmtDur(d.oldest_ready_age), "waiting to start", d.oldest_ready_age >= 300 ? "failed bad" : "queued"),
+      tile("Workers", fmtInt(w.alive), w.stale ? `${w.stale} stale` : "all heartbeating", w.stale ? "failed" : "succeeded", url("/workers")),
+    ];
+    fill($("ov-tiles"), tiles);
     // charts
     const ch = d.chart;
     const queues = d.queue ? [d.queue].filter((q) => ch.queues.includes(q)) : ch.queues;
     chart($("chart-throughput"), $("legend-throughput"), {
-      label: "Throughput", times: ch.times, slot: ch.slot_seconds, stacked: true, format: (v, axis) => (axis ? fmtRate(v) : `${fmtRate(v)} /s`),
+      label: "Throughput", times: ch.times, slot: ch.slot_seconds, stacked: true, format: (v, axis) => (axis ? fmtAxis(v) : `${fmtRate(v)} /s`),
       series: queues.map((q) => ({ name: q, color: colors[q], values: ch.throughput[q] })), empty: "No job finished in this range",
     });
     chart($("chart-errors"), $("legend-errors"), {
-      label: "Errors", times: ch.times, slot: ch.slot_seconds, stacked: true, format: (v, axis) => (axis ? fmtRate(v) : `${fmtRate(v)} /s`),
+      label: "Errors", times: ch.times, slot: ch.slot_seconds, stacked: true, format: (v, axis) => (axis ? fmtAxis(v) : `${fmtRate(v)} /s`),
       series: queues.map((q) => ({ name: q, color: colors[q], values: ch.errors[q] })), empty: "No failed attempt in this range",
     });
     const accent = css("--accent");
@@ -573,15 +582,20 @@
     const n = selected.size;
     const filters = filtersFromUrl();
     const hasFilters = Object.keys(filters).length > 0;
+    const states = filters.state || [];
+    const canRetry = !states.length || states.some((st) => st === "failed" || st === "cancelled");
+    const canCancel = !states.length || states.some((st) => st === "queued" || st === "running");
     fill(bar,
       h("span", { class: n ? null : "muted" }, n ? `${n} selected` : "Select jobs to act on them"),
       h("button", { class: "btn small", type: "button", disabled: !n, onclick: () => actOnIds("retry", [...selected]) }, "Retry"),
       h("button", { class: "btn small danger", type: "button", disabled: !n, onclick: () => actOnIds("cancel", [...selected]) }, "Cancel"),
       n ? h("button", { class: "btn small", type: "button", onclick: () => { selected.clear(); renderJobs(lastJobs); } }, "Clear selection") : null,
-      h("span", { class: "sep" }),
-      h("span", { class: "muted" }, hasFilters ? "Every job matching the filters:" : "Every job:"),
-      h("button", { class: "btn small", type: "button", onclick: () => actOnFilter("retry", filters) }, "Retry all…"),
-      h("button", { class: "btn small danger", type: "button", onclick: () => actOnFilter("cancel", filters) }, "Cancel all…"));
+      hasFilters ? [
+        h("span", { class: "sep" }),
+        h("span", { class: "muted" }, "All matching the filters:"),
+        canRetry ? h("button", { class: "btn small", type: "button", id: "bulk-retry", onclick: () => actOnFilter("retry", filters) }, "Retry all…") : null,
+        canCancel ? h("button", { class: "btn small danger", type: "button", id: "bulk-cancel", onclick: () => actOnFilter("cancel", filters) }, "Cancel all…") : null,
+      ] : null);
   }
   function summarize(action, r) {
     if (action === "retry") return `${r.retried.length} queued again` + (r.unchanged.length ? `, ${r.unchanged.length} not failed or cancelled` : "") + (r.missing.length ? `, ${r.missing.length} gone` : "");
@@ -652,7 +666,9 @@
       kv("Queue", h("a", { href: jobsHref({ queue: j.queue }) }, j.queue)),
       kv("Entrypoint", h("a", { href: jobsHref({ entrypoint: j.entrypoint }), class: "mono" }, j.entrypoint)),
       kv("Priority", String(j.priority)),
-      kv("Attempts", `${j.attempts} of ${j.max_attempts ? j.max_attempts : "the task's default"}`),
+      kv("Attempts", j.max_attempts ? `${j.attempts} of ${j.max_attempts}`
+        : j.effective_max_attempts ? h("span", null, `${j.attempts} of ${j.effective_max_attempts} `, h("span", { class: "faint" }, "(the task's default)"))
+          : h("span", null, `${j.attempts} `, h("span", { class: "faint" }, "(of the task's default)"))),
       kv("Worker", j.worker_id ? h("a", { href: url("/workers"), class: "mono" }, j.worker_id) : h("span", { class: "faint" }, "–")),
       j.cancel_requested_at ? kv("Cancel asked", when(j.cancel_requested_at)) : null,
       kv("Last error", j.last_error ? h("span", { class: "error" }, j.last_error.split("\n")[0]) : h("span", { class: "faint" }, "–"))));
@@ -665,7 +681,7 @@
     const ready = j.run_at && j.created_at && new Date(j.run_at) > new Date(j.created_at) ? j.run_at : j.created_at;
     fill($("job-timeline"), h("div", { class: "timeline" },
       t("Created", j.created_at, "--st-queued"),
-      j.run_at !== j.created_at ? t(new Date(j.run_at) > new Date(j.created_at) ? "Ready (run at)" : "Run at", j.run_at, "--st-scheduled") : null,
+      j.run_at !== j.created_at ? t(j.errors && j.errors.length ? "Ready again" : "Ready", j.run_at, "--st-scheduled") : null,
       j.started_at ? gap(ready, j.started_at, "waited") : null,
       j.started_at ? t(j.finished_at ? "Last attempt started" : "Started", j.started_at, "--st-running") : null,
       j.heartbeat_at && !j.finished_at ? t("Last heartbeat", j.heartbeat_at, "--st-running") : null,
@@ -691,7 +707,7 @@
     fill($("job-attempts"), errors.length ? errors.map((e) => h("div", { class: "attempt" },
       h("div", { class: "head" }, h("strong", null, `Attempt ${e.attempt ?? "?"}`), h("span", { class: "type" }, e.type || "Error"), h("span", { class: "muted" }, e.at ? fmtTime(e.at) : ""), e.worker ? h("span", { class: "faint mono" }, e.worker) : null),
       e.message ? h("div", { class: "message" }, e.message) : null,
-      e.traceback ? h("details", { open: errors.length === 1 ? true : null }, h("summary", null, "Traceback"), h("pre", { class: "code" }, e.traceback)) : null))
+      e.traceback ? h("details", { open: e === errors[0] ? true : null }, h("summary", null, "Traceback"), h("pre", { class: "code" }, e.traceback)) : null))
       : h("div", { class: "empty" }, j.status === "failed" && j.last_error ? j.last_error : "No failed attempt."));
   }
 
@@ -709,21 +725,22 @@
     for (const w of ws) {
       const usage = h("div", { class: "bar" }, h("span"));
       usage.firstChild.style.width = `${Math.min(100, (100 * w.running) / Math.max(1, w.concurrency))}%`;
-      rows.push(h("tr", { class: "group" },
+      rows.push(h("tr", { dataset: { worker: w.id } },
         td(pill(w.stale ? "stale" : "alive", w.stale ? "stale" : "alive")),
         td(h("span", { class: "mono" }, w.id)),
         td(w.host), td(String(w.pid), "num"),
         td(w.queues.map((q) => h("a", { class: "chip", href: jobsHref({ queue: q }) }, q))),
+        td(`${w.entrypoints.length} task${w.entrypoints.length === 1 ? "" : "s"}`, "nowrap", w.entrypoints.join(", ")),
         td(h("div", null, h("div", { class: "nowrap" }, `${w.running} / ${w.concurrency}`), usage)),
         td(when(w.started_at)),
         td(h("span", { class: w.stale ? "error" : null, title: fmtTime(w.heartbeat_at) }, `${fmtDur(w.heartbeat_age)} ago`), "num")));
       if (w.jobs.length) {
-        rows.push(h("tr", null, h("td"), h("td", { colspan: 7, class: "jobs-of" },
+        rows.push(h("tr", null, h("td"), h("td", { colspan: 8, class: "jobs-of" },
           w.jobs.map((j) => h("span", { class: "chip" }, jobLink(j.id), " ", h("span", { class: "mono" }, j.entrypoint), " · ", j.queue, " · ", h("span", { title: fmtTime(j.started_at) }, `running ${ago(j.started_at).replace(" ago", "")}`), j.cancel_requested_at ? " · cancelling" : "")),
           w.running > w.jobs.length ? h("span", { class: "faint" }, ` and ${w.running - w.jobs.length} more`) : null)));
       }
     }
-    fill($("w-table"), table(["State", "Worker", "Host", { text: "PID", cls: "num" }, "Queues", "Running", "Started", { text: "Heartbeat", cls: "num" }], rows, "No worker registered: start one with pgq-sa worker module:registry."));
+    fill($("w-table"), table(["State", "Worker", "Host", { text: "PID", cls: "num" }, "Queues", "Tasks", "Running", "Started", { text: "Heartbeat", cls: "num" }], rows, "No worker registered: start one with pgq-sa worker module:registry."));
   }
 
   // ---- database health ---------------------------------------------------------------------------
