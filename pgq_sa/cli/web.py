@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
+import signal
 import socket
+from collections.abc import Iterator
+from typing import Any
 
 import click
 
 from ..dsn import describe
 from .common import dsn_option, fail, handle_errors, make_engine, resolve_dsn, schema_option
+
+
+def _quiet_server(base: type[Any]) -> type[Any]:
+    """uvicorn's server without its own signal handling, which raises the signal
+    again once it has stopped (Ctrl-C would end in KeyboardInterrupt, status 130):
+    the command stops it through ``handle_exit`` and exits 0."""
+
+    class Server(base):  # type: ignore[misc,valid-type]
+        def install_signal_handlers(self) -> None:  # uvicorn < 0.29
+            pass
+
+        @contextlib.contextmanager
+        def capture_signals(self) -> Iterator[None]:  # uvicorn >= 0.29
+            yield
+
+    return Server
 
 
 def _loopback(host: str) -> bool:
@@ -58,6 +78,7 @@ def web(dsn: str | None, schema: str | None, host: str, port: int, read_only: bo
         sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
+        sock.listen(2048)  # connections wait in the backlog until the server runs
     except OSError as exc:
         fail(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
              "(pick another --port or --host)", 2)
@@ -80,7 +101,11 @@ def web(dsn: str | None, schema: str | None, host: str, port: int, read_only: bo
                            "(use --read-only, or a proxy with a login)", err=True)
             config = uvicorn.Config(app, log_level="warning", lifespan="off",
                                     server_header=False, access_log=False)
-            await uvicorn.Server(config).serve(sockets=[sock])
+            server = _quiet_server(uvicorn.Server)(config)
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: exit status 0
+                loop.add_signal_handler(signum, server.handle_exit, signum, None)
+            await server.serve(sockets=[sock])
         finally:
             await engine.dispose()
 

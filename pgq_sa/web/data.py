@@ -289,6 +289,10 @@ class DashboardData:
             else:
                 lat = list(await conn.execute(self.sql.latency_queue,
                                               {**params, "queue": queue, "scan": SLOT_SCAN}))
+            # the totals: exact counts up to the current second (the terminal
+            # dashboard's window statement), not only the complete slots
+            window = _window(now, rng)
+            totals_rows = list(await conn.execute(self.stats.window, window))
 
         n = rng.slots
         per_queue: dict[str, dict[str, list[float]]] = {}
@@ -304,7 +308,9 @@ class DashboardData:
                 series["done"][r.slot] += count / rng.slot_seconds
             if r.status in (FAILED, RETRIED):
                 series["failed"][r.slot] += count / rng.slot_seconds
-            totals[r.status] = totals.get(r.status, 0) + count
+        for r in totals_rows:
+            if queue is None or r.queue == queue:
+                totals[r.status] = totals.get(r.status, 0) + int(r.n)
         latency: dict[str, Any] = {"p50": [None] * n, "p95": [None] * n, "n": [0] * n}
         by_queue: dict[str, dict[str, list[Any]]] = {}
         overall: tuple[float | None, float | None] = (None, None)
@@ -321,6 +327,7 @@ class DashboardData:
                 overall = (low, high)
         finished = totals[SUCCEEDED] + totals[FAILED] + totals[CANCELLED]
         attempts = finished + totals[RETRIED]
+        seconds = (window["until"] - window["since"]).total_seconds()
         return {
             "range": rng.name,
             "slot_seconds": rng.slot_seconds,
@@ -334,7 +341,8 @@ class DashboardData:
             "latency_by_queue": by_queue if queue is None else {},
             "totals": {
                 "counts": totals,
-                "throughput": finished / rng.seconds,
+                "throughput": finished / seconds,
+                "seconds": seconds,
                 "error_rate": (totals[FAILED] + totals[RETRIED]) / attempts if attempts
                 else None,
                 "latency_p50": overall[0], "latency_p95": overall[1],
@@ -674,6 +682,24 @@ SETTINGS = ("autovacuum", "autovacuum_naptime", "idle_in_transaction_session_tim
 #: per slot to find them.
 PER_SLOT = 50
 SLOT_SCAN = 1000
+
+
+def _window(now: datetime, rng: Range) -> dict[str, Any]:
+    """Parameters of :attr:`StatsStatements.window` for the last ``rng`` up to the
+    current second: whole minutes from per-minute rows, the edges from per-second
+    ones.  An hour starts at its first whole minute (per-second rows are kept only
+    an hour, so an older edge could be gone)."""
+    until = now.replace(microsecond=0)
+    since = until - timedelta(seconds=rng.seconds)
+    minutes_from = since + timedelta(seconds=-since.timestamp() % 60)
+    minutes_to = until - timedelta(seconds=until.timestamp() % 60)
+    if rng.span == 60:
+        since = minutes_from
+    if minutes_from >= minutes_to:
+        minutes_from = minutes_to = until
+    return {"since": since, "until": until, "minutes_from": minutes_from,
+            "minutes_to": minutes_to, "since_short": until - timedelta(seconds=10),
+            "now": now}
 
 
 async def _gather(*coros: Awaitable[Any]) -> list[Any]:

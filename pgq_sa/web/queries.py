@@ -305,7 +305,8 @@ class WebStatements:
         self.open_transactions = (
             select(
                 a.pid, a.datname, a.usename, a.application_name,
-                cast(a.client_addr, Text).label("client_addr"), a.backend_type, a.state,
+                func.host(a.client_addr, type_=Text).label("client_addr"), a.backend_type,
+                a.state,
                 _seconds(func.clock_timestamp() - a.xact_start).label("xact_age"),
                 _seconds(func.clock_timestamp() - a.state_change).label("state_age"),
                 a.wait_event_type, a.wait_event,

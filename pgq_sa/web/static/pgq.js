@@ -196,10 +196,12 @@
   const PALETTE = ["--c1", "--c2", "--c3", "--c4", "--c5", "--c6", "--c7", "--c8", "--c9", "--c10"];
   const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   const colorOf = (i) => css(PALETTE[i % PALETTE.length]);
-  function niceMax(v) {
-    if (!(v > 0)) return 1;
-    const p = Math.pow(10, Math.floor(Math.log10(v)));
-    for (const m of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (m * p >= v) return m * p;
+  /** A round step for about four gridlines up to ``v`` (1, 2, 2.5 or 5 × 10^k). */
+  function niceStep(v) {
+    if (!(v > 0)) return 0.25;
+    const raw = v / 4;
+    const p = Math.pow(10, Math.floor(Math.log10(raw)));
+    for (const m of [1, 2, 2.5, 5, 10]) if (m * p >= raw) return m * p;
     return 10 * p;
   }
   /** A time-series chart: stacked areas (``stacked``) or lines with gaps for nulls. */
@@ -224,24 +226,26 @@
       for (const v of hi) if (v !== null && v !== undefined && v > top) top = v;
       drawn.push({ ...ser, lo, hi });
     }
-    const ymax = niceMax(top);
+    const step = niceStep(top);
+    const lines = Math.max(1, Math.ceil(top / step - 1e-9));
+    const ymax = step * lines;
     const x = (i) => m.l + (n <= 1 ? 0 : (i / (n - 1)) * w);
     const y = (v) => m.t + hgt - (v / ymax) * hgt;
     // grid and axes
     const axis = s("g", { class: "axis" });
-    for (let k = 0; k <= 4; k += 1) {
-      const v = (ymax * k) / 4;
+    for (let k = 0; k <= lines; k += 1) {
+      const v = step * k;
       const yy = y(v);
       svgEl.append(s("line", { class: k ? "gridline" : "baseline", x1: m.l, x2: m.l + w, y1: yy, y2: yy }));
       axis.append(s("text", { x: m.l - 6, y: yy + 4, "text-anchor": "end" }, format(v, true)));
     }
     const span = n > 1 ? times[n - 1] - times[0] : 0;
-    const step = span > 1800 ? 600 : span > 600 ? 120 : 60;
+    const every = span > 1800 ? 600 : span > 600 ? 120 : 60;
     for (let i = 0; i < n; i += 1) {
       const t = times[i];
-      if (Math.round(t) % step === 0) {
+      if (Math.round(t) % every === 0) {
         const d = new Date(t * 1000);
-        axis.append(s("text", { x: x(i), y: m.t + hgt + 16, "text-anchor": "middle" }, clock(d, step < 60)));
+        axis.append(s("text", { x: x(i), y: m.t + hgt + 16, "text-anchor": "middle" }, clock(d, every < 60)));
       }
     }
     svgEl.append(axis);
@@ -413,7 +417,7 @@
       tile("Latency p50", fmtDur(d.latency_p50), "ready to started", "accent"),
       tile("Latency p95", fmtDur(d.latency_p95), "ready to started", "accent"),
       tile("Oldest ready job", d.oldest_ready_age === null ? "none" : fmtDur(d.oldest_ready_age), "waiting to start", d.oldest_ready_age >= 300 ? "failed bad" : "queued"),
-      tile("Workers", fmtInt(w.alive), w.stale ? `${w.stale} stale` : "all heartbeating", w.stale ? "failed" : "succeeded", url("/workers")),
+      tile("Workers", fmtInt(w.alive), w.stale ? `${w.stale} stale` : w.alive ? "all heartbeating" : "none registered", w.stale || !w.alive ? "failed" : "succeeded", url("/workers")),
     ];
     fill($("ov-tiles"), tiles);
     // charts
@@ -736,7 +740,7 @@
         td(h("span", { class: w.stale ? "error" : null, title: fmtTime(w.heartbeat_at) }, `${fmtDur(w.heartbeat_age)} ago`), "num")));
       if (w.jobs.length) {
         rows.push(h("tr", null, h("td"), h("td", { colspan: 8, class: "jobs-of" },
-          w.jobs.map((j) => h("span", { class: "chip" }, jobLink(j.id), " ", h("span", { class: "mono" }, j.entrypoint), " · ", j.queue, " · ", h("span", { title: fmtTime(j.started_at) }, `running ${ago(j.started_at).replace(" ago", "")}`), j.cancel_requested_at ? " · cancelling" : "")),
+          w.jobs.map((j) => h("span", { class: "chip" }, jobLink(j.id), " ", h("span", { class: "mono" }, j.entrypoint), " · ", j.queue, " · ", h("span", { title: fmtTime(j.started_at) }, `started ${ago(j.started_at)}`), j.cancel_requested_at ? " · cancelling" : "")),
           w.running > w.jobs.length ? h("span", { class: "faint" }, ` and ${w.running - w.jobs.length} more`) : null)));
       }
     }
