@@ -382,8 +382,9 @@ async def test_bulk_actions_are_bounded_and_previewed(engine):
 
 async def test_read_only_has_no_actions(engine):
     expected = await build(engine)
-    failed = [j for j in expected.finished_ids
-              if (await pgq_sa.admin.get_job(engine, j))["status"] == "failed"][0]
+    statuses = {j: (await pgq_sa.admin.get_job(engine, j))["status"]
+                for j in expected.finished_ids}
+    failed = min(j for j, status in statuses.items() if status == "failed")
     async with client(known_app(engine, read_only=True)) as c:
         config = (await c.get("/api/config")).json()
         assert config["readOnly"] is True and config["csrf"] is None
