@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from datetime import datetime, timezone
 
 import httpx
 import psycopg2
@@ -157,7 +158,9 @@ async def test_jobs_list_filters_and_keyset_pagination(engine):
                 break
             cursor = d["older"]
         assert seen == every
-        assert pages[0]["newer"] is None and pages[1]["newer"] == pages[1]["jobs"][0]["id"]
+        assert pages[0]["newer"] is None
+        assert pages[1]["newer"] == str(pages[1]["jobs"][0]["id"])
+        assert all(p["order"] == "created" for p in pages)
         back = await page(limit=25, after=pages[1]["newer"])
         assert [j["id"] for j in back["jobs"]] == [j["id"] for j in pages[0]["jobs"]]
         assert back["newer"] is None  # nothing newer than the first page
@@ -181,6 +184,34 @@ async def test_jobs_list_filters_and_keyset_pagination(engine):
         assert r.status_code == 400 and "ISO 8601" in r.json()["error"]
         r = await c.get("/api/jobs", params={"state": "lost"})
         assert r.status_code == 400 and r.json()["error"].startswith("unknown state 'lost'")
+
+
+async def test_finished_jobs_are_listed_by_finish_time(engine):
+    await build(engine)
+    async with engine.connect() as conn:
+        want = [r.id for r in await conn.execute(
+            pgq_sa.tables.jobs.select().where(pgq_sa.tables.jobs.c.status == "succeeded")
+            .order_by(pgq_sa.tables.jobs.c.finished_at.desc(),
+                      pgq_sa.tables.jobs.c.id.desc()))]
+    async with client(known_app(engine)) as c:
+        seen, cursor, pages = [], None, []
+        while True:
+            d = (await c.get("/api/jobs", params={
+                "state": "succeeded", "limit": 10, **({"before": cursor} if cursor else {})
+            })).json()
+            pages.append(d)
+            seen += [j["id"] for j in d["jobs"]]
+            if d["older"] is None:
+                break
+            cursor = d["older"]
+        assert d["order"] == "finished" and "." in pages[0]["older"]
+        back = (await c.get("/api/jobs", params={"state": "succeeded", "limit": 10,
+                                                 "after": pages[2]["newer"]})).json()
+        bad = await c.get("/api/jobs", params={"before": "soon"})
+    assert seen == want and len(want) == 66
+    assert seen[0] == max(expected_ids := seen[:1]) and expected_ids  # reports/build, T-2
+    assert [j["id"] for j in back["jobs"]] == [j["id"] for j in pages[1]["jobs"]]
+    assert bad.status_code == 400 and "not a cursor" in bad.json()["error"]
 
 
 async def test_a_rare_filter_scans_a_bounded_range_and_continues(engine):
@@ -578,6 +609,11 @@ async def test_data_layer_bulk_selection_uses_the_partial_indexes(engine):
     shape = JobFilter([], queue=True)
     text = await plan(w.select_ids("queued", shape), {"queue": "q1", "limit": 100})
     assert "pgq_jobs_dequeue_idx" in text and "Seq Scan" not in text, text
-    text = await plan(w.jobs_page(JobFilter(["failed"]), newer=False, bounded=True),
-                      {"before": None, "limit": 50, "scan": 10000})
+    text = await plan(w.jobs_page(JobFilter([], queue=True), newer=False, bounded=True),
+                      {"before_id": 10**9, "queue": "q1", "limit": 50, "scan": 10000})
     assert "pk_pgq_jobs" in text and "Seq Scan on pgq_jobs" not in text, text
+    text = await plan(w.jobs_page(JobFilter(["failed"]), newer=False, bounded=True,
+                                  by_finish=True),
+                      {"before_id": 10**9, "before_at": datetime.now(timezone.utc),
+                       "limit": 50, "scan": 10000})
+    assert "pgq_jobs_finished_idx" in text and "Seq Scan on pgq_jobs" not in text, text

@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import inspect
 import json
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -302,6 +303,9 @@ class WebApp:
             value = opt(name)
             if value is None:
                 return None
+            if re.search(r"\d \d\d:?\d\d$", value):  # a "+" that a URL turned into " "
+                value = value[:-6] + "+" + value[-5:] if value[-3] == ":" else \
+                    value[:-5] + "+" + value[-4:]
             try:
                 parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
             except ValueError:
@@ -318,7 +322,7 @@ class WebApp:
         return JobQuery(statuses=statuses, queue=opt("queue"), entrypoint=opt("entrypoint"),
                         created_after=when("created_after"),
                         created_before=when("created_before"),
-                        before=integer("before"), after=integer("after"),
+                        before=opt("before"), after=opt("after"),
                         limit=integer("limit") or 50)
 
     async def _json_body(self, request: Request) -> dict[str, Any]:

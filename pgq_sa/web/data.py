@@ -94,9 +94,10 @@ class JobQuery:
     entrypoint: str | None = None
     created_after: datetime | None = None
     created_before: datetime | None = None
-    #: Keyset cursor: jobs with a smaller id (older), or with a larger one (newer).
-    before: int | None = None
-    after: int | None = None
+    #: Keyset cursors (:class:`Cursor` tokens, as the previous page gave them): the
+    #: jobs after ``before`` in the list's order (older), or before ``after`` (newer).
+    before: str | None = None
+    after: str | None = None
     limit: int = 50
 
     def __post_init__(self) -> None:
@@ -107,10 +108,19 @@ class JobQuery:
             raise BadRequest("give either before or after, not both")
         if not 1 <= self.limit <= 500:
             raise BadRequest("limit must be between 1 and 500")
+        for name in ("before", "after"):
+            value = getattr(self, name)
+            if value is not None:
+                Cursor.parse(value, name)
         for name in ("created_after", "created_before"):
             value = getattr(self, name)
             if value is not None and value.tzinfo is None:
                 raise BadRequest(f"{name} needs a time zone (e.g. 2030-01-01T12:00:00Z)")
+
+    @property
+    def by_finish(self) -> bool:
+        """Finished jobs only: listed by finish time (most recent first)."""
+        return bool(self.statuses) and set(self.statuses) <= set(FINISHED_STATUSES)
 
     @property
     def shape(self) -> JobFilter:
@@ -127,6 +137,39 @@ class JobQuery:
                 "created_after": _iso(self.created_after),
                 "created_before": _iso(self.created_before),
                 "before": self.before, "after": self.after, "limit": self.limit}
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """A place in the jobs list: a job's id, and its finish time when the list is in
+    finish order.  As a token: ``"123"``, or ``"<finish time in µs>.123"``."""
+
+    id: int
+    at: datetime | None = None
+
+    @property
+    def token(self) -> str:
+        if self.at is None:
+            return str(self.id)
+        delta = self.at - _EPOCH
+        return f"{(delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds}.{self.id}"
+
+    @classmethod
+    def parse(cls, token: str, name: str = "cursor") -> Cursor:
+        head, dot, tail = token.strip().partition(".")
+        try:
+            if not dot:
+                return cls(int(head))
+            return cls(int(tail), _EPOCH + timedelta(microseconds=int(head)))
+        except (ValueError, OverflowError):
+            raise BadRequest(f"{name}: not a cursor of the jobs list: {token!r} (use the "
+                             "older/newer values a page gave)") from None
+
+    def shifted(self, by: int) -> Cursor:
+        return Cursor(self.id + by, self.at)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -386,35 +429,47 @@ class DashboardData:
         ``searched`` says how far it went and ``older`` continues from there."""
         shape = query.shape
         newer = query.after is not None
+        by_finish = query.by_finish
         bounded = not shape.empty and not (shape.statuses and set(shape.statuses) <= {RUNNING})
-        before = query.before
+        before = None if query.before is None else Cursor.parse(query.before)
+        after = None if query.after is None else Cursor.parse(query.after)
         async with self._read() as conn:
-            if query.created_before is not None and before is None and not newer:
-                before = await self._locate(conn, query.created_before)
-            params = {**query.params(), "before": before, "after": query.after,
-                      "limit": query.limit + 1, "scan": self.scan}
-            rows = list(await conn.execute(
-                self.sql.jobs_page(shape, newer=newer, bounded=bounded), params))
+            if query.created_before is not None and before is None and not newer \
+                    and not by_finish:
+                start = await self._locate(conn, query.created_before)
+                before = None if start is None else Cursor(start)
+            params = {**query.params(), "limit": query.limit + 1, "scan": self.scan,
+                      "before_id": before and before.id, "before_at": before and before.at,
+                      "after_id": after and after.id, "after_at": after and after.at}
+            rows = list(await conn.execute(self.sql.jobs_page(
+                shape, newer=newer, bounded=bounded, by_finish=by_finish), params))
             more = len(rows) > query.limit
             rows = rows[:query.limit]
-            scanned = edge = None
+            scan = None
             if bounded and not more:
-                scanned, edge = (await conn.execute(self.sql.jobs_scanned(newer=newer),
-                                                    params)).one()
+                scan = (await conn.execute(self.sql.jobs_scanned(
+                    newer=newer, by_finish=by_finish), params)).first()
         if newer:
             rows.reverse()
         jobs = [self._job_row(r) for r in rows]
-        ids = [j["id"] for j in jobs]
-        partial = scanned is not None and scanned >= self.scan
-        searched = {"jobs": scanned, "to": edge} if partial else None
+
+        def place(row: Any) -> str:
+            return Cursor(int(row.id), row.finished_at if by_finish else None).token
+
+        partial = scan is not None and scan.scanned >= self.scan
+        edge = place(scan) if partial and scan is not None else None
+        searched = {"jobs": scan.scanned, "to": int(scan.id)} \
+            if partial and scan is not None else None
+        older: str | None
+        newer_cursor: str | None
         if not newer:
-            older = ids[-1] if more else (edge if partial else None)
-            newer_cursor = (ids[0] if ids else before - 1) \
-                if query.before is not None and before is not None else None
+            older = place(rows[-1]) if more else edge
+            newer_cursor = place(rows[0]) if query.before is not None and rows else None
         else:
-            newer_cursor = ids[0] if more else (edge if partial else None)
-            older = ids[-1] if ids else (query.after or 0) + 1
+            newer_cursor = place(rows[0]) if more else edge
+            older = place(rows[-1]) if rows else after.shifted(1).token  # type: ignore[union-attr]
         return {"jobs": jobs, "older": older, "newer": newer_cursor, "searched": searched,
+                "order": "finished" if by_finish else "created",
                 "scan": self.scan if bounded else None, "filters": query.to_dict()}
 
     async def _locate(self, conn: AsyncConnection, created_before: datetime) -> int | None:

@@ -68,6 +68,10 @@ def _seconds(interval: Any) -> ColumnElement[float]:
     return cast(extract("epoch", interval), Double)
 
 
+def _infinity(sign: str = "") -> ColumnElement[Any]:
+    return cast(literal_column(f"'{sign}infinity'"), TS)
+
+
 def _latency(jobs: Any) -> ColumnElement[float]:
     """Ready (``run_at``, or creation if later) to start, in seconds."""
     return _seconds(jobs.c.started_at - func.greatest(jobs.c.created_at, jobs.c.run_at))
@@ -364,58 +368,85 @@ class WebStatements:
             jobs.c.cancel_requested_at,
         ]
 
-    def jobs_page(self, shape: JobFilter, *, newer: bool, bounded: bool) -> Select[Any]:
-        """One page of jobs matching ``shape``, by id: older than ``before`` (newest
-        first), or with ``newer`` newer than ``after`` (oldest first).  Takes
+    def jobs_page(self, shape: JobFilter, *, newer: bool, bounded: bool,
+                  by_finish: bool = False) -> Select[Any]:
+        """One page of jobs matching ``shape``: older than the cursor ``before``
+        (newest first), or with ``newer`` newer than ``after`` (oldest first).  Takes
         ``limit`` (and ``scan`` when ``bounded``).
 
+        The order is the id (creation), or with ``by_finish`` (finished jobs only)
+        the finish time then the id, read backwards through the partial index on
+        ``finished_at``: a cursor is ``before_id`` (and ``before_at``), or
+        ``after_id`` (and ``after_at``).
+
         ``bounded``: the filters apply to the ``scan`` jobs next to the cursor only
-        (a primary-key range), so a filter that matches few jobs costs at most a scan
-        of ``scan`` rows; :meth:`jobs_scanned` tells how far the scan went."""
-        key = (shape, newer, bounded)
+        (an index range), so a filter that matches few jobs costs at most a scan of
+        ``scan`` rows; :meth:`jobs_scanned` tells how far the scan went."""
+        key = (shape, newer, bounded, by_finish)
         if key not in self._jobs_cache:
             jobs = self.tables.jobs
-            cursor, order = self._cursor(newer)
+            where, order = self._cursor(jobs.c, newer, by_finish)
             if bounded:
                 scan = (
                     select(jobs.c.id, jobs.c.status, jobs.c.queue, jobs.c.entrypoint,
-                           jobs.c.created_at)
-                    .where(cursor)
-                    .order_by(order)
+                           jobs.c.created_at, jobs.c.finished_at)
+                    .where(*where)
+                    .order_by(*order)
                     .limit(bindparam("scan", type_=Integer))
                     .subquery("scan")
                 )
                 hits = (select(scan.c.id).where(*shape.where(scan.c))
-                        .order_by(scan.c.id.asc() if newer else scan.c.id.desc())
+                        .order_by(*self._cursor(scan.c, newer, by_finish)[1])
                         .limit(self._limit))
                 stmt = select(*self._page_columns()).where(jobs.c.id.in_(hits))
             else:
                 stmt = (select(*self._page_columns())
-                        .where(cursor, *shape.where(jobs.c)).limit(self._limit))
-            self._jobs_cache[key] = stmt.order_by(order)
+                        .where(*where, *shape.where(jobs.c)).limit(self._limit))
+            self._jobs_cache[key] = stmt.order_by(*order)
         return self._jobs_cache[key]
 
-    def jobs_scanned(self, *, newer: bool) -> Select[Any]:
-        """``(count, edge id)`` of the bounded scan of :meth:`jobs_page`: how many
-        jobs it looked at and the last id it reached."""
-        key = ("scanned", newer)
+    def jobs_scanned(self, *, newer: bool, by_finish: bool = False) -> Select[Any]:
+        """``(count, id, finished_at)`` of the bounded scan of :meth:`jobs_page`: how
+        many jobs it looked at, and the last one it reached (its cursor)."""
+        key = ("scanned", newer, by_finish)
         if key not in self._jobs_cache:
             jobs = self.tables.jobs
-            cursor, order = self._cursor(newer)
-            scan = (select(jobs.c.id).where(cursor).order_by(order)
+            where, order = self._cursor(jobs.c, newer, by_finish)
+            scan = (select(jobs.c.id, jobs.c.finished_at).where(*where).order_by(*order)
                     .limit(bindparam("scan", type_=Integer)).subquery("scan"))
-            edge = func.max(scan.c.id) if newer else func.min(scan.c.id)
-            self._jobs_cache[key] = select(func.count(), edge)
+            _, reverse = self._cursor(scan.c, not newer, by_finish)
+            self._jobs_cache[key] = (
+                select(func.count().over().label("scanned"), scan.c.id, scan.c.finished_at)
+                .order_by(*reverse).limit(1))
         return self._jobs_cache[key]
 
-    def _cursor(self, newer: bool) -> tuple[ColumnElement[bool], Any]:
-        jobs = self.tables.jobs
+    def _cursor(self, cols: Any, newer: bool, by_finish: bool
+                ) -> tuple[list[ColumnElement[bool]], list[Any]]:
+        """The predicates after the cursor and the order, on ``cols``."""
+        if not by_finish:
+            if newer:
+                return ([cols.id > func.coalesce(bindparam("after_id", type_=BigInteger), 0)],
+                        [cols.id.asc()])
+            return ([cols.id < func.coalesce(bindparam("before_id", type_=BigInteger),
+                                             literal_column(str(MAX_ID)))],
+                    [cols.id.desc()])
+        finished = [status_in(cols.status, FINISHED_STATUSES)] if hasattr(cols, "status") \
+            else []
         if newer:
-            return (jobs.c.id > func.coalesce(bindparam("after", type_=BigInteger), 0),
-                    jobs.c.id.asc())
-        return (jobs.c.id < func.coalesce(bindparam("before", type_=BigInteger),
-                                          literal_column(str(MAX_ID))),
-                jobs.c.id.desc())
+            at = bindparam("after_at", type_=TS)
+            after = bindparam("after_id", type_=BigInteger)
+            return ([*finished,
+                     cols.finished_at >= func.coalesce(at, _infinity("-")),
+                     (cols.finished_at > at) | (cols.id > func.coalesce(after, 0))],
+                    [cols.finished_at.asc(), cols.id.asc()])
+        at = bindparam("before_at", type_=TS)
+        before = bindparam("before_id", type_=BigInteger)
+        # (finished_at, id) < (at, before): the first term bounds the index scan
+        return ([*finished,
+                 cols.finished_at <= func.coalesce(at, _infinity()),
+                 (cols.finished_at < at) | (cols.id < func.coalesce(
+                     before, literal_column(str(MAX_ID))))],
+                [cols.finished_at.desc(), cols.id.desc()])
 
     # ---- bulk actions ---------------------------------------------------------------------
     def select_ids(self, status: str, shape: JobFilter) -> Select[Any]:

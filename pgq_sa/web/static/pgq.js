@@ -538,6 +538,7 @@
   }
   function renderJobs(d) {
     lastJobs = d;
+    fill($("j-sub"), d.order === "finished" ? "most recently finished first" : "newest first");
     const list = $("j-queues");
     if (list && !list.children.length) fill(list, knownQueues.map((q) => h("option", { value: q })));
     const ids = new Set(d.jobs.map((j) => j.id));

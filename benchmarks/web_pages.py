@@ -1,0 +1,243 @@
+"""Server time of every web dashboard page and JSON API endpoint on a big database.
+
+    python benchmarks/web_pages.py                 # 1,000,000 finished + 100,000 queued
+    python benchmarks/web_pages.py --finished 50000 --queued 5000   # quick
+    python benchmarks/web_pages.py --dsn postgresql://postgres@127.0.0.1:5432/postgres
+
+By default it runs on a throwaway PostgreSQL cluster with stock settings (``initdb``
+and ``pg_ctl`` of ``--pg-bin``: the newest /usr/lib/postgresql/*/bin, else the
+embedded server of ``pgq-sa[embedded]``), removed afterwards, as users run it: a
+shared server tuned for tests (autovacuum off) would mislead.  ``--dsn`` uses a
+running server instead (a scratch database is created and dropped).
+
+The database is filled as ``benchmarks/dashboard_refresh.py`` fills it: finished
+jobs over the last 23 hours, queued jobs (80% ready, 20% scheduled), 200 running on
+eight workers (one stale), and a week of statistics.  Then each page and endpoint is
+requested ``--rounds`` times through the ASGI app in process (httpx), after one
+warm-up round; the figure is the app's own ``Server-Timing`` (request in, response
+built: every database round trip included, no network).  Pages embed their first
+data, so a page costs about its API endpoint plus the template.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import asyncpg
+import httpx
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import pgq_sa
+from benchmarks.dashboard_refresh import populate
+from pgq_sa import migrate
+from pgq_sa.web import create_app
+
+#: What a page must stay under (the issue's bar), in milliseconds.
+BUDGET_MS = 100.0
+
+
+def pg_bin(given: str | None) -> Path:
+    if given:
+        return Path(given)
+    system = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
+                    key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
+                    else 0)
+    if system:
+        return system[-1].parent
+    from pgq_sa.devserver import _bin_dir
+
+    return _bin_dir()
+
+
+class Cluster:
+    """``initdb`` + ``pg_ctl`` in a temporary directory, stock settings but for the
+    port, the address and the socket directory (as ``postgres`` when run as root)."""
+
+    def __init__(self, bin_dir: Path) -> None:
+        self.bin = bin_dir
+        self.dir = Path(tempfile.mkdtemp(prefix="pgq-bench-web-"))
+        self.data = self.dir / "data"
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres", "postgres")
+            self.user = ["runuser", "-u", "postgres", "--"]
+        self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--no-sync")
+
+    def _run(self, tool: str, *args: object) -> None:
+        subprocess.run([*self.user, str(self.bin / tool), *map(str, args)], check=True,
+                       capture_output=True, timeout=300)
+
+    @property
+    def dsn(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
+        self._run("pg_ctl", "-D", self.data, "-l", self.dir / "log", "-o", opts, "-w", "start")
+
+    def destroy(self) -> None:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+async def ids(url: str) -> dict[str, Any]:
+    """Ids and times the requests below point at."""
+    conn = await asyncpg.connect(url)
+    try:
+        low, high = await conn.fetchrow("SELECT min(id), max(id) FROM pgq_jobs")
+        failed = await conn.fetchval(
+            "SELECT id FROM pgq_jobs WHERE status = 'failed' ORDER BY id DESC LIMIT 1")
+        return {"low": low, "high": high, "middle": (low + high) // 2, "failed": failed}
+    finally:
+        await conn.close()
+
+
+def requests(marks: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(label, path)``: each page, then each API endpoint."""
+    twelve_hours_ago = quote((datetime.now(timezone.utc) - timedelta(hours=12)).isoformat())
+    pages = [
+        ("overview", "/"),
+        ("overview, 1 h", "/?range=1h"),
+        ("overview, one queue", "/?queue=emails"),
+        ("overview, one queue, 1 h", "/?queue=emails&range=1h"),
+        ("queues", "/queues"),
+        ("jobs", "/jobs"),
+        ("jobs, failed", "/jobs?state=failed"),
+        ("jobs, queued", "/jobs?state=queued"),
+        ("jobs, running", "/jobs?state=running"),
+        ("jobs, cancelled in one queue and entrypoint",
+         "/jobs?state=cancelled&queue=reports&entrypoint=cleanup"),
+        ("jobs, no match (bounded scan)", "/jobs?entrypoint=nothing-is-called-this"),
+        ("jobs, a page in the middle", f"/jobs?before={marks['middle']}"),
+        ("jobs, created before 12 h ago", f"/jobs?created_before={twelve_hours_ago}"),
+        ("jobs, newer page", f"/jobs?after={marks['middle']}"),
+        ("one job", f"/jobs/{marks['failed']}"),
+        ("workers", "/workers"),
+        ("database", "/database"),
+    ]
+    return [*[(f"page {label}", path) for label, path in pages],
+            *[(f"api  {label}", "/api/overview" + path[1:] if path.startswith("/?")
+               else "/api/overview" if path == "/" else
+               "/api/health" if path == "/database" else f"/api{path}")
+              for label, path in pages],
+            ("api  config", "/api/config")]
+
+
+async def measure(url: str, rounds: int) -> list[tuple[str, str, list[float], int]]:
+    engine = create_async_engine(pgq_sa.dsn.async_url(url), pool_size=5)
+    app = create_app(engine)
+    marks = await ids(url)
+    out = []
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://bench") as client:
+            for label, path in requests(marks):
+                times = []
+                size = 0
+                for k in range(rounds + 1):
+                    response = await client.get(path)
+                    assert response.status_code == 200, (path, response.status_code,
+                                                         response.text[:300])
+                    ms = float(response.headers["server-timing"].split("dur=")[1])
+                    size = len(response.content)
+                    if k:  # the first round warms caches and prepared statements
+                        times.append(ms)
+                out.append((label, path, times, size))
+                print(f"  {label:<52} median {statistics.median(times):6.1f} ms", flush=True)
+    finally:
+        await engine.dispose()
+    return out
+
+
+def report(results: list[tuple[str, str, list[float], int]], finished: int,
+           queued: int) -> None:
+    print(f"\nserver time per request ({finished:,} finished, {queued:,} queued; "
+          f"{len(results[0][2])} rounds each)")
+    print(f"{'request':<54}{'median':>8}{'p95':>8}{'max':>8}{'bytes':>9}")
+    worst = 0.0
+    for label, _, times, size in results:
+        ms = sorted(times)
+        p95 = ms[min(len(ms) - 1, int(0.95 * len(ms)))]
+        worst = max(worst, p95)
+        flag = "" if p95 < BUDGET_MS else "  OVER BUDGET"
+        print(f"{label:<54}{statistics.median(ms):8.1f}{p95:8.1f}{ms[-1]:8.1f}{size:9,}{flag}")
+    print(f"slowest p95: {worst:.1f} ms (budget {BUDGET_MS:.0f} ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dsn", default=None,
+                        help="use this server (a scratch database) instead of a throwaway "
+                             "cluster")
+    parser.add_argument("--pg-bin", default=os.environ.get("PGQ_SA_PG_BIN"),
+                        help="PostgreSQL's bin directory for the throwaway cluster")
+    parser.add_argument("--finished", type=int, default=1_000_000)
+    parser.add_argument("--queued", type=int, default=100_000)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the cluster (or scratch database) and print its DSN")
+    args = parser.parse_args()
+
+    cluster = None
+    if args.dsn is None:
+        cluster = Cluster(pg_bin(args.pg_bin))
+        cluster.start()
+        print(f"throwaway cluster: {cluster.bin} on port {cluster.port} (stock settings)")
+    server = make_url(args.dsn or cluster.dsn)  # type: ignore[union-attr]
+    name = f"pgq_bench_web_{uuid.uuid4().hex[:8]}"
+    admin_url = server.set(drivername="postgresql").render_as_string(hide_password=False)
+    url = server.set(drivername="postgresql", database=name).render_as_string(
+        hide_password=False)
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(admin_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    try:
+        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+        migrate.upgrade_database(url)
+        print(f"populating {name}: {args.finished:,} finished, {args.queued:,} queued")
+        t0 = time.perf_counter()
+        asyncio.run(populate(url, args.finished, args.queued))
+        print(f"  populated in {time.perf_counter() - t0:.0f} s")
+        print(f"timing each page and endpoint ({args.rounds} rounds)")
+        results = asyncio.run(measure(url, args.rounds))
+        report(results, args.finished, args.queued)
+    finally:
+        if args.keep:
+            print(f"kept: {url}" + (f" (cluster in {cluster.dir}; stop it with pg_ctl -D "
+                                    f"{cluster.data} stop)" if cluster else ""))
+        elif cluster is not None:
+            cluster.destroy()
+        else:
+            asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    main()
