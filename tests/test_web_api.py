@@ -70,7 +70,7 @@ async def test_overview_figures(engine):
     assert d["workers"] == {"alive": 1, "stale": 1, "capacity": 8, "running": 2}
     assert [q["queue"] for q in d["queues"]] == ["emails", "reports"]
     assert [a["title"] for a in d["alerts"] if "heartbeat" in a["title"]] == [
-        "1 worker(s) stopped heartbeating"]
+        "1 worker stopped heartbeating"]
 
     # the 5-minute chart: 60 slots of 5 s ending at T (the start of NOW's slot)
     ch = d["chart"]

@@ -297,14 +297,14 @@ class DashboardData:
     def _alerts(self, snap: Snapshot, health: dict[str, Any]) -> list[dict[str, Any]]:
         alerts: list[dict[str, Any]] = []
         for u in snap.unserved():
-            alerts.append({"level": "warning", "title": f"{u.ready:,} ready job(s) in "
+            alerts.append({"level": "warning", "title": f"{_count(u.ready, 'ready job')} in "
                            f"{u.queue}/{u.entrypoint} that no live worker runs",
                            "text": u.reason, "link": f"jobs?state=queued&queue={u.queue}"
                                                      f"&entrypoint={u.entrypoint}"})
         stale = [w for w in snap.workers if w.stale]
         if stale:
             alerts.append({"level": "warning",
-                           "title": f"{len(stale)} worker(s) stopped heartbeating",
+                           "title": f"{_count(len(stale), 'worker')} stopped heartbeating",
                            "text": ", ".join(w.id for w in stale[:5])
                            + (" …" if len(stale) > 5 else ""), "link": "workers"})
         for warning in health["warnings"]:
@@ -774,6 +774,10 @@ def _ids(ids: Iterable[int]) -> list[int]:
             raise BadRequest("ids must be integers")
         out.append(i)
     return out
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _clamp(value: float | None) -> float | None:

@@ -458,7 +458,7 @@
   function renderQueues(d) {
     noteServerTime(d.now);
     const paused = cfg.features.pause;
-    alerts($("q-alerts"), (d.unserved || []).map((u) => ({ level: "warning", title: `${fmtInt(u.ready)} ready job(s) in ${u.queue}/${u.entrypoint} that no live worker runs`, text: u.reason })));
+    alerts($("q-alerts"), (d.unserved || []).map((u) => ({ level: "warning", title: `${fmtInt(u.ready)} ready job${u.ready === 1 ? "" : "s"} in ${u.queue}/${u.entrypoint} that no live worker runs`, text: u.reason })));
     const headers = ["Queue", { text: "Ready", cls: "num" }, { text: "Scheduled", cls: "num" }, { text: "Running", cls: "num" },
       { text: "Oldest ready", cls: "num" }, { text: `Done/s ${d.short_window}s`, cls: "num" }, { text: "Done/s 5m", cls: "num" },
       { text: "Finished per 10 s", title: "finished jobs over the last 5 minutes" },
