@@ -11,6 +11,7 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
+import anyio
 import httpx
 import psycopg2
 import pytest
@@ -617,3 +618,52 @@ async def test_data_layer_bulk_selection_uses_the_partial_indexes(engine):
                       {"before_id": 10**9, "before_at": datetime.now(timezone.utc),
                        "limit": 50, "scan": 10000})
     assert "pgq_jobs_finished_idx" in text and "Seq Scan on pgq_jobs" not in text, text
+
+
+async def test_readings_are_shared_between_close_requests(engine, monkeypatch):
+    from pgq_sa.web import data as web_data
+
+    calls = []
+    real = web_data.snapshot
+
+    async def counted(*args, **kwargs):
+        calls.append(1)
+        await anyio.sleep(0.05)
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(web_data, "snapshot", counted)
+    shared = DashboardData(engine, share_for=30)
+    # at once, and one after the other: one snapshot for the overview and the queues
+    async with anyio.create_task_group() as tg:
+        for _ in range(5):
+            tg.start_soon(shared.overview)
+            tg.start_soon(shared.queues)
+    await shared.queues()
+    assert len(calls) == 1
+    # a reader that goes away does not cancel the reading for the others
+    fresh = DashboardData(engine, share_for=30)
+    async with anyio.create_task_group() as tg:
+        async def impatient():
+            with anyio.move_on_after(0.01):
+                await fresh.queues()
+        tg.start_soon(impatient)
+        tg.start_soon(fresh.queues)
+    assert len(calls) == 2
+    # not shared at all with share_for=0; a failure is not kept
+    unshared = DashboardData(engine, share_for=0)
+    await unshared.queues()
+    await unshared.queues()
+    assert len(calls) == 4
+    failing = web_data.Shared(30)
+
+    async def boom():
+        raise RuntimeError("down")
+
+    for _ in range(2):
+        with pytest.raises(RuntimeError):
+            await failing.get("k", boom)
+
+    async def ok():
+        return 42
+
+    assert await failing.get("k", ok) == 42

@@ -55,7 +55,9 @@ def create_app(engine: AsyncEngine, *, schema: str | None = None, read_only: boo
     - ``stale_after``: seconds without a heartbeat after which a worker is stale.
     - ``long_transaction``: seconds after which an open transaction that holds back
       cleanup is flagged on the database page.
-    - ``refresh``: seconds between two refreshes of a page.
+    - ``refresh``: seconds between two refreshes of a page.  Readings of the figures
+      are shared between requests for half of it (at most a second), so many open
+      pages cost the database about what one does.
     """
     try:
         import jinja2  # noqa: F401
@@ -73,6 +75,8 @@ def create_app(engine: AsyncEngine, *, schema: str | None = None, read_only: boo
     from .data import DashboardData
 
     data = DashboardData(engine, schema, stale_after=stale_after,
-                         long_transaction=long_transaction)
+                         long_transaction=long_transaction,
+                         # open pages share a reading made within half a refresh
+                         share_for=min(1.0, refresh / 2))
     return build_app(data, read_only=read_only, auth=auth, secret=secret, title=title,
                      refresh=refresh)

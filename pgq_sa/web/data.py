@@ -13,6 +13,7 @@ import asyncio
 import json
 import math
 import re
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -212,6 +213,10 @@ class DashboardData:
     #: The time the figures are read at: ``None`` (the default) is the database
     #: clock; tests pass a fixed time, as to :func:`pgq_sa.stats.snapshot`.
     clock: Callable[[], datetime | None] = field(default=lambda: None)
+    #: Seconds a snapshot, chart or health reading is shared with the requests that
+    #: follow it (and the ones made meanwhile wait for it rather than read again):
+    #: many open pages cost the database what one does.  0: never shared.
+    share_for: float = 1.0
 
     def __post_init__(self) -> None:
         self.tables = tables_for(self.schema)
@@ -219,6 +224,7 @@ class DashboardData:
         self.stats = statements_for(self.tables).stats
         if self.features is None:
             self.features = detect_features(self.tables)
+        self._shared = Shared(self.share_for)
 
     # ---- plumbing -----------------------------------------------------------------------
     @asynccontextmanager
@@ -235,8 +241,12 @@ class DashboardData:
             raise
 
     async def _snapshot(self) -> Snapshot:
-        return await snapshot(self.engine, schema=self.schema, stale_after=self.stale_after,
-                              now=self.clock())
+        async def read() -> Snapshot:
+            return await snapshot(self.engine, schema=self.schema,
+                                  stale_after=self.stale_after, now=self.clock())
+
+        result: Snapshot = await self._shared.get(("snapshot",), read)
+        return result
 
     # ---- overview -----------------------------------------------------------------------
     async def overview(self, range_name: str = "5m", queue: str | None = None
@@ -248,7 +258,9 @@ class DashboardData:
             raise BadRequest(f"unknown range {range_name!r}: use {' or '.join(RANGES)}")
         # three connections at once: the snapshot, the charts and the health checks
         snap, chart, health = await _gather(
-            self._snapshot(), self.chart(rng, queue), self.health(details=False))
+            self._snapshot(),
+            self._shared.get(("chart", rng.name, queue), lambda: self.chart(rng, queue)),
+            self._shared.get(("health", False), lambda: self.health(details=False)))
         if queue is None:
             figures: Figures = snap.totals
         else:
@@ -737,6 +749,35 @@ SETTINGS = ("autovacuum", "autovacuum_naptime", "idle_in_transaction_session_tim
 #: per slot to find them.
 PER_SLOT = 50
 SLOT_SCAN = 1000
+
+
+class Shared:
+    """Results shared for ``max_age`` seconds between requests: the first computes
+    (in a task of its own, so a caller that goes away does not cancel it for the
+    others), those arriving meanwhile await the same task, those within
+    ``max_age`` of its end get its result.  Failures are not kept."""
+
+    def __init__(self, max_age: float, size: int = 64) -> None:
+        self.max_age = max_age
+        self.size = size
+        self._tasks: dict[Any, tuple[asyncio.Future[Any], list[float]]] = {}
+
+    async def get(self, key: Any, make: Callable[[], Awaitable[Any]]) -> Any:
+        if self.max_age <= 0:
+            return await make()
+        now = time.monotonic()
+        for old in [k for k, (task, ended) in self._tasks.items()
+                    if task.done() and (task.cancelled() or task.exception() is not None
+                                        or now - ended[0] >= self.max_age)]:
+            del self._tasks[old]
+        if key not in self._tasks:
+            if len(self._tasks) >= self.size:  # many different keys: share nothing
+                return await make()
+            task = asyncio.ensure_future(make())
+            ended = [float("inf")]
+            task.add_done_callback(lambda _: ended.__setitem__(0, time.monotonic()))
+            self._tasks[key] = (task, ended)
+        return await asyncio.shield(self._tasks[key][0])
 
 
 def _window(now: datetime, rng: Range) -> dict[str, Any]:
