@@ -254,6 +254,7 @@ async def test_one_job(engine):
     async with client(known_app(engine)) as c:
         j = (await c.get(f"/api/jobs/{job_id}")).json()
         missing = await c.get("/api/jobs/999999")
+        missing_page = await c.get("/jobs/999999")
         listed = (await c.get("/api/jobs", params={"queue": "reports", "limit": 1})).json()
     assert (j["id"], j["status"], j["worker_id"]) == (job_id, "failed", "w-live")
     assert j["payload"] == {"account": 7, "note": "x" * 300} and not j["payload_truncated"]
@@ -262,6 +263,7 @@ async def test_one_job(engine):
     assert j["effective_max_attempts"] == 3 and j["max_attempts"] is None
     assert j["actions"] == {"retry": True, "cancel": False}
     assert missing.status_code == 404 and missing.json() == {"error": "not found"}
+    assert missing_page.status_code == 404 and "no job with id 999999" in missing_page.text
     # lists carry a bounded preview of the payload
     [row] = listed["jobs"]
     assert row["id"] == job_id and row["payload_truncated"] is True

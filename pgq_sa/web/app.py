@@ -273,7 +273,8 @@ class WebApp:
             token = None if self.read_only else self._token(nonce)
             html = self.templates.get_template(f"{name}.html").render(
                 page=name, title=title, app_title=self.title, base=self._base(request),
-                assets=self.assets, config=self._config(request, name, token), data=data,
+                assets=self.assets, config={**self._config(request, name, token),
+                                            "status": status}, data=data,
                 error=error, read_only=self.read_only, features=self.features,
                 statuses=STATUSES, query=request.query_params, version=__version__)
             response = HTMLResponse(html, status_code=status)

@@ -821,6 +821,7 @@
     if (!page) return;
     if (page.setup) page.setup();
     const initial = JSON.parse($("pgq-data").textContent);
+    if (!initial && cfg.status === 404) { document.body.dataset.ready = "1"; return; } // nothing to follow
     if (initial) {
       try { page.render(initial); } catch (err) { setPageError(`Cannot show this page: ${err.message}`); throw err; }
     }
