@@ -49,10 +49,10 @@ def artifacts(request: pytest.FixtureRequest) -> Iterator[Path]:
                 or Path(tempfile.gettempdir()) / "pgq-sa-test-artifacts")
     path = root / "web"
     path.mkdir(parents=True, exist_ok=True)
+    capture = request.config.pluginmanager.getplugin("capturemanager")
+    with capture.global_and_fixture_disabled():  # shown even when the tests pass
+        print(f"\nweb dashboard screenshots: {path}", flush=True)
     yield path
-    reporter = request.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:
-        reporter.write_line(f"web dashboard screenshots: {path}")
 
 
 @pytest.fixture(scope="module")
