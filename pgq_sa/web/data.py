@@ -748,7 +748,7 @@ SETTINGS = ("autovacuum", "autovacuum_naptime", "idle_in_transaction_session_tim
 #: Latency charts: finished jobs sampled per slot, and (one queue) jobs looked at
 #: per slot to find them.
 PER_SLOT = 50
-SLOT_SCAN = 1000
+SLOT_SCAN = 250
 
 
 class Shared:
