@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .. import admin
 from ..enqueue import tables_for
-from ..errors import SchemaNotInstalled
 from ..schema import (
     CANCELLED,
     FAILED,
@@ -42,6 +40,7 @@ from ..stats import (
     Figures,
     Snapshot,
     WorkerInfo,
+    _reading,
     format_seconds,
     list_workers,
     snapshot,
@@ -229,16 +228,11 @@ class DashboardData:
     # ---- plumbing -----------------------------------------------------------------------
     @asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
-        """A connection for a few small reads (no parallel plans), rolled back."""
-        try:
-            async with self.engine.connect() as conn:
-                await conn.execute(self.stats.no_parallel)
-                yield conn
-                await conn.rollback()
-        except ProgrammingError as exc:
-            if "does not exist" in str(exc.orig) and "pgq_" in str(exc.orig):
-                raise SchemaNotInstalled() from exc
-            raise
+        """A connection for a few small reads (no parallel plans), rolled back; a
+        missing schema raises :class:`~pgq_sa.SchemaNotInstalled` (the terminal
+        dashboard's reading connection)."""
+        async with _reading(self.engine, self.stats) as conn:
+            yield conn
 
     async def _snapshot(self) -> Snapshot:
         async def read() -> Snapshot:
