@@ -284,11 +284,12 @@ class QueueAdapter(abc.ABC):
         closed by :meth:`close_producer`."""
         raise NotImplementedError
 
-    async def txn_block(self, mode: str, variant: str, keys: range) -> float:
-        """One transaction per key, each committed: insert a ``bench_orders`` row,
-        then (variant ``"job"``) enqueue one job through the library's documented
-        transactional path on the same connection, or (``"insert"``) insert one
-        ``bench_audit`` row.  Returns the seconds the block took."""
+    async def txn_block(self, mode: str, plan: Sequence[tuple[str, int]]) -> list[float]:
+        """One committed transaction per ``(variant, key)`` of *plan*: insert a
+        ``bench_orders`` row, then (variant ``"job"``) enqueue one job through the
+        library's documented transactional path on the same connection, or
+        (``"insert"``) insert one ``bench_audit`` row.  Returns the seconds each
+        transaction took, in order."""
         raise NotImplementedError
 
     # -- worker processes (shared) ---------------------------------------------------

@@ -23,7 +23,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -149,17 +149,18 @@ class ChancyAdapter(QueueAdapter):
 
         self._txn_conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
 
-    async def txn_block(self, mode: str, variant: str, keys: range) -> float:
+    async def txn_block(self, mode: str, plan: Sequence[tuple[str, int]]) -> list[float]:
         from psycopg.rows import dict_row
 
         conn, chancy = self._txn_conn, self._chancy
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        for key in keys:
+        times = []
+        for variant, key in plan:
+            t0 = time.perf_counter()
             async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
                 await cur.execute(TXN_SQL["order_pyformat"], {"k": key})
                 if variant == "job":
                     await chancy.push_ex(cur, self._job(key))
                 elif variant == "insert":
                     await cur.execute(TXN_SQL["audit_pyformat"], {"k": key})
-        return loop.time() - t0
+            times.append(time.perf_counter() - t0)
+        return times

@@ -15,7 +15,7 @@
 
 from __future__ import annotations
 
-import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -128,15 +128,16 @@ class ObanAdapter(WatermarkAdapter):
 
         self._txn_conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
 
-    async def txn_block(self, mode: str, variant: str, keys: range) -> float:
+    async def txn_block(self, mode: str, plan: Sequence[tuple[str, int]]) -> list[float]:
         conn, oban, noop = self._txn_conn, self._oban, self._noop()
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        for key in keys:
+        times = []
+        for variant, key in plan:
+            t0 = time.perf_counter()
             async with conn.transaction():
                 await conn.execute(TXN_SQL["order_pyformat"], {"k": key})
                 if variant == "job":
                     await oban.enqueue(noop.new({"k": key}), conn=conn)
                 elif variant == "insert":
                     await conn.execute(TXN_SQL["audit_pyformat"], {"k": key})
-        return loop.time() - t0
+            times.append(time.perf_counter() - t0)
+        return times

@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -149,39 +150,40 @@ class PgqSaAdapter(WatermarkAdapter):
             self._sync_engine = create_engine(url)
             self._sessions = sessionmaker(self._sync_engine, expire_on_commit=False)
 
-    async def txn_block(self, mode: str, variant: str, keys: range) -> float:
+    async def txn_block(self, mode: str, plan: Sequence[tuple[str, int]]) -> list[float]:
         if mode == "sync":
-            return await asyncio.to_thread(self._sync_block, variant, keys)
+            return await asyncio.to_thread(self._sync_block, plan)
         from sqlalchemy import insert
 
         import pgq_sa
 
         sessions, orders, audit = self._sessions, ORDERS, AUDIT
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        for key in keys:
+        times = []
+        for variant, key in plan:
+            t0 = time.perf_counter()
             async with sessions() as session, session.begin():
                 await session.execute(insert(orders).values(k=key))
                 if variant == "job":
                     await pgq_sa.enqueue(session, ENTRYPOINT, {"k": key})
                 elif variant == "insert":
                     await session.execute(insert(audit).values(order_k=key))
-        return loop.time() - t0
+            times.append(time.perf_counter() - t0)
+        return times
 
-    def _sync_block(self, variant: str, keys: range) -> float:
-        import time
-
+    def _sync_block(self, plan: Sequence[tuple[str, int]]) -> list[float]:
         from sqlalchemy import insert
 
         import pgq_sa
 
         sessions, orders, audit = self._sessions, ORDERS, AUDIT
-        t0 = time.perf_counter()
-        for key in keys:
+        times = []
+        for variant, key in plan:
+            t0 = time.perf_counter()
             with sessions() as session, session.begin():
                 session.execute(insert(orders).values(k=key))
                 if variant == "job":
                     pgq_sa.enqueue_sync(session, ENTRYPOINT, {"k": key})
                 elif variant == "insert":
                     session.execute(insert(audit).values(order_k=key))
-        return time.perf_counter() - t0
+            times.append(time.perf_counter() - t0)
+        return times

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -154,17 +155,18 @@ class PgqueuerAdapter(WatermarkAdapter):
         conn = await asyncpg.connect(self.dsn)
         self._txn = (conn, Queries.from_asyncpg_connection(conn))
 
-    async def txn_block(self, mode: str, variant: str, keys: range) -> float:
+    async def txn_block(self, mode: str, plan: Sequence[tuple[str, int]]) -> list[float]:
         assert self._txn is not None
         conn, queries = self._txn
         order, audit = TXN_SQL["order_numeric"], TXN_SQL["audit_numeric"]
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        for key in keys:
+        times = []
+        for variant, key in plan:
+            t0 = time.perf_counter()
             async with conn.transaction():
                 await conn.execute(order, key)
                 if variant == "job":
                     await queries.enqueue(ENTRYPOINT, str(key).encode())
                 elif variant == "insert":
                     await conn.execute(audit, key)
-        return loop.time() - t0
+            times.append(time.perf_counter() - t0)
+        return times

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -157,16 +158,17 @@ class ProcrastinateAdapter(WatermarkAdapter):
 
         self._txn_conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
 
-    async def txn_block(self, mode: str, variant: str, keys: range) -> float:
+    async def txn_block(self, mode: str, plan: Sequence[tuple[str, int]]) -> list[float]:
         conn, task = self._txn_conn, self._task()
         order, audit = TXN_SQL["order_pyformat"], TXN_SQL["audit_pyformat"]
-        loop = asyncio.get_running_loop()
-        t0 = loop.time()
-        for key in keys:
+        times = []
+        for variant, key in plan:
+            t0 = time.perf_counter()
             async with conn.transaction():
                 await conn.execute(order, {"k": key})
                 if variant == "job":
                     await task.configure(connection=conn).defer_async(k=key)
                 elif variant == "insert":
                     await conn.execute(audit, {"k": key})
-        return loop.time() - t0
+            times.append(time.perf_counter() - t0)
+        return times
