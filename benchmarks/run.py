@@ -213,16 +213,46 @@ async def run_once(
     sizes: Sizes,
     admin_dsn: str,
     out_dir: Path,
+    profile: bool = False,
 ) -> Metrics:
     adapter = cls(admin_dsn, out_dir)
     try:
         await adapter.create_db()
         await adapter.install()
         await adapter.open_producer()
+        if profile:
+            conn = await adapter.connect()
+            try:
+                await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                await conn.execute("SELECT pg_stat_statements_reset()")
+            finally:
+                await conn.close()
         func, _ = WORKLOADS[workload]
-        return await func(adapter, sizes, out_dir)
+        metrics = await func(adapter, sizes, out_dir)
+        if profile:
+            await print_top_statements(adapter, f"[{workload}] {adapter.name}")
+        return metrics
     finally:
         await adapter.close()
+
+
+async def print_top_statements(adapter: QueueAdapter, label: str, top: int = 6) -> None:
+    """The statements of this run's database that took the most server time."""
+    conn = await adapter.connect()
+    try:
+        rows = await conn.fetch(
+            "SELECT calls, total_exec_time, mean_exec_time, shared_blks_hit, "
+            "       regexp_replace(query, '\\s+', ' ', 'g') AS query "
+            "FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY total_exec_time DESC LIMIT $1", top)
+    finally:
+        await conn.close()
+    print(f"{label}: statements by server time (pg_stat_statements)")
+    for r in rows:
+        print(f"  {r['calls']:>8,} calls {r['total_exec_time']:>9,.0f} ms total "
+              f"{r['mean_exec_time']:>8.3f} ms mean "
+              f"{r['shared_blks_hit'] / max(1, r['calls']):>7.0f} blocks/call  {r['query'][:110]}")
 
 
 def brief(metrics: Metrics, workload: str) -> str:
@@ -278,7 +308,8 @@ async def run_all(args: argparse.Namespace) -> int:
                     out_dir = make_dir(workdir / f"{workload}-{lib}-{i + 1}")
                     t0 = time.perf_counter()
                     try:
-                        metrics = await run_once(classes[lib], workload, sizes, args.dsn, out_dir)
+                        metrics = await run_once(classes[lib], workload, sizes, args.dsn,
+                                                 out_dir, args.pg_stat_statements)
                     except Exception as exc:
                         failures += 1
                         print(f"{label} FAILED: {exc}", file=sys.stderr)
@@ -392,7 +423,11 @@ def fraction_of_limit(summary: dict[str, dict[str, dict[str, Any]]]) -> list[str
     pairs = [("enqueue", "batch_jobs_per_s", "insert_jobs_per_s", "batch enqueue"),
              ("drain", "jobs_per_s_excl_startup", "claim_complete_jobs_per_s", "drain"),
              ("drain_c32", "jobs_per_s_excl_startup", "claim_complete_jobs_per_s",
-              "drain (32 at once)")]
+              "drain (32 at once)"),
+             ("drain_100k", "jobs_per_s_excl_startup", "claim_complete_jobs_per_s",
+              "drain of 100,000"),
+             ("drain_100k_c32", "jobs_per_s_excl_startup", "claim_complete_jobs_per_s",
+              "drain of 100,000 (32 at once)")]
     for workload, metric, ref_metric, label in pairs:
         value = ((summary.get(workload) or {}).get(SUBJECT) or {}).get(metric)
         limit = ref.get(ref_metric)
@@ -457,11 +492,40 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep worker logs and start records"
     )
+    parser.add_argument(
+        "--render", metavar="JSON",
+        help="measure nothing: print the table of a --json file as reStructuredText",
+    )
     return parser.parse_args(argv)
+
+
+def rst_table(header: list[str], rows: list[list[str]]) -> str:
+    """The table as a reStructuredText list-table (for benchmarks/README.rst)."""
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines.extend(f"     - {cell}" if cell else "     -" for cell in row[1:])
+    return "\n".join(lines) + "\n"
+
+
+def render(path: str) -> int:
+    """Print the medians of a ``--json`` file as a reStructuredText table, then the
+    target checks."""
+    report = json.loads(Path(path).read_text())
+    summary = report["summary"]
+    libs = list(report["meta"]["versions"])
+    add_held_fractions(summary)
+    header, rows = table_rows(summary, libs)
+    print(rst_table(header, rows))
+    for line in [*fraction_of_limit(summary), *check_targets(summary)]:
+        print(line)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        return render(args.render)
     args.cluster = "given" if args.dsn else "throwaway"
     if args.dsn:
         return run(args)
