@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -248,6 +248,93 @@ async def _copy_asyncpg(engine: AsyncEngine, schema: str | None,
     return ids
 
 
+# -- one job inside the caller's transaction, without SQLAlchemy's per-call work ------
+#
+# Given a Session or Connection, ``execute(stmt)`` costs a compiled-cache lookup and
+# SQLAlchemy's execution machinery on every call, more than the statement itself
+# takes on the server.  When the caller's transaction is already open on the
+# driver's connection and nobody watches the engine (no echo, no event listeners,
+# e.g. tracing), the single-job insert is sent on that connection directly: the
+# same SQL in the same transaction, one round trip.  Otherwise the regular path.
+
+#: Sync drivers whose cursor takes the dialect's SQL and parameters as they are.
+_RAW_SYNC_DRIVERS = frozenset({"psycopg", "psycopg2"})
+
+
+def _unobserved(conn: Connection) -> bool:
+    # SQLAlchemy's own flags for "log statements" and "fire execution events" (set on
+    # the connection or on its engine), read as SQLAlchemy reads them
+    return not (getattr(conn, "_echo", True) or getattr(conn, "_has_events", True)
+                or getattr(conn.engine, "_has_events", True))
+
+
+@functools.lru_cache(maxsize=32)
+def _sync_sql(stmt: Any, dialect: Dialect) -> tuple[str, dict[str, Any]] | None:
+    """``stmt``'s SQL for a named-parameter sync driver and its constant parameters;
+    ``None`` if a parameter needs a bind processor (then the regular path)."""
+    c = stmt.compile(dialect=dialect)
+    if c.positional or any(b.type.dialect_impl(dialect).bind_processor(dialect)
+                           for b in c.binds.values()):
+        return None
+    return c.string, dict(c.params)
+
+
+def _raw_sync(conn: Connection, stmt: Any, params: dict[str, Any]) -> list[Any] | None:
+    dialect = conn.dialect
+    if dialect.driver not in _RAW_SYNC_DRIVERS or not conn.in_transaction() \
+            or not _unobserved(conn):
+        return None
+    compiled_sql = _sync_sql(stmt, dialect)
+    if compiled_sql is None:
+        return None
+    sql, constants = compiled_sql
+    args = {**constants, **params}
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, args)
+        return [row[0] for row in cursor.fetchall()]
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, args, exc, dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+
+
+def _open_asyncpg(conn: Connection) -> Any | None:
+    """The asyncpg connection under ``conn`` if the caller's transaction is open on
+    it and nobody watches the engine, else ``None``."""
+    if conn.dialect.driver != "asyncpg" or not conn.in_transaction() or not _unobserved(conn):
+        return None
+    driver: Any = conn.connection.driver_connection
+    # SQLAlchemy begins on the server with the first statement: until then, not ours
+    return driver if driver.is_in_transaction() else None
+
+
+async def _raw_asyncpg(target: AsyncConnection | AsyncSession, stmt: Any,
+                       params: dict[str, Any], schema: str | None) -> list[Any] | None:
+    import asyncpg
+    from sqlalchemy.util import greenlet_spawn
+
+    if isinstance(target, AsyncSession):
+        session = target.sync_session
+        driver = await greenlet_spawn(
+            lambda: _open_asyncpg(session.connection(bind_arguments={"clause": stmt})))
+    elif target.sync_connection is not None:
+        driver = await greenlet_spawn(_open_asyncpg, target.sync_connection)
+    else:
+        return None
+    if driver is None:
+        return None
+    c = compiled(stmt)
+    args = c.args(params)
+    try:
+        rows = await driver.fetch(c.sql, *args)
+    except asyncpg.exceptions.UndefinedTableError as exc:
+        raise _not_installed(schema) from exc
+    except asyncpg.PostgresError as exc:
+        raise DBAPIError.instance(c.sql, args, exc, asyncpg.PostgresError) from exc
+    return [row[0] for row in rows]
+
+
 async def enqueue_many(
     target: AsyncConnection | AsyncSession | AsyncEngine,
     jobs: Iterable[JobLike],
@@ -277,6 +364,10 @@ async def enqueue_many(
             async with target.begin() as conn:
                 return [row[0] for row in await conn.execute(stmt, params)]
         if isinstance(target, (AsyncConnection, AsyncSession)):
+            if len(items) == 1:
+                ids = await _raw_asyncpg(target, stmt, params, schema)
+                if ids is not None:
+                    return ids
             return [row[0] for row in await target.execute(stmt, params)]
     except ProgrammingError as exc:
         raise _schema_error(exc, schema) from exc
@@ -303,6 +394,12 @@ def enqueue_many_sync(
             with target.begin() as conn:
                 return [row[0] for row in conn.execute(stmt, params)]
         if isinstance(target, (Connection, Session)):
+            if len(items) == 1:
+                conn = target if isinstance(target, Connection) \
+                    else target.connection(bind_arguments={"clause": stmt})
+                ids = _raw_sync(conn, stmt, params)
+                if ids is not None:
+                    return ids
             return [row[0] for row in target.execute(stmt, params)]
     except ProgrammingError as exc:
         raise _schema_error(exc, schema) from exc
