@@ -41,7 +41,11 @@ def test_terminate_backend_loop_during_drain(dsn, sync_engine):
         deadline = time.monotonic() + 150
         try:
             while _count(killer, "succeeded") < n:
-                assert time.monotonic() < deadline, f"stuck: {_count(killer, 'succeeded')}"
+                if time.monotonic() > deadline:
+                    by_status = query(killer, "SELECT status, count(*) FROM pgq_jobs "
+                                              "GROUP BY status ORDER BY status")
+                    raise AssertionError(f"stuck after {rounds} rounds: {by_status}\n"
+                                         f"{w.output()[-4000:]}")
                 assert w.alive, w.output()
                 pids = [r[0] for r in query(
                     killer, "SELECT pid FROM pg_stat_activity WHERE datname = "
