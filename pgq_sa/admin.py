@@ -123,7 +123,7 @@ async def cancel(target: Target, ids: Iterable[int], *, schema: str | None = Non
     id_list = [int(i) for i in ids]
     s = _stmts(schema)
     async with _conn(target) as conn:
-        done = [r[0] for r in await conn.execute(s.stats.cancel_queued,
+        done = [r[0] for r in await conn.execute(s.cancel_queued,
                                                  {"ids": id_list, "now": now})]
         running = [r[0] for r in await conn.execute(s.cancel_running,
                                                     {"ids": id_list, "now": now})]
@@ -142,7 +142,7 @@ def cancel_sync(target: SyncTarget, ids: Iterable[int], *, schema: str | None = 
     id_list = [int(i) for i in ids]
     s = _stmts(schema)
     with _sync_conn(target) as conn:
-        done = [r[0] for r in conn.execute(s.stats.cancel_queued, {"ids": id_list, "now": now})]
+        done = [r[0] for r in conn.execute(s.cancel_queued, {"ids": id_list, "now": now})]
         running = [r[0] for r in conn.execute(s.cancel_running, {"ids": id_list, "now": now})]
         for job_id in running:
             conn.execute(s.notify, {"channel": f"{s.channel}_cancel", "payload": str(job_id)})
@@ -196,7 +196,7 @@ async def prune(target: AsyncEngine, older_than: float | timedelta, *,
     total = 0
     while True:
         async with _conn(target) as conn:
-            n = len(list(await conn.execute(s.prune, {"before": before, "limit": batch})))
+            n = len(list(await conn.execute(s.prune_jobs, {"before": before, "limit": batch})))
         total += n
         if n < batch:
             return total

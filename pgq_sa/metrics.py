@@ -126,9 +126,9 @@ class WorkerMetrics:
     # -- per queue (sampled) -------------------------------------------------------------
     async def sample(self) -> None:
         """Read queue depths from the database into the gauges."""
-        stats = self.worker.stmts.stats
+        stats = self.worker.stmts
         async with self.worker.engine.connect() as conn:
-            now = (await conn.execute(stats.now, {"now": None})).scalar_one()
+            now = (await conn.execute(stats.clock, {"now": None})).scalar_one()
             queued = list(await conn.execute(stats.queued, {"now": now}))
             running = list(await conn.execute(stats.running, {"now": now}))
             await conn.rollback()

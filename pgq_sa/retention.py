@@ -6,7 +6,7 @@ nor holds up, a worker.  Only finished jobs (``succeeded``, ``failed``,
 ``cancelled``) whose ``finished_at`` is older than the cut-off are deleted; queued
 and running jobs never are.
 
-Statistics come in two widths (see :mod:`pgq_sa.sql_stats`): per-second rows feed
+Statistics come in two widths (see :mod:`pgq_sa.sql.statistics`): per-second rows feed
 the live figures and are kept :data:`FINE_STATS_RETENTION` (at most the statistics
 retention); per-minute rows are kept the full statistics retention.
 """
@@ -84,12 +84,12 @@ def pruning_steps(stmts: Statements, now: datetime, *, jobs: float | None,
     """The (kind, statement, parameters) batches of one pass; ``None`` keeps forever."""
     steps: list[tuple[str, Executable, dict[str, Any]]] = []
     if jobs is not None:
-        steps.append(("jobs", stmts.prune,
+        steps.append(("jobs", stmts.prune_jobs,
                       {"before": now - timedelta(seconds=jobs), "limit": batch}))
     if stats is not None:
         fine = min(fine_stats, stats)
         for span, keep in ((1, fine), (60, stats)):
-            steps.append(("stats", stmts.stats.prune,
+            steps.append(("stats", stmts.prune_stats,
                           {"span": span, "before": now - timedelta(seconds=keep),
                            "limit": batch}))
     return steps

@@ -110,7 +110,7 @@ class Tables:
     schema: str | None
     jobs: Table
     workers: Table
-    #: Per-second and per-minute outcome counts (see :mod:`pgq_sa.sql_stats`),
+    #: Per-second and per-minute outcome counts (see :mod:`pgq_sa.sql.statistics`),
     #: written by the statements that record outcomes.
     stats: Table
 

@@ -1,7 +1,7 @@
 """What the dashboard, ``pgq-sa queues`` and ``pgq-sa workers`` show, as data.
 
 :func:`snapshot` reads, in one short read-only transaction and with bounded
-queries (see :mod:`pgq_sa.sql_stats`):
+queries (see :mod:`pgq_sa.sql.inspection`):
 
 - queued (ready / scheduled) and running jobs per queue and entrypoint, and the age
   of the oldest ready job, through the partial indexes of ``pgq_jobs``;
@@ -39,8 +39,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from .enqueue import tables_for
 from .errors import SchemaNotInstalled
 from .schema import CANCELLED, FAILED, RETRIED, SUCCEEDED
-from .sql import statements_for
-from .sql_stats import StatsStatements
+from .sql import Statements, statements_for
 
 __all__ = ["Figures", "QueueFigures", "Snapshot", "Unserved", "WorkerInfo", "flag_unserved",
            "list_workers", "snapshot"]
@@ -265,7 +264,7 @@ def flag_unserved(figures: Iterable[Figures], workers: list[WorkerInfo]) -> None
 
 
 @asynccontextmanager
-async def _reading(target: Target, s: StatsStatements) -> AsyncIterator[AsyncConnection]:
+async def _reading(target: Target, s: Statements) -> AsyncIterator[AsyncConnection]:
     """A connection from ``target`` (an engine's is tuned for small reads, then rolled
     back; a caller's connection is used as it is)."""
     try:
@@ -282,8 +281,8 @@ async def _reading(target: Target, s: StatsStatements) -> AsyncIterator[AsyncCon
         raise
 
 
-def _stats(schema: str | None) -> StatsStatements:
-    return statements_for(tables_for(schema)).stats
+def _stats(schema: str | None) -> Statements:
+    return statements_for(tables_for(schema))
 
 
 def _whole(seconds: float, name: str) -> int:
@@ -292,8 +291,8 @@ def _whole(seconds: float, name: str) -> int:
     return int(seconds)
 
 
-async def _now(conn: AsyncConnection, s: StatsStatements, now: datetime | None) -> datetime:
-    value: datetime = (await conn.execute(s.now, {"now": now})).scalar_one()
+async def _now(conn: AsyncConnection, s: Statements, now: datetime | None) -> datetime:
+    value: datetime = (await conn.execute(s.clock, {"now": now})).scalar_one()
     return value
 
 
@@ -395,7 +394,7 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
                     _total_timings=total_timings)
 
 
-async def _workers(conn: AsyncConnection, s: StatsStatements, at: datetime,
+async def _workers(conn: AsyncConnection, s: Statements, at: datetime,
                    stale_after: float) -> list[WorkerInfo]:
     rows = await conn.execute(s.workers, {"now": at})
     return [

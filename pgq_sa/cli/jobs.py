@@ -216,8 +216,8 @@ def list_jobs(statuses: tuple[str, ...], queue: str | None, entrypoint: str | No
               limit: int, dsn: str | None, schema: str | None, as_json: bool) -> None:
     """List jobs, newest first."""
     url = resolve_dsn(dsn)
-    stmt = statements_for(tables_for(schema)).stats.list_jobs(
-        statuses=statuses, queue=queue, entrypoint=entrypoint)
+    stmt = statements_for(tables_for(schema)).list_jobs(
+        statuses=tuple(statuses), queue=queue is not None, entrypoint=entrypoint is not None)
 
     async def go(engine: AsyncEngine) -> list[dict[str, Any]]:
         async with engine.connect() as conn:

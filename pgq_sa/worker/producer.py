@@ -43,9 +43,9 @@ class Producer:
         self._completer = completer
         self._poll = poll_interval
         self._stmt = stmts.claim(many_queues=len(queues) > 1)
-        self._stmt_ack = stmts.claim(many_queues=len(queues) > 1, with_finish=True)
-        self._stmt_ok = stmts.claim(many_queues=len(queues) > 1, with_finish=True,
-                                    succeeded_only=True)
+        self._stmt_ack = stmts.claim(many_queues=len(queues) > 1, acknowledge="any")
+        self._stmt_ok = stmts.claim(many_queues=len(queues) > 1,
+                                    acknowledge="succeeded")
         self._params: dict[str, Any] = {
             "worker_id": worker_id,
             "entrypoints": entrypoints,

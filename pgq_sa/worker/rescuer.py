@@ -55,7 +55,7 @@ class Rescuer:
     async def rescue_once(self) -> list[Any]:
         """One rescue pass (and forget long-silent worker rows); returns the rescued
         ``(id, new status)`` rows."""
-        rows = await self._lease.fetch(self._stmts.stats.rescue, self._params)
+        rows = await self._lease.fetch(self._stmts.rescue, self._params)
         if rows:
             self.rescued += len(rows)
             self._state.stats["rescued"] += len(rows)

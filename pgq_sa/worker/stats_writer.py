@@ -73,7 +73,7 @@ class StatsWriter:
             "now": None,
         }
         try:
-            await self._lease.fetch(self._stmts.stats.record_counts, params)
+            await self._lease.fetch(self._stmts.record_counts, params)
         except BaseException:
             for k in keys:  # keep them for the next flush
                 self._counts[k] += counts[k]
