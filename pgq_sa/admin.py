@@ -20,8 +20,8 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from .enqueue import tables_for
 from .errors import SchemaNotInstalled
+from .schema import tables_for
 from .sql import Statements, statements_for
 
 __all__ = ["CancelResult", "cancel", "cancel_sync", "get_job", "job_to_dict", "missing",

@@ -189,7 +189,8 @@ class Lease:
         delay = min(self._max_backoff, self._min_backoff * 2 ** min(self._failures - 1, 10))
         await anyio.sleep(delay * random.uniform(0.5, 1.0))
 
-    def _ok(self) -> None:
+    def succeeded(self) -> None:
+        """Record a success: the end of an outage (logged once), if there was one."""
         if self._failures:
             self.reconnects += 1
             down = _outages.get(id(self.engine), set())
@@ -228,5 +229,5 @@ class Lease:
                 if not retry:
                     raise ConnectionLost(str(failure)) from failure
                 continue
-            self._ok()
+            self.succeeded()
             return rows

@@ -10,7 +10,6 @@ Any number of jobs is inserted by one ``INSERT … SELECT FROM unnest(…)`` sta
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -21,9 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
 from .errors import SchemaNotInstalled
+from .job import DEFAULT_QUEUE, JobSpec
 from .payload import dump_payload
-from .registry import DEFAULT_QUEUE, JobSpec
-from .schema import Tables, add_tables, metadata, tables, validate_identifier
+from .schema import tables_for
 from .sql import compiled, statements_for
 
 __all__ = ["enqueue", "enqueue_many", "enqueue_many_sync", "enqueue_sync", "tables_for"]
@@ -32,20 +31,6 @@ JobLike = JobSpec | tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any]
 _OPTION_NAMES = frozenset({"queue", "priority", "delay", "run_at", "max_attempts"})
 
 
-@functools.lru_cache(maxsize=16)
-def tables_for(schema: str | None) -> Tables:
-    """The pgq-sa tables in ``schema`` (``None``: :data:`pgq_sa.tables`)."""
-    if schema is None:
-        return tables
-    from sqlalchemy import MetaData
-
-    from .schema import NAMING_CONVENTION
-
-    validate_identifier(schema)
-    return add_tables(MetaData(naming_convention=NAMING_CONVENTION), schema=schema)
-
-
-assert tables.metadata is metadata
 
 
 def _run_at(delay: float | timedelta | None, run_at: datetime | None) -> datetime | None:

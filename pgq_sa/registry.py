@@ -19,6 +19,7 @@ from .backoff import Backoff
 from .context import JobContext
 from .convert import Codec, converters, decode_payload, encode_payload
 from .errors import UnknownTask
+from .job import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, JobSpec
 from .schema import validate_identifier
 
 log = logging.getLogger("pgq_sa.registry")
@@ -27,28 +28,6 @@ __all__ = ["JobSpec", "Registry", "Task", "TaskOptions"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-DEFAULT_QUEUE = "default"
-DEFAULT_MAX_ATTEMPTS = 3
-DEFAULT_HEARTBEAT_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """One job to enqueue: ``pgq_sa.enqueue_many(conn, [task.job(...), ...])``."""
-
-    entrypoint: str
-    payload: dict[str, Any]
-    queue: str | None = None
-    priority: int | None = None
-    delay: float | timedelta | None = None
-    run_at: datetime | None = None
-    max_attempts: int | None = None
-    #: The PostgreSQL schema of the task's registry (``None``: the search path).
-    schema: str | None = None
-    #: True when a task made it: ``schema`` is its registry's, even when ``None``.
-    pinned: bool = field(default=False, repr=False)
-
 
 _new_object = object.__new__
 assert set(JobSpec.__dataclass_fields__) == {  # Task.spec sets every field

@@ -36,9 +36,8 @@ from typing import Any
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .enqueue import tables_for
 from .errors import SchemaNotInstalled
-from .schema import CANCELLED, FAILED, RETRIED, SUCCEEDED
+from .schema import CANCELLED, FAILED, RETRIED, SUCCEEDED, tables_for
 from .sql import Statements, statements_for
 
 __all__ = ["Figures", "QueueFigures", "Snapshot", "Unserved", "WorkerInfo", "flag_unserved",

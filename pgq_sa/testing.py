@@ -37,10 +37,9 @@ from sqlalchemy.orm import Session
 from .admin import job_to_dict
 from .context import JobContext
 from .dsn import async_url
-from .enqueue import tables_for
 from .payload import dump_payload
 from .registry import Registry, Task
-from .schema import QUEUED, RUNNING
+from .schema import QUEUED, RUNNING, tables_for
 from .sql import status_in
 
 __all__ = ["assert_enqueued", "assert_enqueued_sync", "enqueued_jobs", "enqueued_jobs_sync",
@@ -273,7 +272,7 @@ async def work_until_empty(registry: Registry, engine: AsyncEngine, *,
                         break
                 await anyio.sleep(0.05)
             worker.stop()
-    return dict(worker.state.stats)
+    return dict(worker.state.counters)
 
 
 def work_until_empty_sync(registry: Registry, database: Engine | str | URL, *,

@@ -254,7 +254,7 @@ async def test_job_taken_from_a_live_worker_is_stopped_there(engine, dsn):
                 worker_id="elsewhere", attempts=2, heartbeat_at=func.now()))
         await wait_for(lambda: _true(seen), timeout=5)
         await anyio.sleep(0.5)  # the stopped copy's ack has been tried by now
-        assert worker.state.stats["lost"] == 1 and not worker.state.running
+        assert worker.state.counters["lost"] == 1 and not len(worker.state.capacity)
     row = await pgq_sa.admin.get_job(engine, job_id)
     assert (row["status"], row["worker_id"], row["attempts"]) == ("running", "elsewhere", 2)
 

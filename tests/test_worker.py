@@ -183,7 +183,7 @@ async def test_claims_never_exceed_concurrency(engine, dsn):
             # handlers never exceed 4; rows of jobs that just ended stay 'running'
             # until the completer's batched ack lands, so the table may show up to 2x
             assert len(n) <= 8
-            return w.state.stats["succeeded"] == 60
+            return w.state.counters["succeeded"] == 60
         await wait_for(claimed_le_4, timeout=20)
     assert peak == 4
 
@@ -198,7 +198,7 @@ async def _started_after_enqueue(engine, registry_started: dict, listen: bool,
 
     async with running_worker(registry, dsn, poll_interval=poll, listen=listen) as w:
         await anyio.sleep(0.3)  # the worker is idle now, waiting
-        assert w.state.stats["claimed"] == 0
+        assert w.state.counters["claimed"] == 0
         t0 = time.monotonic()
         await ping.enqueue(engine)
         await wait_for(lambda: _has(registry_started), timeout=poll + 10)

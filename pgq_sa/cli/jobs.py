@@ -17,9 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .. import admin, retention
 from ..dashboard.text import format_table
 from ..enqueue import enqueue as enqueue_job
-from ..enqueue import tables_for
 from ..errors import ConfigurationError
-from ..schema import STATUSES
+from ..schema import STATUSES, tables_for
 from ..sql import statements_for
 from .common import (
     dsn_option,

@@ -12,12 +12,11 @@ from __future__ import annotations
 import logging
 import random
 from datetime import datetime, timezone
-from typing import Any
 
 import anyio
-from sqlalchemy.sql import Executable
 
 from ..driver import Lease
+from ..queries import Query, fetch
 from ..retention import BATCH, PruneResult, run_pass
 from ..sql import Statements
 
@@ -48,8 +47,8 @@ class Pruner:
         """False when both retentions are ``None``."""
         return self.jobs is not None or self.stats is not None
 
-    async def _run(self, stmt: Executable, params: dict[str, Any]) -> int:
-        return len(await self._lease.fetch(stmt, params))
+    async def _run(self, query: Query[int]) -> int:
+        return len(await fetch(self._lease, query))
 
     async def prune_once(self, now: datetime | None = None) -> PruneResult:
         """One pass (``now`` replaces the clock in tests)."""
