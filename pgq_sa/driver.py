@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
-from .errors import SchemaNotInstalled
+from .schema_state import missing_schema
 from .sql import compiled
 
 __all__ = ["ConnectionLost", "Lease", "is_connection_error"]
@@ -215,9 +215,10 @@ class Lease:
                     raw = await self.connect()
                     rows: list[Any] = await raw.fetch(c.sql, *args,
                                                       timeout=timeout or self._timeout)
-                except asyncpg.exceptions.UndefinedTableError as exc:
-                    raise SchemaNotInstalled() from exc
                 except Exception as exc:
+                    missing = missing_schema(exc)
+                    if missing is not None:
+                        raise missing from exc
                     if not is_connection_error(exc):
                         raise
                     failure = exc

@@ -62,12 +62,14 @@ async def fetch(lease: Lease, query: Query[RowT], *, retry: bool = True,
 async def execute(conn: Any, query: Query[RowT]) -> list[RowT]:
     """Run ``query`` on an ``AsyncConnection`` or ``AsyncSession`` (its transaction)."""
     compiled(query.statement).args(query.params)  # an unknown or missing name raises
+    result = await conn.execute(query.statement, query.params)
     row = query.row
-    return [row(record) for record in await conn.execute(query.statement, query.params)]
+    return [row(record) for record in result] if result.returns_rows else []
 
 
 def execute_sync(conn: Any, query: Query[RowT]) -> list[RowT]:
     """Run ``query`` on a sync ``Connection`` or ``Session`` (its transaction)."""
     compiled(query.statement).args(query.params)
+    result = conn.execute(query.statement, query.params)
     row = query.row
-    return [row(record) for record in conn.execute(query.statement, query.params)]
+    return [row(record) for record in result] if result.returns_rows else []
