@@ -18,9 +18,8 @@ from pgq_sa.logs import KeyValueFormatter
 from pgq_sa.worker.executor import JobTimeout
 from pgq_sa.worker.rescuer import WorkerLost
 
-from . import console
 from .conftest import running_worker, wait_for
-from .procs import query, wait_until
+from .procs import pgq, query, start, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -132,10 +131,10 @@ async def test_successes_log_nothing_at_the_default_level(engine, dsn, logs):
 
 
 def test_the_worker_command_prints_failures_at_its_default_level(dsn, tmp_path):
-    job_id = int(console.run("enqueue", "crash", dsn=dsn).stdout)
+    job_id = int(pgq("enqueue", "crash", dsn=dsn).stdout)
     log = tmp_path / "worker.log"
-    proc = console.start("worker", "tests.apps.cli_app:registry", "--poll-interval", "0.1",
-                         dsn=dsn, log=log)
+    proc = start("worker", "tests.apps.cli_app:registry", "--poll-interval", "0.1",
+                 dsn=dsn, log=log)
     try:
         wait_until(lambda: query(dsn, "SELECT status FROM pgq_jobs WHERE id = %s", (job_id,))
                    == [("failed",)] or proc.poll() is not None, 30, message="the failure")
