@@ -18,7 +18,7 @@ from pgq_sa.logs import KeyValueFormatter
 from pgq_sa.worker.executor import JobTimeout
 from pgq_sa.worker.rescuer import WorkerLost
 
-from .conftest import running_worker, wait_for
+from .conftest import running_worker, wait_status
 from .procs import pgq, query, start, wait_until
 
 pytestmark = pytest.mark.anyio
@@ -51,9 +51,6 @@ def logs() -> Iterator[Records]:
         logger.setLevel(old_level)
 
 
-async def _status(engine, job_id: int, status: str) -> bool:
-    return (await pgq_sa.admin.get_job(engine, job_id))["status"] == status
-
 
 async def test_each_retry_is_a_warning_and_the_final_failure_an_error(engine, dsn, logs):
     registry = pgq_sa.Registry()
@@ -64,7 +61,7 @@ async def test_each_retry_is_a_warning_and_the_final_failure_an_error(engine, ds
 
     job_id = await send.enqueue(engine, to="ada")
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _status(engine, job_id, "failed"))
+        await wait_status(engine, job_id, "failed")
     retry, final = logs.of(job_id)
     for record, attempt in ((retry, 1), (final, 2)):
         assert record.name == "pgq_sa.executor"
@@ -105,8 +102,8 @@ async def test_timeouts_and_lost_workers_are_logged(engine, dsn, logs):
             status="running", attempts=1, worker_id="ghost", started_at=func.now(),
             heartbeat_at=func.now(), run_at=func.now()))
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _status(engine, slow_id, "failed"))
-        await wait_for(lambda: _status(engine, orphan_id, "failed"))
+        await wait_status(engine, slow_id, "failed")
+        await wait_status(engine, orphan_id, "failed")
     [timeout] = logs.of(slow_id)
     assert timeout.levelno == logging.ERROR and timeout.error_type == "JobTimeout"
     assert timeout.exc_info[0] is JobTimeout and timeout.exc_info[2] is None
@@ -126,7 +123,7 @@ async def test_successes_log_nothing_at_the_default_level(engine, dsn, logs):
 
     job_id = await fine.enqueue(engine)
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _status(engine, job_id, "succeeded"))
+        await wait_status(engine, job_id, "succeeded")
     assert logs.of(job_id) == []
 
 

@@ -22,6 +22,7 @@ from ..driver import Lease
 from ..queries import fetch
 from ..queries.lifecycle import WorkerRow, delete_worker, heartbeat, register_worker
 from ..sql import Statements
+from .service import Passes
 from .state import WorkerState
 
 __all__ = ["Heartbeat", "heartbeat_interval"]
@@ -55,7 +56,10 @@ class Heartbeat:
         self._worker = WorkerRow(worker_id=worker_id, host=socket.gethostname(),
                                  pid=os.getpid(), queues=queues, entrypoints=entrypoints,
                                  concurrency=state.concurrency)
+        #: Beats written (the ``pgq_sa_worker_heartbeats_total`` metric).
         self.beats = 0
+        #: Test signal: a beat was tried (written or failed).
+        self.passes = Passes()
         #: Unix time of the last successful beat (``None`` before the first).
         self.last_beat_at: float | None = None
 
@@ -96,6 +100,7 @@ class Heartbeat:
                 await self.beat()
             except Exception:
                 log.exception("heartbeat failed; trying again next interval")
+            self.passes.tick()
 
     async def deregister(self) -> None:
         """Delete the worker's row (its jobs are all acknowledged by now)."""

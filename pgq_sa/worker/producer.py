@@ -15,6 +15,7 @@ from ..sql import Statements
 from .completer import OutcomeBuffer
 from .dispatch import Dispatcher
 from .executor import Executor
+from .service import Passes
 from .state import Running, Share, WorkerState
 
 __all__ = ["Producer"]
@@ -46,6 +47,8 @@ class Producer:
         self._poll = poll_interval
         self._idle = False
         self._wake = anyio.Event()
+        #: Test signal: a claim statement returned (or failed).
+        self.passes = Passes()
         state.claimers.append(self)
 
     @property
@@ -86,6 +89,7 @@ class Producer:
             raise
         finally:
             self._state.claimed.set()
+            self.passes.tick()
         if taken is not None:
             self._outcomes.written(taken)
         return jobs

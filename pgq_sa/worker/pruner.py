@@ -19,6 +19,7 @@ from ..driver import Lease
 from ..queries import Query, fetch
 from ..retention import BATCH, PruneResult, run_pass
 from ..sql import Statements
+from .service import Passes
 
 __all__ = ["Pruner"]
 
@@ -39,7 +40,8 @@ class Pruner:
         self.batch = batch
         self.max_batches = max_batches
         self.pause = pause
-        self.passes = 0
+        #: Test signal: a pruning pass is done.
+        self.passes = Passes()
         self.deleted = PruneResult()
 
     @property
@@ -55,7 +57,7 @@ class Pruner:
         result = await run_pass(self._run, self._stmts, now or datetime.now(timezone.utc),
                                 jobs=self.jobs, stats=self.stats, batch=self.batch,
                                 max_batches=self.max_batches, pause=self.pause)
-        self.passes += 1
+        self.passes.tick()
         self.deleted.jobs += result.jobs
         self.deleted.stats += result.stats
         if result.jobs or result.stats:

@@ -37,9 +37,12 @@ class Passes:
         self._next = anyio.Event()
 
     async def wait(self, count: int = 1) -> None:
-        """Wait until ``count`` more passes are done."""
-        target = self.count + count
-        while self.count < target:
+        """Wait until ``count`` more passes (from now) are done."""
+        await self.wait_for(self.count + count)
+
+    async def wait_for(self, total: int) -> None:
+        """Wait until ``total`` passes in all are done."""
+        while self.count < total:
             await self._next.wait()
 
 
