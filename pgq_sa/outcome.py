@@ -22,51 +22,52 @@ __all__ = ["Kind", "Outcome"]
 
 
 class Kind(enum.Enum):
-    """How an attempt ended."""
+    """How an attempt ended; each kind carries what follows from it (plain attributes,
+    read once per job on the hot path)."""
+
+    #: The job's status after this outcome (``queued``: it runs again).
+    status: str
+    #: True when the attempt is given back (it does not count towards
+    #: ``max_attempts``).
+    uncount: bool
+    #: The ``pgq_stats`` status this outcome is counted as (``None``: not an outcome
+    #: of the job: a snooze, a hand-back, a lost job).
+    stats_status: str | None
+    #: The kind's name in counters, metrics and logs (its value).
+    label: str
+
+    def __new__(cls, label: str, status: str, uncount: bool,
+                stats_status: str | None) -> Kind:
+        member = object.__new__(cls)
+        member._value_ = label
+        member.label = label
+        member.status = status
+        member.uncount = uncount
+        member.stats_status = stats_status
+        return member
 
     #: The handler returned.
-    SUCCEEDED = "succeeded"
+    SUCCEEDED = ("succeeded", SUCCEEDED, False, SUCCEEDED)
     #: The handler raised (or timed out) on its last attempt, or the payload does
     #: not fit the handler: the job fails for good.
-    FAILED = "failed"
+    FAILED = ("failed", FAILED, False, FAILED)
     #: The handler raised (or timed out) with attempts left: the job is queued
     #: again after its backoff.
-    RETRIED = "retried"
+    RETRIED = ("retried", QUEUED, False, RETRIED)
     #: The handler asked to run again later (:class:`~pgq_sa.Snooze`); the attempt
     #: does not count.
-    SNOOZED = "snoozed"
+    SNOOZED = ("snoozed", QUEUED, True, None)
     #: An operator cancelled the job while it ran.
-    CANCELLED = "cancelled"
+    CANCELLED = ("cancelled", CANCELLED, False, CANCELLED)
     #: The worker stopped before the job ended (shutdown): back to the queue, the
     #: attempt not counted.
-    RETURNED = "returned"
-    #: The job's worker died; another worker's rescue put it back or ended it.
-    RESCUED = "rescued"
+    RETURNED = ("returned", QUEUED, True, None)
+    #: The job's worker died; another worker's rescue put it back or ended it (the
+    #: rescue statement decides which: see :mod:`pgq_sa.sql.lifecycle`).
+    RESCUED = ("rescued", QUEUED, False, None)
     #: This worker lost the job while it ran (the database gave it to the rescue):
     #: the attempt is abandoned, not counted.
-    LOST = "lost"
-
-    @property
-    def status(self) -> str:
-        """The job's status after this outcome (``queued``: it runs again)."""
-        return _STATUS.get(self, QUEUED)
-
-    @property
-    def uncount(self) -> bool:
-        """True when the attempt is given back (it does not count towards
-        ``max_attempts``)."""
-        return self in (Kind.SNOOZED, Kind.RETURNED, Kind.LOST)
-
-    @property
-    def stats_status(self) -> str | None:
-        """The ``pgq_stats`` status this outcome is counted as (``None``: not an
-        outcome of the job: a snooze or a hand-back)."""
-        return _STATS_STATUS.get(self)
-
-
-_STATUS = {Kind.SUCCEEDED: SUCCEEDED, Kind.FAILED: FAILED, Kind.CANCELLED: CANCELLED}
-_STATS_STATUS = {Kind.SUCCEEDED: SUCCEEDED, Kind.FAILED: FAILED, Kind.CANCELLED: CANCELLED,
-                 Kind.RETRIED: RETRIED}
+    LOST = ("lost", QUEUED, True, None)
 
 
 @dataclass(slots=True)

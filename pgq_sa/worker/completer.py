@@ -206,7 +206,7 @@ class Completer:
             await self._write([bare])
             return
         log.error("job %s: dropping its outcome (%s); the rescue will requeue it",
-                  outcome.job_id, outcome.kind.value)
+                  outcome.job_id, outcome.kind.label)
 
     async def drain(self, timeout: float | None = None) -> bool:
         """Wait until every submitted outcome is written; False on timeout."""

@@ -119,7 +119,7 @@ class Executor:
         """Give back a claimed job that will not be started (shutdown)."""
         ctx = entry.ctx
         self.outcomes.submit(self._returned(ctx.id, ctx.attempt, "shutdown"))
-        self.state.counters[Kind.RETURNED.value] += 1
+        self.state.counters[Kind.RETURNED.label] += 1
         self.state.capacity.release(entry)
 
     async def runner(self, jobs: Dispatcher[Running]) -> None:
@@ -177,15 +177,15 @@ class Executor:
         ctx = entry.ctx
         self.outcomes.submit(outcome)
         self.state.capacity.release(entry)
-        self.state.counters[outcome.kind.value] += 1
+        self.state.counters[outcome.kind.label] += 1
         if self.stats is not None:
             self.stats.count(ctx.queue, ctx.entrypoint, outcome)
         if observed:
             self._observe(entry, outcome, time.monotonic() - started)
         if log.isEnabledFor(logging.INFO):
-            log.info("job %s %s", ctx.id, outcome.kind.value, extra={
+            log.info("job %s %s", ctx.id, outcome.kind.label, extra={
                 "job_id": ctx.id, "entrypoint": task.name, "attempt": ctx.attempt,
-                "status": outcome.status, "outcome": outcome.kind.value})
+                "status": outcome.status, "outcome": outcome.kind.label})
 
     def _observe(self, entry: Running, outcome: Outcome, seconds: float) -> None:
         for observer in self.state.observers:

@@ -138,7 +138,7 @@ class WorkerMetrics:
         job = entry.job
         queue, entrypoint = job.queue, job.entrypoint
         if outcome.kind in _COMPLETED:
-            self.completed.labels(queue, entrypoint, outcome.kind.value).inc()
+            self.completed.labels(queue, entrypoint, outcome.kind.label).inc()
         elif outcome.kind is Kind.RETRIED:
             self.retries.labels(queue, entrypoint).inc()
         else:

@@ -61,7 +61,7 @@ class Rescuer:
         rescued = await fetch(self._lease, rescue(self._stmts, self._policy, limit=1000))
         if rescued:
             self.rescued += len(rescued)
-            self._state.counters[Kind.RESCUED.value] += len(rescued)
+            self._state.counters[Kind.RESCUED.label] += len(rescued)
             for job in rescued[:LOGGED_PER_PASS]:
                 self._log(job)
             if len(rescued) > LOGGED_PER_PASS:

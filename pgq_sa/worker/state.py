@@ -155,7 +155,7 @@ class WorkerState:
     claimers: list[Claimer] = field(default_factory=list)
     #: ``claimed`` and one count per :class:`~pgq_sa.outcome.Kind` value.
     counters: Counter[str] = field(default_factory=lambda: Counter(
-        dict.fromkeys(["claimed", *(kind.value for kind in Kind)], 0)))
+        dict.fromkeys(["claimed", *(kind.label for kind in Kind)], 0)))
     #: Called after every attempt (Prometheus metrics).
     observers: list[Observer] = field(default_factory=list)
 
