@@ -168,3 +168,22 @@ def list_jobs(stmts: Statements, *, statuses: Sequence[str] = (), queue: str | N
         params["entrypoint"] = entrypoint
     return Query(stmts.list_jobs(statuses=tuple(statuses), queue=queue is not None,
                                  entrypoint=entrypoint is not None), params, _mapping)
+
+
+def jobs_in(stmts: Statements, *, statuses: Sequence[str], entrypoint: str | None = None,
+            queue: str | None = None) -> Query[dict[str, Any]]:
+    """Jobs in ``statuses``, oldest first, of ``entrypoint`` and ``queue`` if given."""
+    params: dict[str, Any] = {}
+    if entrypoint is not None:
+        params["entrypoint"] = entrypoint
+    if queue is not None:
+        params["queue"] = queue
+    return Query(stmts.jobs_in(statuses=tuple(statuses), entrypoint=entrypoint is not None,
+                               queue=queue is not None), params, _mapping)
+
+
+def pending(stmts: Statements, *, queues: Sequence[str], entrypoints: Sequence[str],
+            now: datetime | None = None) -> Query[int]:
+    """How many jobs of ``entrypoints`` in ``queues`` are running or ready."""
+    return Query(stmts.pending, {"queues": list(queues), "entrypoints": list(entrypoints),
+                                 "now": now}, first_column)

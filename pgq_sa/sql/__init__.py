@@ -97,6 +97,7 @@ class Statements:
     workers = _built(inspection.workers)
     get_job = _built(inspection.get_job)
     existing_ids = _built(inspection.existing_ids)
+    pending = _built(inspection.pending)
 
     def claim(self, *, many_queues: bool, acknowledge: str | None = None) -> Any:
         """The claim from one queue or many, alone (``acknowledge=None``) or with the
@@ -121,10 +122,20 @@ class Statements:
         """Jobs, newest first (see :func:`.inspection.list_jobs`)."""
         return _list_jobs(self.tables, statuses, queue, entrypoint)
 
+    def jobs_in(self, *, statuses: tuple[str, ...], entrypoint: bool = False,
+                queue: bool = False) -> Any:
+        """Jobs in ``statuses``, oldest first (see :func:`.inspection.jobs_in`)."""
+        return _jobs_in(self.tables, statuses, entrypoint, queue)
+
 
 @functools.lru_cache(maxsize=64)
 def _list_jobs(tables: Tables, statuses: tuple[str, ...], queue: bool, entrypoint: bool) -> Any:
     return inspection.list_jobs(tables, statuses=statuses, queue=queue, entrypoint=entrypoint)
+
+
+@functools.lru_cache(maxsize=64)
+def _jobs_in(tables: Tables, statuses: tuple[str, ...], entrypoint: bool, queue: bool) -> Any:
+    return inspection.jobs_in(tables, statuses=statuses, entrypoint=entrypoint, queue=queue)
 
 
 @functools.lru_cache(maxsize=32)

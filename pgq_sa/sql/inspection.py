@@ -32,8 +32,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from ..schema import FINISHED_STATUSES, QUEUED, RUNNING, Tables
 from .common import TS, distinct_on, literal, now, seconds, status_in, status_is
 
-__all__ = ["clock", "existing_ids", "get_job", "last_errors", "list_jobs", "no_parallel",
-           "queued", "running", "series", "timings", "window", "workers"]
+__all__ = ["clock", "existing_ids", "get_job", "jobs_in", "last_errors", "list_jobs",
+           "no_parallel", "pending", "queued", "running", "series", "timings", "window",
+           "workers"]
 
 
 def clock(tables: Tables) -> Any:
@@ -227,3 +228,28 @@ def list_jobs(tables: Tables, *, statuses: Sequence[str] = (), queue: bool = Fal
     if entrypoint:
         stmt = stmt.where(jobs.c.entrypoint == bindparam("entrypoint", type_=Text))
     return stmt.order_by(jobs.c.id.desc()).limit(bindparam("limit", type_=Integer))
+
+
+def jobs_in(tables: Tables, *, statuses: Sequence[str], entrypoint: bool = False,
+            queue: bool = False) -> Select[Any]:
+    """Every column of the jobs in ``statuses``, oldest first; of ``entrypoint`` and
+    ``queue`` when those are true (:mod:`pgq_sa.testing`)."""
+    jobs = tables.jobs
+    stmt = select(jobs).where(status_in(jobs.c.status, statuses)).order_by(jobs.c.id)
+    if entrypoint:
+        stmt = stmt.where(jobs.c.entrypoint == bindparam("entrypoint", type_=Text))
+    if queue:
+        stmt = stmt.where(jobs.c.queue == bindparam("queue", type_=Text))
+    return stmt
+
+
+def pending(tables: Tables) -> Any:
+    """How many jobs of ``entrypoints`` in ``queues`` are running or ready to run
+    (:func:`pgq_sa.testing.work_until_empty` waits for none)."""
+    jobs = tables.jobs
+    return select(func.count()).where(
+        jobs.c.queue == func.any(bindparam("queues", type_=ARRAY(Text))),
+        jobs.c.entrypoint == func.any(bindparam("entrypoints", type_=ARRAY(Text))),
+        or_(status_is(jobs.c.status, RUNNING),
+            and_(status_is(jobs.c.status, QUEUED), jobs.c.run_at <= now())),
+    )

@@ -31,7 +31,7 @@ _SIMPLE = (
     "cancel_queued", "cancel_running", "retry", "prune_jobs", "prune_stats", "notify",
     "record_counts",
     "clock", "no_parallel", "window", "timings", "series", "last_errors", "queued", "running",
-    "workers", "get_job", "existing_ids",
+    "workers", "get_job", "existing_ids", "pending",
 )
 
 
@@ -46,6 +46,8 @@ def statements(stmts: Statements | None = None) -> dict[str, Any]:
     found["list_jobs"] = s.list_jobs()
     found["list_jobs_filtered"] = s.list_jobs(statuses=("queued", "running"), queue=True,
                                               entrypoint=True)
+    found["jobs_in"] = s.jobs_in(statuses=("queued",))
+    found["jobs_in_filtered"] = s.jobs_in(statuses=("queued",), entrypoint=True, queue=True)
     return dict(sorted(found.items()))
 
 
