@@ -21,6 +21,7 @@ from .convert import Codec, converters, decode_payload, encode_payload
 from .errors import UnknownTask
 from .job import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, JobSpec
 from .schema import validate_identifier
+from .target import AsyncTarget, SyncTarget
 
 log = logging.getLogger("pgq_sa.registry")
 
@@ -230,14 +231,14 @@ class Task(Generic[P, R]):
         )
         return spec
 
-    async def enqueue(self, target: Any, *args: P.args, **kwargs: P.kwargs) -> int:
+    async def enqueue(self, target: AsyncTarget, *args: P.args, **kwargs: P.kwargs) -> int:
         """Enqueue one run inside ``target``'s transaction (async connection, session
         or engine); returns the job id."""
         from .enqueue import enqueue_many
 
         return (await enqueue_many(target, [self.job(*args, **kwargs)]))[0]
 
-    def enqueue_sync(self, target: Any, *args: P.args, **kwargs: P.kwargs) -> int:
+    def enqueue_sync(self, target: SyncTarget, *args: P.args, **kwargs: P.kwargs) -> int:
         """Like :meth:`enqueue`, for a sync ``Connection``, ``Session`` or ``Engine``."""
         from .enqueue import enqueue_many_sync
 
@@ -387,7 +388,7 @@ class Registry:
 
     async def enqueue(
         self,
-        target: Any,
+        target: AsyncTarget,
         name: str,
         payload: Mapping[str, Any] | None = None,
         *,
@@ -412,7 +413,7 @@ class Registry:
 
     def enqueue_sync(
         self,
-        target: Any,
+        target: SyncTarget,
         name: str,
         payload: Mapping[str, Any] | None = None,
         *,
