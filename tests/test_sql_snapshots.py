@@ -49,3 +49,27 @@ def test_a_misspelled_parameter_never_binds_null() -> None:
         stmt.args({"idz": [1], "now": None})
     with pytest.raises(ParameterError, match=r"missing \['now'\]"):
         stmt.args({"ids": [1]})
+
+
+def test_a_typed_call_takes_only_its_own_names() -> None:
+    from pgq_sa.queries import operator
+
+    stmts = statements_for(tables)
+    query = operator.cancel_queued(stmts, ids=[1, 2])
+    assert query.params == {"ids": [1, 2], "now": None}
+    with pytest.raises(TypeError, match="idz"):
+        operator.cancel_queued(stmts, idz=[1])  # type: ignore[call-arg]
+
+
+@pytest.mark.anyio
+async def test_a_hand_built_query_is_refused_before_it_reaches_sqlalchemy() -> None:
+    """SQLAlchemy ignores an unknown key and binds NULL for it: ``execute`` checks the
+    names against the statement first (the connection is never touched)."""
+    from pgq_sa.queries import Query, execute, execute_sync, first_column
+
+    stmts = statements_for(tables)
+    bad = Query(stmts.cancel_running, {"idz": [1], "now": None}, first_column)
+    with pytest.raises(ParameterError, match="unknown"):
+        await execute(None, bad)
+    with pytest.raises(ParameterError, match="missing"):
+        execute_sync(None, bad)

@@ -27,11 +27,11 @@ def record_counts(stmts: Statements, counts: Sequence[Count], *, shard: int,
                   now: datetime | None = None) -> Query[Any]:
     """Add ``counts`` to the current buckets of ``pgq_stats``, into ``shard``."""
     return Query(stmts.record_counts, {
-        "queues": [c.queue for c in counts],
-        "entrypoints": [c.entrypoint for c in counts],
-        "statuses": [c.status for c in counts],
-        "counts": [c.n for c in counts],
-        "messages": [c.message for c in counts],
+        "queues": [count.queue for count in counts],
+        "entrypoints": [count.entrypoint for count in counts],
+        "statuses": [count.status for count in counts],
+        "counts": [count.n for count in counts],
+        "messages": [count.message for count in counts],
         "stats_shard": shard,
         "now": now,
     }, first_column)

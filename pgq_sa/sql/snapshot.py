@@ -37,17 +37,17 @@ _SIMPLE = (
 
 def statements(stmts: Statements | None = None) -> dict[str, Any]:
     """Every runtime statement by snapshot name (claims and job lists in each form)."""
-    s = stmts or statements_for(tables)
-    found: dict[str, Any] = {name: getattr(s, name) for name in _SIMPLE}
+    built = stmts or statements_for(tables)
+    found: dict[str, Any] = {name: getattr(built, name) for name in _SIMPLE}
     for many, prefix in ((False, "claim_one_queue"), (True, "claim_many_queues")):
-        found[prefix] = s.claim(many_queues=many)
-        found[f"{prefix}_ack"] = s.claim(many_queues=many, acknowledge="any")
-        found[f"{prefix}_ack_succeeded"] = s.claim(many_queues=many, acknowledge="succeeded")
-    found["list_jobs"] = s.list_jobs()
-    found["list_jobs_filtered"] = s.list_jobs(statuses=("queued", "running"), queue=True,
+        found[prefix] = built.claim(many_queues=many)
+        found[f"{prefix}_ack"] = built.claim(many_queues=many, acknowledge="any")
+        found[f"{prefix}_ack_succeeded"] = built.claim(many_queues=many, acknowledge="succeeded")
+    found["list_jobs"] = built.list_jobs()
+    found["list_jobs_filtered"] = built.list_jobs(statuses=("queued", "running"), queue=True,
                                               entrypoint=True)
-    found["jobs_in"] = s.jobs_in(statuses=("queued",))
-    found["jobs_in_filtered"] = s.jobs_in(statuses=("queued",), entrypoint=True, queue=True)
+    found["jobs_in"] = built.jobs_in(statuses=("queued",))
+    found["jobs_in_filtered"] = built.jobs_in(statuses=("queued",), entrypoint=True, queue=True)
     return dict(sorted(found.items()))
 
 
@@ -55,12 +55,12 @@ def render(name: str, stmt: Any) -> str:
     """The snapshot file of one statement."""
     if not hasattr(stmt, "compile") or not callable(stmt.compile):
         raise TypeError(f"{name} is not a statement")
-    c = compiled(stmt)
+    statement = compiled(stmt)
     lines = [f"-- {name}: written by python -m pgq_sa.sql.snapshot (do not edit)"]
-    for position, (param, default) in enumerate(c.defaults, start=1):
-        note = "" if param in c.required else f" (constant {default!r})"
+    for position, (param, default) in enumerate(statement.defaults, start=1):
+        note = "" if param in statement.required else f" (constant {default!r})"
         lines.append(f"-- ${position} {param}{note}")
-    return "\n".join(lines) + "\n" + c.sql.rstrip() + "\n"
+    return "\n".join(lines) + "\n" + statement.sql.rstrip() + "\n"
 
 
 def differences(directory: Path = DIRECTORY,
