@@ -130,7 +130,7 @@ async def explain(url: str) -> None:
 
     from sqlalchemy.dialects import postgresql
 
-    s = statements_for(pgq_sa.tables).stats
+    s = statements_for(pgq_sa.tables)
     now = datetime.now(timezone.utc)
     until = now.replace(microsecond=0)
     since = until - timedelta(seconds=300)

@@ -92,7 +92,7 @@ def summarise(raw: Path, top: int) -> None:
 async def explain_batch(dsn: str) -> None:
     s = statements_for(pgq_sa.tables)
     claim = compiled(s.claim(many_queues=False))
-    both = compiled(s.claim(many_queues=False, with_finish=True, succeeded_only=True))
+    both = compiled(s.claim(many_queues=False, acknowledge="succeeded"))
     conn = await asyncpg.connect(dsn)
     try:
         base = {"worker_id": "profile", "entrypoints": ["noop"], "queue": "default",

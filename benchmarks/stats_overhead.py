@@ -3,7 +3,7 @@
     python benchmarks/stats_overhead.py
 
 1. Statement level: the completer's ack (``Statements.finish``) against the same ack
-   with the statistics upsert folded in as a CTE (``Statements.stats.finish``), on
+   with the statistics upsert folded in as a CTE (``Statements.finish_counted``), on
    batches of 1, 10 and 100 running jobs, interleaved, on the raw asyncpg connection
    the worker uses.
 2. End to end: a worker (concurrency 32) drains N no-op jobs with ``stats=True``
@@ -40,7 +40,7 @@ STMTS = statements_for(pgq_sa.tables)
 
 async def statement_level(url: str, rounds: int) -> None:
     conn = await asyncpg.connect(url)
-    plain, counted = compiled(STMTS.finish), compiled(STMTS.stats.finish)
+    plain, counted = compiled(STMTS.finish), compiled(STMTS.finish_counted)
     try:
         for batch in (1, 10, 100):
             times: dict[str, list[float]] = {"plain": [], "stats": []}

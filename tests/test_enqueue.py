@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 import pgq_sa
 from pgq_sa import tables
 
-from .conftest import running_worker, wait_for
+from .conftest import claim_passes, running_worker, wait_for
 
 pytestmark = pytest.mark.anyio
 jobs = tables.jobs
@@ -45,10 +45,11 @@ async def test_async_session_commit_makes_job_that_runs(engine, dsn):
     async def ship(order: int) -> None:
         ran.append(order)
 
-    async with running_worker(registry, dsn, poll_interval=30):
+    async with running_worker(registry, dsn, poll_interval=30) as worker:
         async with AsyncSession(engine) as session:
             await ship.enqueue(session, order=7)
-            await anyio.sleep(0.2)
+            worker.state.poke()
+            await claim_passes(worker, 1)
             assert ran == []  # not committed yet: invisible to the worker
             await session.commit()
         await wait_for(lambda: _true(ran))
@@ -282,12 +283,19 @@ async def test_notify_is_sent_on_commit_only(engine, dsn):
         await listener.add_listener("pgq_sa", lambda *a: got.append(a[3]))
         async with engine.connect() as conn:
             await pgq_sa.enqueue_many(conn, [("a", {}), ("b", {}, {"queue": "other"})])
-            await anyio.sleep(0.2)
-            assert got == []
+            # a notification sent after the enqueue statement, committed at once: it
+            # arrives, and nothing of the enqueue's came before it
+            async with engine.begin() as other:
+                await other.execute(text("SELECT pg_notify('pgq_sa', 'marker')"))
+            await wait_for(lambda: _true(got))
+            assert got == ["marker"]
             await conn.commit()
-        await wait_for(lambda: _true(got))
-        await anyio.sleep(0.1)
-        assert sorted(got) == ["default", "other"]
+
+        async def both() -> bool:
+            return len(got) == 3
+
+        await wait_for(both)
+        assert sorted(got[1:]) == ["default", "other"]
     finally:
         await listener.close()
 
