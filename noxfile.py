@@ -13,6 +13,7 @@ import glob
 import os
 import re
 import shutil
+import subprocess
 
 import nox
 
@@ -41,6 +42,16 @@ def interpreter(version: str) -> str:
     def key(path: str) -> list[int]:
         return [int(n) for n in re.findall(r"\d+", path.split("versions")[-1])[:3]]
     return max(builds, key=key) if builds else version
+
+
+def _python312() -> str:
+    """Python 3.12 for the bench session (oban needs >= 3.12): on PATH, else pyenv's."""
+    if shutil.which("python3.12") and subprocess.run(
+        ["python3.12", "-c", ""], capture_output=True, check=False
+    ).returncode == 0:
+        return "3.12"
+    found = sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.12*/bin/python3.12")))
+    return found[-1] if found else "3.12"
 
 
 @nox.session
@@ -95,9 +106,12 @@ def demo(session: nox.Session) -> None:
     session.run("python", "examples/demo.py", *session.posargs)
 
 
-@nox.session
+@nox.session(python=_python312())
 def bench(session: nox.Session) -> None:
-    """Benchmarks against pgqueuer and procrastinate (installed from PyPI) in one run."""
+    """Benchmarks against pgqueuer, procrastinate, oban and chancy (pinned, from PyPI).
+
+    Python 3.12: oban needs it.  ``benchmarks/run.py`` starts a throwaway PostgreSQL
+    cluster with stock settings unless given ``--dsn``."""
     # pgq-sa installed as users get it, like the peers (a wheel, its bytecode compiled
     # at install), not as an editable checkout: where PYTHONDONTWRITEBYTECODE is set
     # an editable install compiles every module again in each worker process

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import statistics
 import sys
 import time
@@ -31,6 +32,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pgq_sa
+from benchmarks.cluster import throwaway_cluster
 from pgq_sa import migrate
 from pgq_sa.sql import statements_for
 from pgq_sa.stats import snapshot
@@ -128,7 +130,7 @@ async def explain(url: str) -> None:
 
     from sqlalchemy.dialects import postgresql
 
-    s = statements_for(pgq_sa.tables).stats
+    s = statements_for(pgq_sa.tables)
     now = datetime.now(timezone.utc)
     until = now.replace(microsecond=0)
     since = until - timedelta(seconds=300)
@@ -178,14 +180,23 @@ async def measure(url: str, rounds: int) -> list[float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres",
-                        help="any database on the server to use (a scratch one is created)")
+    parser.add_argument("--dsn", default=os.environ.get("BENCH_PG_DSN"),
+                        help="any database on the server to use (a scratch one is created); "
+                        "default: $BENCH_PG_DSN, else a throwaway cluster with stock settings")
     parser.add_argument("--finished", type=int, default=1_000_000)
     parser.add_argument("--queued", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--explain", action="store_true")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
+    if args.dsn is None:
+        with throwaway_cluster() as args.dsn:
+            run(args)
+    else:
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
 
     server = make_url(args.dsn)
     name = f"pgq_bench_dash_{uuid.uuid4().hex[:8]}"

@@ -21,8 +21,8 @@ from datetime import datetime, timezone
 import anyio
 
 import pgq_sa
-from pgq_sa.sql import statements_for
-from pgq_sa.worker.completer import Completer
+from pgq_sa.queries.claim import ClaimedJob
+from pgq_sa.worker.completer import OutcomeBuffer
 from pgq_sa.worker.dispatch import Dispatcher
 from pgq_sa.worker.executor import Executor
 from pgq_sa.worker.state import Running, WorkerState
@@ -38,39 +38,32 @@ async def noop(k: int) -> None:
     pass
 
 
-class _Owner:
-    """Stands in for the claim loop whose capacity the jobs occupy."""
-
-    owned = 0
-
-    def released(self) -> None:
-        self.owned -= 1
-
-
 async def measure(n: int) -> float:
     state = WorkerState(concurrency=RUNNERS)
-    completer = Completer(None, statements_for(pgq_sa.tables))  # type: ignore[arg-type]
-    executor = Executor(registry, state, completer, "bench")
+    outcomes = OutcomeBuffer()
+    executor = Executor(registry, state, outcomes, "bench")
     jobs: Dispatcher[Running] = Dispatcher()
     now = datetime.now(timezone.utc)
-    rows = [{"id": i, "entrypoint": "noop", "queue": "default", "attempts": 1,
-             "max_attempts": None, "priority": 0, "payload": f'{{"k": {i}}}',
-             "created_at": now, "run_at": now} for i in range(n)]
-    owner = _Owner()
+    rows = [ClaimedJob(id=i, entrypoint="noop", queue="default", attempts=1, max_attempts=None,
+                       priority=0, payload=f'{{"k": {i}}}', created_at=now, run_at=now,
+                       started_at=now) for i in range(n)]
+    share = state.capacity.share(RUNNERS)
     async with anyio.create_task_group() as tg:
         for _ in range(RUNNERS):
             tg.start_soon(executor.runner, jobs)
         t0 = time.perf_counter()
         for i in range(0, n, BATCH):
             for row in rows[i:i + BATCH]:
-                jobs.put(executor.admit(row, owner))
-            while owner.owned:
+                jobs.put(executor.admit(row, share))
+            while share.held:
                 await anyio.lowlevel.checkpoint()
             # what the next claim statement would record
-            completer.written_elsewhere(completer.take())
+            taken = outcomes.take()
+            if taken is not None:
+                outcomes.written(taken)
         elapsed = time.perf_counter() - t0
         jobs.close()
-    assert state.stats["succeeded"] == n, state.stats
+    assert state.counters["succeeded"] == n, state.counters
     return elapsed / n * 1e6
 
 

@@ -5,6 +5,8 @@ the CPU split between the worker process and PostgreSQL.
     pip install py-spy psutil
     python benchmarks/profile_drain.py [--jobs 40000] [--concurrency 64]
 
+Runs on ``$BENCH_PG_DSN`` if set, else on a throwaway cluster with stock settings.
+
 Prints the worker's hottest functions (self and inclusive time), the plan of one
 claim+ack+stats statement for 32 jobs, and CPU per job on each side.
 """
@@ -31,7 +33,13 @@ from sqlalchemy.ext.asyncio import create_async_engine
 import pgq_sa
 from pgq_sa.sql import compiled, statements_for
 
-SERVER = os.environ.get("BENCH_PG_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+if __package__ in (None, ""):
+    sys.path.append(str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.cluster import throwaway_cluster
+
+#: ``$BENCH_PG_DSN`` if set, else a throwaway cluster with stock settings (see main).
+SERVER = os.environ.get("BENCH_PG_DSN", "")
 APP = '''
 import pgq_sa
 registry = pgq_sa.Registry()
@@ -84,7 +92,7 @@ def summarise(raw: Path, top: int) -> None:
 async def explain_batch(dsn: str) -> None:
     s = statements_for(pgq_sa.tables)
     claim = compiled(s.claim(many_queues=False))
-    both = compiled(s.claim(many_queues=False, with_finish=True, succeeded_only=True))
+    both = compiled(s.claim(many_queues=False, acknowledge="succeeded"))
     conn = await asyncpg.connect(dsn)
     try:
         base = {"worker_id": "profile", "entrypoints": ["noop"], "queue": "default",
@@ -165,4 +173,8 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    if SERVER:
+        asyncio.run(main())
+    else:
+        with throwaway_cluster() as SERVER:
+            asyncio.run(main())

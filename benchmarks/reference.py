@@ -30,7 +30,7 @@ async def _claim_loop(conn: asyncpg.Connection, stmts: Any, total: list[int]) ->
     from pgq_sa.sql import compiled
 
     claim = compiled(stmts.claim(many_queues=False))
-    both = compiled(stmts.claim(many_queues=False, with_finish=True, succeeded_only=True))
+    both = compiled(stmts.claim(many_queues=False, acknowledge="succeeded"))
     base = {"worker_id": "reference", "entrypoints": ["noop"], "queue": "default",
             "limit": BATCH, "now": None}
     prev: list[Any] = []

@@ -1,6 +1,6 @@
 """Benchmark pgq-sa against peer PostgreSQL job queues.
 
-    python benchmarks/run.py [--libs pgqueuer,procrastinate,pgq_sa]
+    python benchmarks/run.py [--libs pgq_sa,pgqueuer,procrastinate,oban,chancy]
                              [--workloads enqueue,drain,...] [--repeat N]
                              [--quick] [--json out.json]
 
@@ -38,6 +38,7 @@ import asyncpg
 
 from benchmarks.adapters import ADAPTERS, QueueAdapter, load_adapter
 from benchmarks.adapters.base import DEFAULT_ADMIN_DSN
+from benchmarks.cluster import PROFILE_SETTINGS, throwaway_cluster
 from benchmarks.workloads import WORKLOADS, Metrics, Sizes
 
 SUBJECT = QueueAdapter.SUBJECT
@@ -46,6 +47,13 @@ SUBJECT_LABEL = "pgq-sa"
 #: Metrics shown in the table, per workload: (metric, which way is better).
 DISPLAY: dict[str, list[tuple[str, str]]] = {
     "enqueue": [("batch_jobs_per_s", "higher"), ("single_jobs_per_s", "higher")],
+    "txn": [
+        ("txn_per_s", "higher"),
+        ("row_ms", "lower"),
+        ("job_added_ms", "lower"),
+        ("insert_added_ms", ""),
+        ("job_over_insert", "lower"),
+    ],
     "drain": [
         ("jobs_per_s", "higher"),
         ("jobs_per_s_excl_startup", "higher"),
@@ -57,6 +65,17 @@ DISPLAY: dict[str, list[tuple[str, str]]] = {
         ("p50_ms", "lower"),
         ("p99_ms", "lower"),
         ("backlog_end", "lower"),
+        ("dead_tuples_end", "lower"),
+        ("kept_up", "yes"),
+    ],
+    "held": [
+        ("completion_per_s", "higher"),
+        ("completion_vs_clean", "higher"),
+        ("p50_ms", "lower"),
+        ("p99_ms", "lower"),
+        ("p99_vs_clean", "lower"),
+        ("backlog_end", "lower"),
+        ("dead_tuples_end", "lower"),
         ("kept_up", "yes"),
     ],
     "scale": [
@@ -65,9 +84,14 @@ DISPLAY: dict[str, list[tuple[str, str]]] = {
         ("seed_s", ""),
     ],
 }
-DISPLAY["drain_c32"] = DISPLAY["drain"]
+DISPLAY["txn_sync"] = DISPLAY["txn"]
+for _name in ("drain_c32", "drain_100k", "drain_100k_c32"):
+    DISPLAY[_name] = DISPLAY["drain"]
 DISPLAY["reference"] = [("insert_jobs_per_s", "higher"), ("claim_complete_jobs_per_s", "higher")]
 FLAGS = ("timed_out",)
+#: What a full run measures: every workload but ``drain_c32`` (20,000 jobs, 32 at
+#: once), which the 100,000-job drain at 32 at once supersedes.
+DEFAULT_WORKLOADS = tuple(w for w in WORKLOADS if w != "drain_c32")
 
 
 # -- summarising --------------------------------------------------------------------------
@@ -189,16 +213,46 @@ async def run_once(
     sizes: Sizes,
     admin_dsn: str,
     out_dir: Path,
+    profile: bool = False,
 ) -> Metrics:
     adapter = cls(admin_dsn, out_dir)
     try:
         await adapter.create_db()
         await adapter.install()
         await adapter.open_producer()
+        if profile:
+            conn = await adapter.connect()
+            try:
+                await conn.execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+                await conn.execute("SELECT pg_stat_statements_reset()")
+            finally:
+                await conn.close()
         func, _ = WORKLOADS[workload]
-        return await func(adapter, sizes, out_dir)
+        metrics = await func(adapter, sizes, out_dir)
+        if profile:
+            await print_top_statements(adapter, f"[{workload}] {adapter.name}")
+        return metrics
     finally:
         await adapter.close()
+
+
+async def print_top_statements(adapter: QueueAdapter, label: str, top: int = 6) -> None:
+    """The statements of this run's database that took the most server time."""
+    conn = await adapter.connect()
+    try:
+        rows = await conn.fetch(
+            "SELECT calls, total_exec_time, mean_exec_time, shared_blks_hit, "
+            "       regexp_replace(query, '\\s+', ' ', 'g') AS query "
+            "FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "ORDER BY total_exec_time DESC LIMIT $1", top)
+    finally:
+        await conn.close()
+    print(f"{label}: statements by server time (pg_stat_statements)")
+    for r in rows:
+        print(f"  {r['calls']:>8,} calls {r['total_exec_time']:>9,.0f} ms total "
+              f"{r['mean_exec_time']:>8.3f} ms mean "
+              f"{r['shared_blks_hit'] / max(1, r['calls']):>7.0f} blocks/call  {r['query'][:110]}")
 
 
 def brief(metrics: Metrics, workload: str) -> str:
@@ -234,7 +288,8 @@ async def run_all(args: argparse.Namespace) -> int:
             "versions": {lib: classes[lib](args.dsn, workdir).version() for lib in libs},
             "sizes": sizes.as_dict(),
             "repeat": repeat,
-            "scale_repeat": args.scale_repeat,
+            "long_repeat": args.long_repeat,
+            "cluster": args.cluster,
         },
         "runs": {},
         "summary": {},
@@ -244,7 +299,7 @@ async def run_all(args: argparse.Namespace) -> int:
     try:
         for workload in args.workloads:
             short = WORKLOADS[workload][1]
-            n = repeat if short else args.scale_repeat
+            n = repeat if short else args.long_repeat
             runs: dict[str, list[Metrics]] = {lib: [] for lib in libs}
             for i in range(n):
                 for lib in libs:  # interleaved, so drift hits every library alike
@@ -253,7 +308,8 @@ async def run_all(args: argparse.Namespace) -> int:
                     out_dir = make_dir(workdir / f"{workload}-{lib}-{i + 1}")
                     t0 = time.perf_counter()
                     try:
-                        metrics = await run_once(classes[lib], workload, sizes, args.dsn, out_dir)
+                        metrics = await run_once(classes[lib], workload, sizes, args.dsn,
+                                                 out_dir, args.pg_stat_statements)
                     except Exception as exc:
                         failures += 1
                         print(f"{label} FAILED: {exc}", file=sys.stderr)
@@ -266,7 +322,9 @@ async def run_all(args: argparse.Namespace) -> int:
                     took = time.perf_counter() - t0
                     print(f"{label} {brief(metrics, workload)} ({took:.1f} s)", flush=True)
             report["runs"][workload] = runs
-            report["summary"][workload] = {lib: summarise(r) for lib, r in runs.items() if r}
+            report["summary"][workload] = {
+                lib: summary for lib, r in runs.items() if r and (summary := summarise(r))
+            }
     finally:
         if args.json:
             write_json(Path(args.json), report)
@@ -276,11 +334,86 @@ async def run_all(args: argparse.Namespace) -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
 
+    add_held_fractions(report["summary"])
+    if args.json:
+        write_json(Path(args.json), report)
     header, rows = table_rows(report["summary"], libs)
     print_table(header, rows)
     for line in fraction_of_limit(report["summary"]):
         print(line)
+    for line in check_targets(report["summary"]):
+        print(line)
     return 1 if failures else 0
+
+
+def add_held_fractions(summary: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """The held-back run's completion rate and p99 as fractions of the clean
+    ``steady`` run (medians of the same run)."""
+    for lib, held in (summary.get("held") or {}).items():
+        clean = (summary.get("steady") or {}).get(lib) or {}
+        for metric, key in (("completion_per_s", "completion_vs_clean"),
+                            ("p99_ms", "p99_vs_clean")):
+            a, b = held.get(metric), clean.get(metric)
+            held[key] = a / b if isinstance(a, float | int) and isinstance(b, float | int) \
+                and b else None
+
+
+def _metric(summary: dict[str, Any], workload: str, lib: str, metric: str) -> float | None:
+    value = ((summary.get(workload) or {}).get(lib) or {}).get(metric)
+    return float(value) if isinstance(value, int | float) else None
+
+
+def check_targets(summary: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
+    """The targets of the benchmark issue, checked on this run's medians."""
+    lines = ["targets:"]
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    def peers(workload: str, metric: str, exclude: tuple[str, ...] = ()) -> dict[str, float]:
+        out = {}
+        for lib in summary.get(workload) or {}:
+            value = _metric(summary, workload, lib, metric)
+            if lib != SUBJECT and lib not in exclude and value is not None:
+                out[lib] = value
+        return out
+
+    for workload in ("drain_100k", "drain_100k_c32"):
+        ours = _metric(summary, workload, SUBJECT, "jobs_per_s")
+        if ours is None:
+            continue
+        pgqueuer = _metric(summary, workload, "pgqueuer", "jobs_per_s")
+        if pgqueuer:
+            lines.append(f"  {workload} from process start: {ours / pgqueuer:.2f}x pgqueuer "
+                         f"(target 5x: {verdict(ours >= 5 * pgqueuer)})")
+        others = peers(workload, "jobs_per_s", exclude=("pgqueuer",))
+        if others:
+            best = max(others, key=lambda k: others[k])
+            lines.append(f"  {workload} from process start: {ours / others[best]:.2f}x the best "
+                         f"other peer, {best} (target 2x: {verdict(ours >= 2 * others[best])})")
+    ours = _metric(summary, "enqueue", SUBJECT, "batch_jobs_per_s")
+    others = peers("enqueue", "batch_jobs_per_s")
+    if ours is not None and others:
+        best = max(others, key=lambda k: others[k])
+        lines.append(f"  batch enqueue: {ours / others[best]:.2f}x the best peer, {best} "
+                     f"(target 1.5x: {verdict(ours >= 1.5 * others[best])})")
+    ours = _metric(summary, "latency", SUBJECT, "p99_ms")
+    others = peers("latency", "p99_ms")
+    if ours is not None and others:
+        best = min(others, key=lambda k: others[k])
+        lines.append(f"  idle pickup p99: {ours:.2f} ms against {others[best]:.2f} ms ({best}, "
+                     f"the best peer) (target no worse: {verdict(ours <= others[best])})")
+    for workload in ("txn", "txn_sync"):
+        job = _metric(summary, workload, SUBJECT, "job_added_ms")
+        ins = _metric(summary, workload, SUBJECT, "insert_added_ms")
+        if job is not None and ins is not None:
+            lines.append(f"  {workload}: the job adds {job:.3f} ms, one Core insert {ins:.3f} ms "
+                         f"(target at most one insert: {verdict(job <= ins)})")
+    frac = _metric(summary, "held", SUBJECT, "completion_vs_clean")
+    if frac is not None:
+        lines.append(f"  held-back cleanup: {frac:.0%} of the clean completion rate "
+                     f"(target 75%: {verdict(frac >= 0.75)})")
+    return lines if len(lines) > 1 else []
 
 
 def fraction_of_limit(summary: dict[str, dict[str, dict[str, Any]]]) -> list[str]:
@@ -290,7 +423,11 @@ def fraction_of_limit(summary: dict[str, dict[str, dict[str, Any]]]) -> list[str
     pairs = [("enqueue", "batch_jobs_per_s", "insert_jobs_per_s", "batch enqueue"),
              ("drain", "jobs_per_s_excl_startup", "claim_complete_jobs_per_s", "drain"),
              ("drain_c32", "jobs_per_s_excl_startup", "claim_complete_jobs_per_s",
-              "drain (32 at once)")]
+              "drain (32 at once)"),
+             ("drain_100k", "jobs_per_s_excl_startup", "claim_complete_jobs_per_s",
+              "drain of 100,000"),
+             ("drain_100k_c32", "jobs_per_s_excl_startup", "claim_complete_jobs_per_s",
+              "drain of 100,000 (32 at once)")]
     for workload, metric, ref_metric, label in pairs:
         value = ((summary.get(workload) or {}).get(SUBJECT) or {}).get(metric)
         limit = ref.get(ref_metric)
@@ -323,8 +460,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--workloads",
         type=csv(list(WORKLOADS)),
-        default=list(WORKLOADS),
-        help=f"comma-separated workloads (default: {','.join(WORKLOADS)})",
+        default=list(DEFAULT_WORKLOADS),
+        help=f"comma-separated workloads, from {','.join(WORKLOADS)} "
+        f"(default: {','.join(DEFAULT_WORKLOADS)})",
     )
     parser.add_argument(
         "--repeat",
@@ -334,24 +472,71 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "(default 3, 1 with --quick)",
     )
     parser.add_argument(
-        "--scale-repeat", type=int, default=1, help="repetitions of the scale workload (default 1)"
+        "--long-repeat", "--scale-repeat", type=int, default=1,
+        help="repetitions of the long workloads, scale and held (default 1)"
     )
     parser.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     parser.add_argument("--json", metavar="PATH", help="write all runs and medians here")
     parser.add_argument(
         "--dsn",
-        default=os.environ.get("BENCH_PG_DSN", DEFAULT_ADMIN_DSN),
-        help="DSN of a maintenance database of a user who may CREATE DATABASE "
-        "(default: $BENCH_PG_DSN or %(default)s)",
+        default=os.environ.get("BENCH_PG_DSN"),
+        help="DSN of a maintenance database of a user who may CREATE DATABASE, e.g. "
+        f"{DEFAULT_ADMIN_DSN} (default: $BENCH_PG_DSN, else a throwaway cluster with "
+        "stock settings, made by initdb and removed afterwards)",
+    )
+    parser.add_argument(
+        "--pg-stat-statements", action="store_true",
+        help="preload pg_stat_statements in the throwaway cluster (for profiling; "
+        "not a stock setting)",
     )
     parser.add_argument(
         "--keep-logs", action="store_true", help="keep worker logs and start records"
     )
+    parser.add_argument(
+        "--render", metavar="JSON",
+        help="measure nothing: print the table of a --json file as reStructuredText",
+    )
     return parser.parse_args(argv)
+
+
+def rst_table(header: list[str], rows: list[list[str]]) -> str:
+    """The table as a reStructuredText list-table (for benchmarks/README.rst)."""
+    lines = [".. list-table::", "   :header-rows: 1", ""]
+    for row in [header, *rows]:
+        lines.append(f"   * - {row[0]}")
+        lines.extend(f"     - {cell}" if cell else "     -" for cell in row[1:])
+    return "\n".join(lines) + "\n"
+
+
+def render(path: str) -> int:
+    """Print the medians of a ``--json`` file as a reStructuredText table, then the
+    target checks."""
+    report = json.loads(Path(path).read_text())
+    summary = report["summary"]
+    libs = list(report["meta"]["versions"])
+    add_held_fractions(summary)
+    header, rows = table_rows(summary, libs)
+    print(rst_table(header, rows))
+    for line in [*fraction_of_limit(summary), *check_targets(summary)]:
+        print(line)
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.render:
+        return render(args.render)
+    args.cluster = "given" if args.dsn else "throwaway"
+    if args.dsn:
+        return run(args)
+    settings = PROFILE_SETTINGS if args.pg_stat_statements else ()
+    with throwaway_cluster(settings) as dsn:
+        print(f"throwaway PostgreSQL cluster with stock settings at {dsn}", flush=True)
+        args.dsn = dsn
+        return run(args)
+
+
+def run(args: argparse.Namespace) -> int:
 
     async def guarded() -> int:
         # SIGTERM cancels the run, so the finally blocks still stop workers and

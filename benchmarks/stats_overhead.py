@@ -3,7 +3,7 @@
     python benchmarks/stats_overhead.py
 
 1. Statement level: the completer's ack (``Statements.finish``) against the same ack
-   with the statistics upsert folded in as a CTE (``Statements.stats.finish``), on
+   with the statistics upsert folded in as a CTE (``Statements.finish_counted``), on
    batches of 1, 10 and 100 running jobs, interleaved, on the raw asyncpg connection
    the worker uses.
 2. End to end: a worker (concurrency 32) drains N no-op jobs with ``stats=True``
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import time
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pgq_sa
+from benchmarks.cluster import throwaway_cluster
 from pgq_sa import migrate
 from pgq_sa.sql import compiled, statements_for
 
@@ -38,7 +40,7 @@ STMTS = statements_for(pgq_sa.tables)
 
 async def statement_level(url: str, rounds: int) -> None:
     conn = await asyncpg.connect(url)
-    plain, counted = compiled(STMTS.finish), compiled(STMTS.stats.finish)
+    plain, counted = compiled(STMTS.finish), compiled(STMTS.finish_counted)
     try:
         for batch in (1, 10, 100):
             times: dict[str, list[float]] = {"plain": [], "stats": []}
@@ -101,11 +103,21 @@ async def drain(url: str, jobs: int, stats: bool) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dsn", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--dsn", default=os.environ.get("BENCH_PG_DSN"),
+                        help="any database on the server to use (a scratch one is created); "
+                        "default: $BENCH_PG_DSN, else a throwaway cluster with stock settings")
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--jobs", type=int, default=20_000)
     parser.add_argument("--drains", type=int, default=3)
     args = parser.parse_args()
+    if args.dsn is None:
+        with throwaway_cluster() as args.dsn:
+            run(args)
+    else:
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     server = make_url(args.dsn)
     name = f"pgq_bench_stats_{uuid.uuid4().hex[:8]}"
     admin_url = server.set(drivername="postgresql").render_as_string(hide_password=False)

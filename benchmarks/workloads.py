@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import statistics
 import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import asyncpg
 
-from benchmarks.adapters.base import QueueAdapter, Worker
+from benchmarks.adapters.base import BUSINESS_DDL, TXN_VARIANTS, QueueAdapter, Worker
 from benchmarks.reference import reference
 
 Metrics = dict[str, float | int | bool | None]
@@ -29,14 +30,23 @@ class Sizes:
     batch_chunk: int = 1_000
     enqueue_single: int = 2_000
     drain: int = 20_000
+    drain_large: int = 100_000
     drain_concurrency: int = 32
-    drain_timeout_s: float = 900.0
+    #: A drain still going after this long is cut off: its rate is then the jobs
+    #: finished so far over the time taken (flagged ``timed_out``), which keeps a
+    #: full run of the slowest peers within bounds.
+    drain_timeout_s: float = 30.0
+    #: Concurrent batch calls that fill a drain's backlog (not timed).
+    fill_concurrency: int = 4
+    txn_block: int = 100
+    txn_blocks: int = 10
     latency_rate: float = 50.0
     latency_duration_s: float = 10.0
     steady_rate: float = 1_000.0
     steady_duration_s: float = 10.0
     steady_tick_s: float = 0.01
-    steady_drain_timeout_s: float = 180.0
+    steady_drain_timeout_s: float = 30.0
+    held_duration_s: float = 60.0
     scale_finished: int = 1_000_000
     scale_future: int = 100_000
     scale_drain: int = 20_000
@@ -47,11 +57,12 @@ class Sizes:
             enqueue_batch=2_000,
             enqueue_single=200,
             drain=2_000,
-            drain_timeout_s=300.0,
+            drain_large=10_000,
+            txn_blocks=3,
             latency_duration_s=2.0,
             steady_rate=200.0,
             steady_duration_s=3.0,
-            steady_drain_timeout_s=60.0,
+            held_duration_s=10.0,
             scale_finished=50_000,
             scale_future=5_000,
             scale_drain=2_000,
@@ -156,6 +167,17 @@ async def warm_up(adapter: QueueAdapter, conn: asyncpg.Connection, worker: Worke
     await asyncio.sleep(0.5)  # let it go idle
 
 
+async def fill(adapter: QueueAdapter, keys: Sequence[int], sizes: Sizes) -> None:
+    """Enqueue *keys* through the batch API, a few calls at once (set-up, not timed)."""
+    pending = iter(list(chunks(keys, sizes.batch_chunk)))
+
+    async def one_caller() -> None:
+        for chunk in pending:
+            await adapter.enqueue_batch(chunk)
+
+    await asyncio.gather(*(one_caller() for _ in range(sizes.fill_concurrency)))
+
+
 async def prepare_for_drain(adapter: QueueAdapter, conn: asyncpg.Connection) -> None:
     """Same starting state for every library: statistics fresh, no dirty pages."""
     await conn.execute("VACUUM (ANALYZE)")
@@ -204,10 +226,10 @@ async def _drain(
     conn: asyncpg.Connection,
 ) -> Metrics:
     await adapter.snapshot(conn)
-    for chunk in chunks(range(n), sizes.batch_chunk):
-        await adapter.enqueue_batch(chunk)
+    await fill(adapter, range(n), sizes)
     await prepare_for_drain(adapter, conn)
 
+    await adapter.prepare_worker(concurrency)
     worker = adapter.start_worker(out_dir, concurrency)
     finished, ok = await wait_until_done(adapter, conn, worker, sizes.drain_timeout_s)
     remaining = 0 if ok else await adapter.count_pending(conn)
@@ -246,6 +268,25 @@ async def drain_c32(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metri
     conn = await adapter.connect()
     try:
         return await _drain(adapter, sizes, out_dir, sizes.drain, sizes.drain_concurrency, conn)
+    finally:
+        await conn.close()
+
+
+async def drain_100k(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """:func:`drain` of ``drain_large`` jobs: throughput rather than start-up."""
+    conn = await adapter.connect()
+    try:
+        return await _drain(adapter, sizes, out_dir, sizes.drain_large, None, conn)
+    finally:
+        await conn.close()
+
+
+async def drain_100k_c32(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """:func:`drain_100k` with ``drain_concurrency`` jobs at once."""
+    conn = await adapter.connect()
+    try:
+        return await _drain(adapter, sizes, out_dir, sizes.drain_large,
+                            sizes.drain_concurrency, conn)
     finally:
         await conn.close()
 
@@ -292,6 +333,7 @@ async def latency(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics
     """Idle worker; single enqueues at a fixed rate; enqueue-commit -> start."""
     conn = await adapter.connect()
     try:
+        await adapter.prepare_worker(None)
         worker = adapter.start_worker(out_dir)
         await warm_up(adapter, conn, worker)
         await adapter.snapshot(conn)
@@ -321,17 +363,29 @@ async def latency(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics
     }
 
 
-async def steady(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
-    """A running worker offered ``steady_rate`` jobs/s for ``steady_duration_s``.
+async def dead_tuples(adapter: QueueAdapter, conn: asyncpg.Connection) -> int | None:
+    """Dead row versions in the library's job table, as the statistics say."""
+    value = await conn.fetchval(
+        "SELECT n_dead_tup FROM pg_stat_user_tables WHERE relname = $1", adapter.job_table)
+    return None if value is None else int(value)
 
-    Jobs arrive in small batches every ``steady_tick_s`` (10 jobs per 10 ms at
-    1,000/s) through the batch API, so the producer is not the bottleneck.
-    """
+
+#: A session that holds a snapshot open, idle in transaction (the held-back workload).
+HOLD_SQL = "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT 1"
+
+
+async def _steady(adapter: QueueAdapter, sizes: Sizes, out_dir: Path, duration_s: float,
+                  hold: bool) -> Metrics:
     conn = await adapter.connect()
+    holder: asyncpg.Connection | None = None
     try:
+        await adapter.prepare_worker(None)
         worker = adapter.start_worker(out_dir)
         await warm_up(adapter, conn, worker)
         await adapter.snapshot(conn)
+        if hold:
+            holder = await adapter.connect()
+            await holder.execute(HOLD_SQL)
         committed: dict[int, float] = {}
 
         async def send(keys: range) -> None:
@@ -340,13 +394,18 @@ async def steady(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
             for key in keys:
                 committed[key] = t
 
-        start, end, sent = await _paced(
-            sizes.steady_rate, sizes.steady_duration_s, send, sizes.steady_tick_s
-        )
+        start, end, sent = await _paced(sizes.steady_rate, duration_s, send, sizes.steady_tick_s)
         backlog = await adapter.count_pending(conn)
+        await asyncio.sleep(1.1)  # backends report table statistics about once a second
+        dead = await dead_tuples(adapter, conn)
+        if holder is not None:
+            await holder.close()  # ends the transaction
+            holder = None
         _, ok = await wait_until_done(adapter, conn, worker, sizes.steady_drain_timeout_s)
         await asyncio.to_thread(adapter.stop_worker, worker)
     finally:
+        if holder is not None:
+            await holder.close()
         await conn.close()
 
     starts = read_starts(out_dir)
@@ -364,9 +423,87 @@ async def steady(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
         # Kept up: at the end of the window less than 100 ms of offered work
         # was waiting, and at least 95 % of what was offered had started.
         "kept_up": backlog <= 0.1 * sizes.steady_rate and completion >= 0.95 * offered,
+        "dead_tuples_end": dead,
         "missing_start_records": len(committed) - len(lat_ms),
         "timed_out": not ok,
     }
+
+
+async def steady(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """A running worker offered ``steady_rate`` jobs/s for ``steady_duration_s``.
+
+    Jobs arrive in small batches every ``steady_tick_s`` (10 jobs per 10 ms at
+    1,000/s) through the batch API, so the producer is not the bottleneck.
+    """
+    return await _steady(adapter, sizes, out_dir, sizes.steady_duration_s, hold=False)
+
+
+async def held(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """:func:`steady` for ``held_duration_s`` while another session of the same
+    database sits idle in a REPEATABLE READ transaction that has taken its
+    snapshot: no row version deleted or updated meanwhile can be cleaned up."""
+    return await _steady(adapter, sizes, out_dir, sizes.held_duration_s, hold=True)
+
+
+async def _txn(adapter: QueueAdapter, sizes: Sizes, mode: str) -> Metrics:
+    if mode not in adapter.txn_modes:
+        return {}
+    conn = await adapter.connect()
+    try:
+        await conn.execute(BUSINESS_DDL)
+    finally:
+        await conn.close()
+    await adapter.open_txn(mode)
+    # untimed warm-up of every variant, then the variants in turn, one transaction
+    # each (order rotated), so drift and bursts on the machine hit all alike
+    await adapter.txn_block(mode, [(v, -1 - i) for i in range(50) for v in TXN_VARIANTS])
+    per_txn: dict[str, list[float]] = {v: [] for v in TXN_VARIANTS}
+    added: dict[str, list[float]] = {"job": [], "insert": []}
+    key = 0
+    for _ in range(sizes.txn_blocks):
+        plan = []
+        for i in range(sizes.txn_block):
+            for variant in TXN_VARIANTS[i % 3:] + TXN_VARIANTS[: i % 3]:
+                plan.append((variant, key))
+                key += 1
+        times = await adapter.txn_block(mode, plan)
+        for i in range(0, len(plan), 3):  # one triple: each variant once, back to back
+            triple = {plan[i + j][0]: times[i + j] for j in range(3)}
+            for variant, took in triple.items():
+                per_txn[variant].append(took)
+            for variant in added:
+                added[variant].append(triple[variant] - triple["row"])
+    row, job, insert = (statistics.median(per_txn[v]) for v in TXN_VARIANTS)
+    job_added, insert_added = (statistics.median(added[v]) for v in ("job", "insert"))
+    return {
+        "txn_per_s": 1.0 / job,
+        "row_only_per_s": 1.0 / row,
+        "row_ms": row * 1e3,
+        "job_ms": job * 1e3,
+        "insert_ms": insert * 1e3,
+        "job_added_ms": job_added * 1e3,
+        "insert_added_ms": insert_added * 1e3,
+        "job_over_insert": job_added / insert_added if insert_added > 0 else None,
+        "transactions": key,
+    }
+
+
+async def txn(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """One business row + one job per transaction, committed, repeated; beside the
+    same transaction without the job and with a second plain insert instead.
+
+    The variants take turns, one transaction each, in triples (order rotated); a
+    variant's time is the median of its transactions.  The job's added cost is the
+    median over triples of (row + job) - (row); the yardstick is the same for
+    (row + insert) - (row).  Pairing within a triple keeps bursts of load on the
+    shared machine (and of commit flushes) out of the differences.
+    """
+    return await _txn(adapter, sizes, "async")
+
+
+async def txn_sync(adapter: QueueAdapter, sizes: Sizes, out_dir: Path) -> Metrics:
+    """:func:`txn` through the library's sync API (pgq-sa: a sync ``Session``)."""
+    return await _txn(adapter, sizes, "sync")
 
 
 Workload = Callable[[QueueAdapter, Sizes, Path], Awaitable[Metrics]]
@@ -374,10 +511,15 @@ Workload = Callable[[QueueAdapter, Sizes, Path], Awaitable[Metrics]]
 #: Workload name -> (function, is a "short" workload repeated --repeat times).
 WORKLOADS: dict[str, tuple[Workload, bool]] = {
     "enqueue": (enqueue, True),
+    "txn": (txn, True),
+    "txn_sync": (txn_sync, True),
     "drain": (drain, True),
     "drain_c32": (drain_c32, True),
+    "drain_100k": (drain_100k, True),
+    "drain_100k_c32": (drain_100k_c32, True),
     "latency": (latency, True),
     "steady": (steady, True),
+    "held": (held, False),
     "scale": (scale, False),
     "reference": (reference, True),
 }

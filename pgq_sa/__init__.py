@@ -21,14 +21,14 @@ _EXPORTS: dict[str, str] = {
     "Backoff": "backoff",
     "JobContext": "context", "Snooze": "context",
     "enqueue": "enqueue", "enqueue_many": "enqueue", "enqueue_many_sync": "enqueue",
-    "enqueue_sync": "enqueue", "tables_for": "enqueue",
+    "enqueue_sync": "enqueue",
     "ConfigurationError": "errors", "DatabaseUnavailable": "errors",
     "MigrationModeError": "errors", "PayloadError": "errors", "PgqError": "errors",
     "SchemaNotInstalled": "errors", "SchemaOutOfDate": "errors", "UnknownTask": "errors",
-    "JobSpec": "registry", "Registry": "registry", "Task": "registry",
+    "JobSpec": "job", "Registry": "registry", "Task": "registry",
     "FINISHED_STATUSES": "schema", "NAMING_CONVENTION": "schema", "STATUSES": "schema",
     "Tables": "schema", "add_tables": "schema", "metadata": "schema", "tables": "schema",
-    "validate_identifier": "schema",
+    "tables_for": "schema", "validate_identifier": "schema",
     "Worker": "worker", "WorkerConfig": "worker",
 }
 #: Submodules offered as attributes (``pgq_sa.admin``, ``pgq_sa.testing``...);
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from .admin import cancel, cancel_sync, retry, retry_sync
     from .backoff import Backoff
     from .context import JobContext, Snooze
-    from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync, tables_for
+    from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync
     from .errors import (
         ConfigurationError,
         DatabaseUnavailable,
@@ -51,7 +51,8 @@ if TYPE_CHECKING:
         SchemaOutOfDate,
         UnknownTask,
     )
-    from .registry import JobSpec, Registry, Task
+    from .job import JobSpec
+    from .registry import Registry, Task
     from .schema import (
         FINISHED_STATUSES,
         NAMING_CONVENTION,
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
         add_tables,
         metadata,
         tables,
+        tables_for,
         validate_identifier,
     )
     from .worker import Worker, WorkerConfig

@@ -10,63 +10,23 @@ sync ``Engine``, ``Connection`` or ``Session``.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import ProgrammingError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .enqueue import tables_for
-from .errors import SchemaNotInstalled
+from .queries import execute, execute_sync
+from .queries import inspection as inspect
+from .queries import operator as act
+from .schema import tables_for
 from .sql import Statements, statements_for
+from .target import AsyncTarget, SyncTarget, connection, connection_sync
 
 __all__ = ["CancelResult", "cancel", "cancel_sync", "get_job", "job_to_dict", "missing",
            "prune", "retry", "retry_sync"]
 
-Target = AsyncEngine | AsyncConnection | AsyncSession
-SyncTarget = Engine | Connection | Session
-
-
-def _schema_error(exc: ProgrammingError) -> None:
-    if "does not exist" in str(exc.orig) and "pgq_" in str(exc.orig):
-        raise SchemaNotInstalled() from exc
-
-
-@asynccontextmanager
-async def _conn(target: Target) -> AsyncIterator[Any]:
-    try:
-        if isinstance(target, AsyncEngine):
-            async with target.begin() as conn:
-                yield conn
-        elif isinstance(target, (AsyncConnection, AsyncSession)):
-            yield target
-        else:
-            raise TypeError(f"expected an AsyncEngine, AsyncConnection or AsyncSession "
-                            f"(use the *_sync function for sync ones), got "
-                            f"{type(target).__name__}")
-    except ProgrammingError as exc:
-        _schema_error(exc)
-        raise
-
-
-@contextmanager
-def _sync_conn(target: SyncTarget) -> Iterator[Any]:
-    try:
-        if isinstance(target, Engine):
-            with target.begin() as conn:
-                yield conn
-        elif isinstance(target, (Connection, Session)):
-            yield target
-        else:
-            raise TypeError(f"expected an Engine, Connection or Session (use the async "
-                            f"function for async ones), got {type(target).__name__}")
-    except ProgrammingError as exc:
-        _schema_error(exc)
-        raise
+Target = AsyncTarget
 
 
 def _stmts(schema: str | None) -> Statements:
@@ -74,9 +34,10 @@ def _stmts(schema: str | None) -> Statements:
 
 
 def job_to_dict(row: Any) -> dict[str, Any]:
-    """A job row as plain JSON-able values."""
+    """A job row (a mapping, or a SQLAlchemy row) as plain JSON-able values."""
+    mapping: Mapping[str, Any] = row if isinstance(row, Mapping) else row._mapping
     out: dict[str, Any] = {}
-    for key, value in row._mapping.items():
+    for key, value in mapping.items():
         if isinstance(value, datetime):
             value = value.isoformat()
         elif key in ("payload", "errors") and isinstance(value, str):
@@ -88,9 +49,9 @@ def job_to_dict(row: Any) -> dict[str, Any]:
 async def get_job(target: Target, job_id: int, *, schema: str | None = None
                   ) -> dict[str, Any] | None:
     """The job as a dict (status, attempts, errors, timestamps…) or ``None``."""
-    async with _conn(target) as conn:
-        row = (await conn.execute(_stmts(schema).get_job, {"id": job_id})).first()
-    return None if row is None else job_to_dict(row)
+    async with connection(target, schema=schema, what="get_job") as conn:
+        rows = await execute(conn, inspect.get_job(_stmts(schema), job_id=job_id))
+    return job_to_dict(rows[0]) if rows else None
 
 
 class CancelResult(dict[str, list[int]]):
@@ -122,17 +83,16 @@ async def cancel(target: Target, ids: Iterable[int], *, schema: str | None = Non
     """
     id_list = [int(i) for i in ids]
     s = _stmts(schema)
-    async with _conn(target) as conn:
-        done = [r[0] for r in await conn.execute(s.stats.cancel_queued,
-                                                 {"ids": id_list, "now": now})]
-        running = [r[0] for r in await conn.execute(s.cancel_running,
-                                                    {"ids": id_list, "now": now})]
+    async with connection(target, schema=schema, what="cancel") as conn:
+        done = await execute(conn, act.cancel_queued(s, ids=id_list, now=now))
+        running = [r.id for r in await execute(conn, act.cancel_running(s, ids=id_list,
+                                                                         now=now))]
         for job_id in running:
-            await conn.execute(s.notify, {"channel": f"{s.channel}_cancel",
-                                          "payload": str(job_id)})
+            await execute(conn, act.notify(s, channel=f"{s.channel}_cancel",
+                                           payload=str(job_id)))
         rest = _unchanged(id_list, done, running)
-        existing = {r[0] for r in await conn.execute(s.existing_ids, {"ids": rest})} \
-            if rest else set()
+        existing = set(await execute(conn, inspect.existing_ids(s, ids=rest))) if rest \
+            else set()
     return _cancel_result(id_list, done, running, existing)
 
 
@@ -141,13 +101,15 @@ def cancel_sync(target: SyncTarget, ids: Iterable[int], *, schema: str | None = 
     """Sync twin of :func:`cancel` for an ``Engine``, ``Connection`` or ``Session``."""
     id_list = [int(i) for i in ids]
     s = _stmts(schema)
-    with _sync_conn(target) as conn:
-        done = [r[0] for r in conn.execute(s.stats.cancel_queued, {"ids": id_list, "now": now})]
-        running = [r[0] for r in conn.execute(s.cancel_running, {"ids": id_list, "now": now})]
+    with connection_sync(target, schema=schema, what="cancel_sync") as conn:
+        done = execute_sync(conn, act.cancel_queued(s, ids=id_list, now=now))
+        running = [r.id for r in execute_sync(conn, act.cancel_running(s, ids=id_list,
+                                                                        now=now))]
         for job_id in running:
-            conn.execute(s.notify, {"channel": f"{s.channel}_cancel", "payload": str(job_id)})
+            execute_sync(conn, act.notify(s, channel=f"{s.channel}_cancel",
+                                          payload=str(job_id)))
         rest = _unchanged(id_list, done, running)
-        existing = {r[0] for r in conn.execute(s.existing_ids, {"ids": rest})} if rest \
+        existing = set(execute_sync(conn, inspect.existing_ids(s, ids=rest))) if rest \
             else set()
     return _cancel_result(id_list, done, running, existing)
 
@@ -156,9 +118,8 @@ async def missing(target: Target, ids: Iterable[int], *, schema: str | None = No
                   ) -> list[int]:
     """Those of ``ids`` that name no job."""
     id_list = [int(i) for i in ids]
-    async with _conn(target) as conn:
-        found = {r[0] for r in await conn.execute(_stmts(schema).existing_ids,
-                                                  {"ids": id_list})}
+    async with connection(target, schema=schema, what="missing") as conn:
+        found = set(await execute(conn, inspect.existing_ids(_stmts(schema), ids=id_list)))
     return [i for i in id_list if i not in found]
 
 
@@ -167,22 +128,22 @@ async def retry(target: Target, ids: Iterable[int], *, schema: str | None = None
     """Put ``failed`` or ``cancelled`` jobs back in the queue with a fresh count of
     attempts (their error history is kept); returns the ids that were."""
     s = _stmts(schema)
-    async with _conn(target) as conn:
-        rows = list(await conn.execute(s.retry, {"ids": [int(i) for i in ids], "now": now}))
-        for queue in sorted({r[1] for r in rows}):
-            await conn.execute(s.notify, {"channel": s.channel, "payload": queue})
-    return [r[0] for r in rows]
+    async with connection(target, schema=schema, what="retry") as conn:
+        retried = await execute(conn, act.retry(s, ids=[int(i) for i in ids], now=now))
+        for queue in sorted({r.queue for r in retried}):
+            await execute(conn, act.notify(s, channel=s.channel, payload=queue))
+    return [r.id for r in retried]
 
 
 def retry_sync(target: SyncTarget, ids: Iterable[int], *, schema: str | None = None,
                now: datetime | None = None) -> list[int]:
     """Sync twin of :func:`retry` for an ``Engine``, ``Connection`` or ``Session``."""
     s = _stmts(schema)
-    with _sync_conn(target) as conn:
-        rows = list(conn.execute(s.retry, {"ids": [int(i) for i in ids], "now": now}))
-        for queue in sorted({r[1] for r in rows}):
-            conn.execute(s.notify, {"channel": s.channel, "payload": queue})
-    return [r[0] for r in rows]
+    with connection_sync(target, schema=schema, what="retry_sync") as conn:
+        retried = execute_sync(conn, act.retry(s, ids=[int(i) for i in ids], now=now))
+        for queue in sorted({r.queue for r in retried}):
+            execute_sync(conn, act.notify(s, channel=s.channel, payload=queue))
+    return [r.id for r in retried]
 
 
 async def prune(target: AsyncEngine, older_than: float | timedelta, *,
@@ -195,8 +156,8 @@ async def prune(target: AsyncEngine, older_than: float | timedelta, *,
     s = _stmts(schema)
     total = 0
     while True:
-        async with _conn(target) as conn:
-            n = len(list(await conn.execute(s.prune, {"before": before, "limit": batch})))
+        async with connection(target, schema=schema, what="prune") as conn:
+            n = len(await execute(conn, act.prune_jobs(s, before=before, limit=batch)))
         total += n
         if n < batch:
             return total

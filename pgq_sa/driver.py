@@ -23,7 +23,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql import Executable
 
-from .errors import SchemaNotInstalled
+from .schema_state import missing_schema
 from .sql import compiled
 
 __all__ = ["ConnectionLost", "Lease", "is_connection_error"]
@@ -189,7 +189,8 @@ class Lease:
         delay = min(self._max_backoff, self._min_backoff * 2 ** min(self._failures - 1, 10))
         await anyio.sleep(delay * random.uniform(0.5, 1.0))
 
-    def _ok(self) -> None:
+    def succeeded(self) -> None:
+        """Record a success: the end of an outage (logged once), if there was one."""
         if self._failures:
             self.reconnects += 1
             down = _outages.get(id(self.engine), set())
@@ -214,9 +215,10 @@ class Lease:
                     raw = await self.connect()
                     rows: list[Any] = await raw.fetch(c.sql, *args,
                                                       timeout=timeout or self._timeout)
-                except asyncpg.exceptions.UndefinedTableError as exc:
-                    raise SchemaNotInstalled() from exc
                 except Exception as exc:
+                    missing = missing_schema(exc)
+                    if missing is not None:
+                        raise missing from exc
                     if not is_connection_error(exc):
                         raise
                     failure = exc
@@ -228,5 +230,5 @@ class Lease:
                 if not retry:
                     raise ConnectionLost(str(failure)) from failure
                 continue
-            self._ok()
+            self.succeeded()
             return rows

@@ -15,16 +15,19 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import ProgrammingError
+from sqlalchemy import Connection, Dialect, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from .errors import SchemaNotInstalled
+from .job import DEFAULT_QUEUE, JobSpec
 from .payload import dump_payload
-from .registry import DEFAULT_QUEUE, JobSpec
-from .schema import Tables, add_tables, metadata, tables, validate_identifier
+from .queries import Query, execute, execute_sync
+from .queries.enqueue import NewJobs, insert_jobs, notify_queues, reserve_ids
+from .schema import tables_for
+from .schema_state import missing_schema
 from .sql import compiled, statements_for
+from .target import connection, connection_sync
 
 __all__ = ["enqueue", "enqueue_many", "enqueue_many_sync", "enqueue_sync", "tables_for"]
 
@@ -32,20 +35,6 @@ JobLike = JobSpec | tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any]
 _OPTION_NAMES = frozenset({"queue", "priority", "delay", "run_at", "max_attempts"})
 
 
-@functools.lru_cache(maxsize=16)
-def tables_for(schema: str | None) -> Tables:
-    """The pgq-sa tables in ``schema`` (``None``: :data:`pgq_sa.tables`)."""
-    if schema is None:
-        return tables
-    from sqlalchemy import MetaData
-
-    from .schema import NAMING_CONVENTION
-
-    validate_identifier(schema)
-    return add_tables(MetaData(naming_convention=NAMING_CONVENTION), schema=schema)
-
-
-assert tables.metadata is metadata
 
 
 def _run_at(delay: float | timedelta | None, run_at: datetime | None) -> datetime | None:
@@ -89,9 +78,8 @@ def _bad_entrypoint(entrypoint: Any) -> ValueError:
     return ValueError(f"entrypoint must be a non-empty string, got {what}")
 
 
-def build_params(jobs: Iterable[JobLike], *, channel: str,
-                 now: datetime | None = None) -> dict[str, Any]:
-    """Validate ``jobs`` and turn them into the array parameters of the insert."""
+def build_params(jobs: Iterable[JobLike]) -> NewJobs:
+    """Validate ``jobs`` and turn them into the parallel lists the insert takes."""
     queues: list[str] = []
     entrypoints: list[str] = []
     payloads: list[str] = []
@@ -132,30 +120,12 @@ def build_params(jobs: Iterable[JobLike], *, channel: str,
         priorities.append(priority)
         run_ats.append(_run_at(spec.delay, spec.run_at))
         max_attempts.append(spec.max_attempts)
-    return {
-        "channel": channel,
-        "now": now,
-        "queues": queues,
-        "entrypoints": entrypoints,
-        "payloads": payloads,
-        "priorities": priorities,
-        "run_ats": run_ats,
-        "max_attempts": max_attempts,
-    }
+    return NewJobs(queues=queues, entrypoints=entrypoints, payloads=payloads,
+                   priorities=priorities, run_ats=run_ats, max_attempts=max_attempts)
 
 
-def _not_installed(schema: str | None) -> SchemaNotInstalled:
-    return SchemaNotInstalled(f"schema {schema}" if schema is not None else "")
-
-
-def _schema_error(exc: ProgrammingError, schema: str | None) -> Exception:
-    if "pgq_jobs" in str(exc.orig) and "does not exist" in str(exc.orig):
-        return _not_installed(schema)
-    return exc
-
-
-_SCALAR = {"queues": "queue", "entrypoints": "entrypoint", "payloads": "payload",
-           "priorities": "priority", "run_ats": "run_at", "max_attempts": "max_attempts"}
+def _schema_error(exc: Exception, schema: str | None) -> Exception:
+    return missing_schema(exc, schema) or exc
 
 
 def resolve_schema(jobs: Sequence[JobLike], schema: str | None) -> str | None:
@@ -185,29 +155,24 @@ def resolve_schema(jobs: Sequence[JobLike], schema: str | None) -> str | None:
 
 
 def _prepare(jobs: Sequence[JobLike], schema: str | None,
-             now: datetime | None) -> tuple[Any, dict[str, Any], str | None]:
+             now: datetime | None) -> tuple[Query[int], NewJobs, str | None]:
     schema = resolve_schema(jobs, schema)
-    stmts = statements_for(tables_for(schema))
-    params = build_params(jobs, channel=stmts.channel, now=now)
-    if len(jobs) == 1:
-        one = {_SCALAR.get(k, k): (v[0] if k in _SCALAR else v) for k, v in params.items()}
-        return stmts.insert_job_notify, one, schema
-    return stmts.insert_jobs_notify, params, schema
+    new = build_params(jobs)
+    return insert_jobs(statements_for(tables_for(schema)), new, now=now), new, schema
 
 
-async def _autocommit_asyncpg(engine: AsyncEngine, stmt: Any, params: dict[str, Any],
+async def _autocommit_asyncpg(engine: AsyncEngine, query: Query[int],
                               schema: str | None) -> list[int]:
     """One statement in autocommit mode on the raw asyncpg connection: a transaction
     of its own in one round trip (no BEGIN/COMMIT, no per-statement SQLAlchemy work)."""
-    import asyncpg
     from sqlalchemy.util import greenlet_spawn
 
-    c = compiled(stmt)
+    c = compiled(query.statement)
     pooled = await engine.raw_connection()  # no Connection object: cheaper per call
     try:
-        rows = await pooled.driver_connection.fetch(c.sql, *c.args(params))  # type: ignore[union-attr]
-    except asyncpg.exceptions.UndefinedTableError as exc:
-        raise _not_installed(schema) from exc
+        rows = await pooled.driver_connection.fetch(c.sql, *c.args(query.params))  # type: ignore[union-attr]
+    except Exception as exc:
+        raise _schema_error(exc, schema) from exc
     finally:
         await greenlet_spawn(pooled.close)
     return [row[0] for row in rows]
@@ -217,35 +182,124 @@ async def _autocommit_asyncpg(engine: AsyncEngine, stmt: Any, params: dict[str, 
 COPY_THRESHOLD = 200
 
 
-async def _copy_asyncpg(engine: AsyncEngine, schema: str | None,
-                        params: dict[str, Any]) -> list[int]:
+async def _copy_asyncpg(engine: AsyncEngine, schema: str | None, new: NewJobs) -> list[int]:
     """Reserve ids, COPY the rows (binary), NOTIFY each queue: one transaction.
 
     COPY skips planning and per-row expression work: about twice the rows per
     second of the INSERT on this machine (``benchmarks/``)."""
-    import asyncpg
     from sqlalchemy.util import greenlet_spawn
 
     stmts = statements_for(tables_for(schema))
-    reserve, notify = compiled(stmts.reserve_ids), compiled(stmts.notify_queues)
-    n = len(params["entrypoints"])
     table = "pgq_jobs" if schema is None else f"{schema}.pgq_jobs"  # validated identifier
+    reserve = reserve_ids(stmts, table=table, n=len(new))
+    notify = notify_queues(stmts, queues=sorted(set(new.queues)))
+    reserve_sql, notify_sql = compiled(reserve.statement), compiled(notify.statement)
     pooled = await engine.raw_connection()
     raw: Any = pooled.driver_connection
     try:
         async with raw.transaction():
-            ids = list(await raw.fetchval(reserve.sql, *reserve.args({"table": table, "n": n})))
+            ids = list(await raw.fetchval(reserve_sql.sql, *reserve_sql.args(reserve.params)))
             await raw.copy_records_to_table(
                 "pgq_jobs", schema_name=schema, columns=stmts.copy_columns,
-                records=zip(ids, params["queues"], params["entrypoints"], params["payloads"],
-                            params["priorities"], params["max_attempts"], strict=True))
-            await raw.execute(notify.sql, *notify.args(
-                {"channel": stmts.channel, "queues": sorted(set(params["queues"]))}))
-    except asyncpg.exceptions.UndefinedTableError as exc:
-        raise _not_installed(schema) from exc
+                records=zip(ids, new.queues, new.entrypoints, new.payloads, new.priorities,
+                            new.max_attempts, strict=True))
+            await raw.execute(notify_sql.sql, *notify_sql.args(notify.params))
+    except Exception as exc:
+        raise _schema_error(exc, schema) from exc
     finally:
         await greenlet_spawn(pooled.close)
     return ids
+
+
+# -- one job inside the caller's transaction, without SQLAlchemy's per-call work ------
+#
+# Given a Session or Connection, ``execute(stmt)`` costs a compiled-cache lookup and
+# SQLAlchemy's execution machinery on every call, more than the statement itself
+# takes on the server.  When the caller's transaction is already open on the
+# driver's connection and nobody watches the engine (no echo, no event listeners,
+# e.g. tracing), the single-job insert is sent on that connection directly: the
+# same SQL in the same transaction, one round trip.  Otherwise the regular path.
+# Errors come out as SQLAlchemy's DBAPIError, so the target resolver still turns a
+# missing schema into SchemaNotInstalled.
+
+#: Sync drivers whose cursor takes the dialect's SQL and parameters as they are.
+_RAW_SYNC_DRIVERS = frozenset({"psycopg", "psycopg2"})
+
+
+def _unobserved(conn: Connection) -> bool:
+    # SQLAlchemy's own flags for "log statements" and "fire execution events" (set on
+    # the connection or on its engine), read as SQLAlchemy reads them
+    return not (getattr(conn, "_echo", True) or getattr(conn, "_has_events", True)
+                or getattr(conn.engine, "_has_events", True))
+
+
+@functools.lru_cache(maxsize=32)
+def _sync_sql(stmt: Any, dialect: Dialect) -> tuple[str, dict[str, Any]] | None:
+    """``stmt``'s SQL for a named-parameter sync driver and its constant parameters;
+    ``None`` if a parameter needs a bind processor (then the regular path)."""
+    c = stmt.compile(dialect=dialect)
+    if c.positional or any(b.type.dialect_impl(dialect).bind_processor(dialect)
+                           for b in c.binds.values()):
+        return None
+    return c.string, dict(c.params)
+
+
+def _raw_sync(target: Connection | Session, query: Query[int]) -> list[int] | None:
+    stmt = query.statement
+    conn = target if isinstance(target, Connection) \
+        else target.connection(bind_arguments={"clause": stmt})
+    dialect = conn.dialect
+    if dialect.driver not in _RAW_SYNC_DRIVERS or not conn.in_transaction() \
+            or not _unobserved(conn):
+        return None
+    compiled_sql = _sync_sql(stmt, dialect)
+    if compiled_sql is None:
+        return None
+    compiled(stmt).args(query.params)  # an unknown or missing name raises
+    sql, constants = compiled_sql
+    args = {**constants, **query.params}
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, args)
+        return [query.row(row) for row in cursor.fetchall()]
+    except dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(sql, args, exc, dialect.loaded_dbapi.Error) from exc
+    finally:
+        cursor.close()
+
+
+def _open_asyncpg(conn: Connection) -> Any | None:
+    """The asyncpg connection under ``conn`` if the caller's transaction is open on
+    it and nobody watches the engine, else ``None``."""
+    if conn.dialect.driver != "asyncpg" or not conn.in_transaction() or not _unobserved(conn):
+        return None
+    driver: Any = conn.connection.driver_connection
+    # SQLAlchemy begins on the server with the first statement: until then, not ours
+    return driver if driver.is_in_transaction() else None
+
+
+async def _raw_asyncpg(target: AsyncConnection | AsyncSession,
+                       query: Query[int]) -> list[int] | None:
+    import asyncpg
+    from sqlalchemy.util import greenlet_spawn
+
+    if isinstance(target, AsyncSession):
+        session = target.sync_session
+        driver = await greenlet_spawn(lambda: _open_asyncpg(
+            session.connection(bind_arguments={"clause": query.statement})))
+    elif target.sync_connection is not None:
+        driver = await greenlet_spawn(_open_asyncpg, target.sync_connection)
+    else:
+        return None
+    if driver is None:
+        return None
+    c = compiled(query.statement)
+    args = c.args(query.params)
+    try:
+        rows = await driver.fetch(c.sql, *args)
+    except asyncpg.PostgresError as exc:
+        raise DBAPIError.instance(c.sql, args, exc, asyncpg.PostgresError) from exc
+    return [query.row(row) for row in rows]
 
 
 async def enqueue_many(
@@ -266,24 +320,17 @@ async def enqueue_many(
     items = list(jobs)
     if not items:
         return []
-    stmt, params, schema = _prepare(items, schema, now)
-    try:
-        if isinstance(target, AsyncEngine):
-            if target.dialect.driver == "asyncpg":
-                if (len(items) >= COPY_THRESHOLD and now is None
-                        and not any(params["run_ats"])):
-                    return await _copy_asyncpg(target, schema, params)
-                return await _autocommit_asyncpg(target, stmt, params, schema)
-            async with target.begin() as conn:
-                return [row[0] for row in await conn.execute(stmt, params)]
-        if isinstance(target, (AsyncConnection, AsyncSession)):
-            return [row[0] for row in await target.execute(stmt, params)]
-    except ProgrammingError as exc:
-        raise _schema_error(exc, schema) from exc
-    raise TypeError(
-        "enqueue needs an AsyncConnection, AsyncSession or AsyncEngine "
-        f"(use enqueue_sync for sync ones), got {type(target).__name__}"
-    )
+    query, new, schema = _prepare(items, schema, now)
+    if isinstance(target, AsyncEngine) and target.dialect.driver == "asyncpg":
+        if len(items) >= COPY_THRESHOLD and now is None and not any(new.run_ats):
+            return await _copy_asyncpg(target, schema, new)
+        return await _autocommit_asyncpg(target, query, schema)
+    async with connection(target, schema=schema, what="enqueue") as conn:
+        if len(items) == 1:
+            ids = await _raw_asyncpg(conn, query)
+            if ids is not None:
+                return ids
+        return await execute(conn, query)
 
 
 def enqueue_many_sync(
@@ -297,19 +344,13 @@ def enqueue_many_sync(
     items = list(jobs)
     if not items:
         return []
-    stmt, params, schema = _prepare(items, schema, now)
-    try:
-        if isinstance(target, Engine):
-            with target.begin() as conn:
-                return [row[0] for row in conn.execute(stmt, params)]
-        if isinstance(target, (Connection, Session)):
-            return [row[0] for row in target.execute(stmt, params)]
-    except ProgrammingError as exc:
-        raise _schema_error(exc, schema) from exc
-    raise TypeError(
-        "enqueue_sync needs a Connection, Session or Engine "
-        f"(use enqueue for async ones), got {type(target).__name__}"
-    )
+    query, _, schema = _prepare(items, schema, now)
+    with connection_sync(target, schema=schema, what="enqueue_sync") as conn:
+        if len(items) == 1:
+            ids = _raw_sync(conn, query)
+            if ids is not None:
+                return ids
+        return execute_sync(conn, query)
 
 
 async def enqueue(

@@ -19,7 +19,9 @@ from .backoff import Backoff
 from .context import JobContext
 from .convert import Codec, converters, decode_payload, encode_payload
 from .errors import UnknownTask
+from .job import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, JobSpec
 from .schema import validate_identifier
+from .target import AsyncTarget, SyncTarget
 
 log = logging.getLogger("pgq_sa.registry")
 
@@ -27,28 +29,6 @@ __all__ = ["JobSpec", "Registry", "Task", "TaskOptions"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-DEFAULT_QUEUE = "default"
-DEFAULT_MAX_ATTEMPTS = 3
-DEFAULT_HEARTBEAT_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """One job to enqueue: ``pgq_sa.enqueue_many(conn, [task.job(...), ...])``."""
-
-    entrypoint: str
-    payload: dict[str, Any]
-    queue: str | None = None
-    priority: int | None = None
-    delay: float | timedelta | None = None
-    run_at: datetime | None = None
-    max_attempts: int | None = None
-    #: The PostgreSQL schema of the task's registry (``None``: the search path).
-    schema: str | None = None
-    #: True when a task made it: ``schema`` is its registry's, even when ``None``.
-    pinned: bool = field(default=False, repr=False)
-
 
 _new_object = object.__new__
 assert set(JobSpec.__dataclass_fields__) == {  # Task.spec sets every field
@@ -251,14 +231,14 @@ class Task(Generic[P, R]):
         )
         return spec
 
-    async def enqueue(self, target: Any, *args: P.args, **kwargs: P.kwargs) -> int:
+    async def enqueue(self, target: AsyncTarget, *args: P.args, **kwargs: P.kwargs) -> int:
         """Enqueue one run inside ``target``'s transaction (async connection, session
         or engine); returns the job id."""
         from .enqueue import enqueue_many
 
         return (await enqueue_many(target, [self.job(*args, **kwargs)]))[0]
 
-    def enqueue_sync(self, target: Any, *args: P.args, **kwargs: P.kwargs) -> int:
+    def enqueue_sync(self, target: SyncTarget, *args: P.args, **kwargs: P.kwargs) -> int:
         """Like :meth:`enqueue`, for a sync ``Connection``, ``Session`` or ``Engine``."""
         from .enqueue import enqueue_many_sync
 
@@ -408,7 +388,7 @@ class Registry:
 
     async def enqueue(
         self,
-        target: Any,
+        target: AsyncTarget,
         name: str,
         payload: Mapping[str, Any] | None = None,
         *,
@@ -433,7 +413,7 @@ class Registry:
 
     def enqueue_sync(
         self,
-        target: Any,
+        target: SyncTarget,
         name: str,
         payload: Mapping[str, Any] | None = None,
         *,

@@ -6,7 +6,7 @@ nor holds up, a worker.  Only finished jobs (``succeeded``, ``failed``,
 ``cancelled``) whose ``finished_at`` is older than the cut-off are deleted; queued
 and running jobs never are.
 
-Statistics come in two widths (see :mod:`pgq_sa.sql_stats`): per-second rows feed
+Statistics come in two widths (see :mod:`pgq_sa.sql.statistics`): per-second rows feed
 the live figures and are kept :data:`FINE_STATS_RETENTION` (at most the statistics
 retention); per-minute rows are kept the full statistics retention.
 """
@@ -16,13 +16,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any
 
 import anyio
 from sqlalchemy.ext.asyncio import AsyncEngine
-from sqlalchemy.sql import Executable
 
-from .enqueue import tables_for
+from .queries import Query, execute, operator
+from .schema import tables_for
 from .sql import Statements, statements_for
 
 __all__ = ["FINE_STATS_RETENTION", "JOB_RETENTION", "STATS_RETENTION", "PruneResult",
@@ -36,8 +35,8 @@ STATS_RETENTION = 7 * 86400.0
 FINE_STATS_RETENTION = 3600.0
 BATCH = 1000
 
-#: Runs one statement and returns how many rows it deleted.
-Runner = Callable[[Executable, dict[str, Any]], Awaitable[int]]
+#: Runs one pruning query and returns how many rows it deleted.
+Runner = Callable[[Query[int]], Awaitable[int]]
 
 
 @dataclass
@@ -80,18 +79,18 @@ def parse_duration(text: str) -> float:
 
 def pruning_steps(stmts: Statements, now: datetime, *, jobs: float | None,
                   stats: float | None, fine_stats: float = FINE_STATS_RETENTION,
-                  batch: int = BATCH) -> list[tuple[str, Executable, dict[str, Any]]]:
-    """The (kind, statement, parameters) batches of one pass; ``None`` keeps forever."""
-    steps: list[tuple[str, Executable, dict[str, Any]]] = []
+                  batch: int = BATCH) -> list[tuple[str, Query[int]]]:
+    """The (kind, query) batches of one pass; ``None`` keeps that kind forever."""
+    steps: list[tuple[str, Query[int]]] = []
     if jobs is not None:
-        steps.append(("jobs", stmts.prune,
-                      {"before": now - timedelta(seconds=jobs), "limit": batch}))
+        steps.append(("jobs", operator.prune_jobs(stmts, before=now - timedelta(seconds=jobs),
+                                         limit=batch)))
     if stats is not None:
         fine = min(fine_stats, stats)
         for span, keep in ((1, fine), (60, stats)):
-            steps.append(("stats", stmts.stats.prune,
-                          {"span": span, "before": now - timedelta(seconds=keep),
-                           "limit": batch}))
+            steps.append(("stats", operator.prune_stats(stmts, span=span,
+                                               before=now - timedelta(seconds=keep),
+                                               limit=batch)))
     return steps
 
 
@@ -102,11 +101,11 @@ async def run_pass(run: Runner, stmts: Statements, now: datetime, *, jobs: float
     """Delete batch after batch until each kind is done (or ``max_batches`` per kind),
     sleeping ``pause`` seconds between batches."""
     result = PruneResult()
-    for kind, stmt, params in pruning_steps(stmts, now, jobs=jobs, stats=stats,
-                                            fine_stats=fine_stats, batch=batch):
+    for kind, query in pruning_steps(stmts, now, jobs=jobs, stats=stats,
+                                     fine_stats=fine_stats, batch=batch):
         batches = 0
         while True:
-            n = await run(stmt, params)
+            n = await run(query)
             setattr(result, kind, getattr(result, kind) + n)
             batches += 1
             if n < batch:
@@ -119,9 +118,9 @@ async def run_pass(run: Runner, stmts: Statements, now: datetime, *, jobs: float
 
 
 def _engine_runner(engine: AsyncEngine) -> Runner:
-    async def run(stmt: Executable, params: dict[str, Any]) -> int:
+    async def run(query: Query[int]) -> int:
         async with engine.begin() as conn:
-            return len((await conn.execute(stmt, params)).all())
+            return len(await execute(conn, query))
 
     return run
 

@@ -20,6 +20,7 @@ records the schema version (:data:`~pgq_sa.schema_versions.LATEST` here).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -39,17 +40,35 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 
+from .job import (
+    CANCELLED,
+    FAILED,
+    FINISHED_STATUSES,
+    QUEUED,
+    RETRIED,
+    RUNNING,
+    STATS_STATUSES,
+    STATUSES,
+    SUCCEEDED,
+)
 from .schema_versions import LATEST, version_comment
 
 __all__ = [
+    "CANCELLED",
+    "FAILED",
     "FINISHED_STATUSES",
     "NAMING_CONVENTION",
+    "QUEUED",
+    "RETRIED",
+    "RUNNING",
     "STATS_STATUSES",
     "STATUSES",
+    "SUCCEEDED",
     "Tables",
     "add_tables",
     "metadata",
     "tables",
+    "tables_for",
     "validate_identifier",
 ]
 
@@ -63,20 +82,6 @@ NAMING_CONVENTION: dict[str, str] = {
     "pk": "pk_%(table_name)s",
 }
 
-QUEUED = "queued"
-RUNNING = "running"
-SUCCEEDED = "succeeded"
-FAILED = "failed"
-CANCELLED = "cancelled"
-
-#: Every status a job can have, in lifecycle order.
-STATUSES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
-#: Statuses after which a job never runs again (unless retried by an operator).
-FINISHED_STATUSES: tuple[str, ...] = (SUCCEEDED, FAILED, CANCELLED)
-#: Outcomes counted in ``pgq_stats``: the finished statuses, plus ``retried`` for an
-#: attempt that failed and put its job back in the queue.
-RETRIED = "retried"
-STATS_STATUSES: tuple[str, ...] = (*FINISHED_STATUSES, RETRIED)
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 
@@ -110,7 +115,7 @@ class Tables:
     schema: str | None
     jobs: Table
     workers: Table
-    #: Per-second and per-minute outcome counts (see :mod:`pgq_sa.sql_stats`),
+    #: Per-second and per-minute outcome counts (see :mod:`pgq_sa.sql.statistics`),
     #: written by the statements that record outcomes.
     stats: Table
 
@@ -224,3 +229,12 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 #: The tables in :data:`metadata` (default schema).
 tables = add_tables(metadata)
+
+
+@functools.lru_cache(maxsize=16)
+def tables_for(schema: str | None) -> Tables:
+    """The pgq-sa tables in ``schema`` (``None``: :data:`pgq_sa.tables`)."""
+    if schema is None:
+        return tables
+    validate_identifier(schema)
+    return add_tables(MetaData(naming_convention=NAMING_CONVENTION), schema=schema)

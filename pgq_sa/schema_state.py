@@ -33,7 +33,8 @@ from .errors import MigrationModeError, SchemaNotInstalled, SchemaOutOfDate
 from .schema import validate_identifier
 from .schema_versions import LATEST, parse_comment
 
-__all__ = ["MODES", "Mode", "SchemaState", "check", "detect", "detect_sync"]
+__all__ = ["MODES", "Mode", "SchemaState", "check", "detect", "detect_sync", "is_missing_table",
+           "missing_schema"]
 
 Mode = Literal["standalone", "branch", "app-owned"]
 
@@ -263,3 +264,34 @@ async def check(target: AsyncConnection | AsyncEngine,
     if not state.up_to_date:
         raise state.error()
     return state
+
+
+#: SQLSTATE ``undefined_table``.
+UNDEFINED_TABLE = "42P01"
+
+
+def is_missing_table(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps: a SQLAlchemy error's driver error, that
+    error's cause) is PostgreSQL's ``undefined_table``, by its SQLSTATE (asyncpg,
+    psycopg 3 and psycopg2 alike), never by its message text."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        error = pending.pop()
+        if error is None or id(error) in seen:
+            continue
+        seen.add(id(error))
+        code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+        if code == UNDEFINED_TABLE:
+            return True
+        pending.extend((getattr(error, "orig", None), error.__cause__))
+    return False
+
+
+def missing_schema(exc: BaseException, schema: str | None = None) -> SchemaNotInstalled | None:
+    """The :class:`~pgq_sa.SchemaNotInstalled` to raise for ``exc`` when it says that
+    pgq-sa's tables are missing, else ``None``.  The one place that tells: every
+    enqueue, operator action, worker statement and the CLI ask it."""
+    if not is_missing_table(exc):
+        return None
+    return SchemaNotInstalled(f"schema {schema}" if schema is not None else "")

@@ -1,7 +1,7 @@
 """What the dashboard, ``pgq-sa queues`` and ``pgq-sa workers`` show, as data.
 
 :func:`snapshot` reads, in one short read-only transaction and with bounded
-queries (see :mod:`pgq_sa.sql_stats`):
+queries (see :mod:`pgq_sa.sql.inspection`):
 
 - queued (ready / scheduled) and running jobs per queue and entrypoint, and the age
   of the oldest ready job, through the partial indexes of ``pgq_jobs``;
@@ -33,14 +33,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from .enqueue import tables_for
-from .errors import SchemaNotInstalled
-from .schema import CANCELLED, FAILED, RETRIED, SUCCEEDED
-from .sql import statements_for
-from .sql_stats import StatsStatements
+from .queries import execute, inspection
+from .schema import CANCELLED, FAILED, RETRIED, SUCCEEDED, tables_for
+from .sql import Statements, statements_for
+from .target import connection
 
 __all__ = ["Figures", "QueueFigures", "Snapshot", "Unserved", "WorkerInfo", "flag_unserved",
            "list_workers", "snapshot"]
@@ -265,25 +263,17 @@ def flag_unserved(figures: Iterable[Figures], workers: list[WorkerInfo]) -> None
 
 
 @asynccontextmanager
-async def _reading(target: Target, s: StatsStatements) -> AsyncIterator[AsyncConnection]:
+async def _reading(target: Target, s: Statements) -> AsyncIterator[AsyncConnection]:
     """A connection from ``target`` (an engine's is tuned for small reads, then rolled
     back; a caller's connection is used as it is)."""
-    try:
+    async with connection(target, read_only=True, what="snapshot") as conn:
         if isinstance(target, AsyncEngine):
-            async with target.connect() as conn:
-                await conn.execute(s.no_parallel)
-                yield conn
-                await conn.rollback()
-        else:
-            yield target
-    except ProgrammingError as exc:
-        if "does not exist" in str(exc.orig) and "pgq_" in str(exc.orig):
-            raise SchemaNotInstalled() from exc
-        raise
+            await execute(conn, inspection.no_parallel(s))
+        yield conn  # type: ignore[misc]
 
 
-def _stats(schema: str | None) -> StatsStatements:
-    return statements_for(tables_for(schema)).stats
+def _stats(schema: str | None) -> Statements:
+    return statements_for(tables_for(schema))
 
 
 def _whole(seconds: float, name: str) -> int:
@@ -292,8 +282,8 @@ def _whole(seconds: float, name: str) -> int:
     return int(seconds)
 
 
-async def _now(conn: AsyncConnection, s: StatsStatements, now: datetime | None) -> datetime:
-    value: datetime = (await conn.execute(s.now, {"now": now})).scalar_one()
+async def _now(conn: AsyncConnection, s: Statements, now: datetime | None) -> datetime:
+    [value] = await execute(conn, inspection.clock(s, now=now))
     return value
 
 
@@ -321,16 +311,15 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
         minutes_to = until - timedelta(seconds=until.timestamp() % 60)
         if minutes_from >= minutes_to:  # no whole minute inside: seconds only
             minutes_from = minutes_to = until
-        span = {"since": since, "until": until, "now": at, "minutes_from": minutes_from,
-                "minutes_to": minutes_to}
-        queued = list(await conn.execute(s.queued, {"now": at}))
-        running = list(await conn.execute(s.running, {"now": at}))
-        counts = list(await conn.execute(
-            s.window, {**span, "since_short": until - timedelta(seconds=short_s)}))
-        timings = list(await conn.execute(s.timings, {**span, "sample": sample}))
-        series = list(await conn.execute(
-            s.series, {**span, "slot_seconds": window_s / slots}))
-        errors = list(await conn.execute(s.last_errors, {"since": since}))
+        span = inspection.Window(since=since, until=until, minutes_from=minutes_from,
+                                 minutes_to=minutes_to)
+        queued = await execute(conn, inspection.queued(s, now=at))
+        running = await execute(conn, inspection.running(s))
+        counts = await execute(conn, inspection.window(
+            s, span, since_short=until - timedelta(seconds=short_s)))
+        timings = await execute(conn, inspection.timings(s, span, sample=sample))
+        series = await execute(conn, inspection.series(s, span, slot_seconds=window_s / slots))
+        errors = await execute(conn, inspection.last_errors(s, since=since))
         workers = await _workers(conn, s, at, stale_after)
 
     figures: dict[tuple[str, str], Figures] = {}
@@ -341,38 +330,38 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
             figures[key] = Figures(queue=queue, entrypoint=entrypoint)
         return figures[key]
 
-    for r in queued:
-        f = fig(r.queue, r.entrypoint)
-        f.ready, f.scheduled = r.ready, r.scheduled
-        if r.oldest_ready is not None:
-            f.oldest_ready_age = max(0.0, (at - r.oldest_ready).total_seconds())
-    for r in running:
-        fig(r.queue, r.entrypoint).running = r.running
-    for r in counts:
-        f = fig(r.queue, r.entrypoint)
-        n, n_short = int(r.n), int(r.n_short)
-        if r.status == SUCCEEDED:
+    for q_row in queued:
+        f = fig(q_row.queue, q_row.entrypoint)
+        f.ready, f.scheduled = q_row.ready, q_row.scheduled
+        if q_row.oldest_ready is not None:
+            f.oldest_ready_age = max(0.0, (at - q_row.oldest_ready).total_seconds())
+    for run_row in running:
+        fig(run_row.queue, run_row.entrypoint).running = run_row.running
+    for count in counts:
+        f = fig(count.queue, count.entrypoint)
+        n, n_short = int(count.n), int(count.n_short)
+        if count.status == SUCCEEDED:
             f.succeeded += n
-        elif r.status == FAILED:
+        elif count.status == FAILED:
             f.failed += n
-        elif r.status == CANCELLED:
+        elif count.status == CANCELLED:
             f.cancelled += n
-        elif r.status == RETRIED:
+        elif count.status == RETRIED:
             f.retried += n
-        if r.status != RETRIED:
+        if count.status != RETRIED:
             f._finished_short += n_short
     queue_timings: dict[str, Any] = {}
     total_timings = None
-    for r in timings:
-        if r.level == 0:
-            fig(r.queue, r.entrypoint)._timings(r)
-        elif r.level == 1:
-            queue_timings[r.queue] = r
+    for timing in timings:
+        if timing.level == 0 and timing.queue is not None and timing.entrypoint is not None:
+            fig(timing.queue, timing.entrypoint)._timings(timing)
+        elif timing.level == 1 and timing.queue is not None:
+            queue_timings[timing.queue] = timing
         else:
-            total_timings = r
-    for r in errors:
-        f = fig(r.queue, r.entrypoint)
-        f.last_error, f.last_error_at = r.last_error, r.bucket
+            total_timings = timing
+    for err in errors:
+        f = fig(err.queue, err.entrypoint)
+        f.last_error, f.last_error_at = err.last_error, err.bucket
 
     flag_unserved(figures.values(), workers)
     queues: dict[str, QueueFigures] = {}
@@ -381,10 +370,10 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
         q = queues.setdefault(queue, QueueFigures(queue=queue, series=[0] * slots))
         q.entrypoints.append(f)
         q._add(f)
-    for r in series:
-        q = queues.setdefault(r.queue, QueueFigures(queue=r.queue, series=[0] * slots))
-        if 0 <= r.slot < slots:
-            q.series[r.slot] += int(r.n)
+    for point in series:
+        q = queues.setdefault(point.queue, QueueFigures(queue=point.queue, series=[0] * slots))
+        if 0 <= point.slot < slots:
+            q.series[point.slot] += int(point.n)
     for q in queues.values():
         q._finish(window_s, short_s)
         if q.queue in queue_timings:
@@ -395,9 +384,9 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
                     _total_timings=total_timings)
 
 
-async def _workers(conn: AsyncConnection, s: StatsStatements, at: datetime,
+async def _workers(conn: AsyncConnection, s: Statements, at: datetime,
                    stale_after: float) -> list[WorkerInfo]:
-    rows = await conn.execute(s.workers, {"now": at})
+    rows = await execute(conn, inspection.workers(s, now=at))
     return [
         WorkerInfo(
             id=r.id, host=r.host, pid=r.pid, queues=list(r.queues),

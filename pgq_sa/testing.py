@@ -29,7 +29,7 @@ from datetime import datetime, timezone
 from typing import Any, TypeVar
 
 import anyio
-from sqlalchemy import Connection, Engine, Select, func, select
+from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
@@ -37,25 +37,22 @@ from sqlalchemy.orm import Session
 from .admin import job_to_dict
 from .context import JobContext
 from .dsn import async_url
-from .enqueue import tables_for
 from .payload import dump_payload
+from .queries import Query, execute, execute_sync
+from .queries.inspection import jobs_in, pending
 from .registry import Registry, Task
-from .schema import QUEUED, RUNNING
-from .sql import status_in
+from .schema import QUEUED, tables_for
+from .sql import statements_for
+from .target import connection, connection_sync
 
 __all__ = ["assert_enqueued", "assert_enqueued_sync", "enqueued_jobs", "enqueued_jobs_sync",
            "run_inline", "run_inline_sync", "work_until_empty", "work_until_empty_sync"]
 
 
 def _query(entrypoint: str | None, queue: str | None, statuses: tuple[str, ...],
-           schema: str | None) -> Select[Any]:
-    jobs = tables_for(schema).jobs
-    stmt = select(jobs).where(status_in(jobs.c.status, statuses)).order_by(jobs.c.id)
-    if entrypoint is not None:
-        stmt = stmt.where(jobs.c.entrypoint == entrypoint)
-    if queue is not None:
-        stmt = stmt.where(jobs.c.queue == queue)
-    return stmt
+           schema: str | None) -> Query[dict[str, Any]]:
+    return jobs_in(statements_for(tables_for(schema)), statuses=statuses,
+                   entrypoint=entrypoint, queue=queue)
 
 
 async def enqueued_jobs(
@@ -68,13 +65,10 @@ async def enqueued_jobs(
 ) -> list[dict[str, Any]]:
     """Jobs in ``statuses`` (default: queued), oldest first, as dicts.  A connection
     or session sees the jobs its own transaction enqueued."""
-    stmt = _query(entrypoint, queue, statuses, schema)
-    if isinstance(target, AsyncEngine):
-        async with target.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
-    else:
-        rows = (await target.execute(stmt)).all()
-    return [job_to_dict(r) for r in rows]
+    query = _query(entrypoint, queue, statuses, schema)
+    async with connection(target, schema=schema, what="enqueued_jobs", read_only=True) as conn:
+        rows = await execute(conn, query)
+    return [job_to_dict(row) for row in rows]
 
 
 def enqueued_jobs_sync(
@@ -87,13 +81,11 @@ def enqueued_jobs_sync(
 ) -> list[dict[str, Any]]:
     """Sync twin of :func:`enqueued_jobs` for an ``Engine``, ``Connection`` or
     ``Session``."""
-    stmt = _query(entrypoint, queue, statuses, schema)
-    if isinstance(target, Engine):
-        with target.connect() as conn:
-            rows = conn.execute(stmt).all()
-    else:
-        rows = target.execute(stmt).all()
-    return [job_to_dict(r) for r in rows]
+    query = _query(entrypoint, queue, statuses, schema)
+    with connection_sync(target, schema=schema, what="enqueued_jobs_sync",
+                         read_only=True) as conn:
+        rows = execute_sync(conn, query)
+    return [job_to_dict(row) for row in rows]
 
 
 def _match(found: list[dict[str, Any]], payload: Mapping[str, Any] | None,
@@ -255,25 +247,19 @@ async def work_until_empty(registry: Registry, engine: AsyncEngine, *,
     from .worker import Worker
 
     worker = Worker(registry, engine, **{"poll_interval": 0.05, **worker_options})
-    jobs = tables_for(registry.schema).jobs
-    pending = (
-        select(func.count())
-        .select_from(jobs)
-        .where(jobs.c.queue.in_(worker.queues), jobs.c.entrypoint.in_(worker.entrypoints),
-               (jobs.c.status == RUNNING) | ((jobs.c.status == QUEUED)
-                                             & (jobs.c.run_at <= func.now())))
-    )
+    left = pending(statements_for(tables_for(registry.schema)), queues=worker.queues,
+                   entrypoints=worker.entrypoints)
     with anyio.fail_after(timeout):
         async with anyio.create_task_group() as tg:
             tg.start_soon(worker.run)
             await worker.wait_started()
             while True:
                 async with engine.connect() as conn:
-                    if not (await conn.execute(pending)).scalar():
+                    if not (await execute(conn, left))[0]:
                         break
                 await anyio.sleep(0.05)
             worker.stop()
-    return dict(worker.state.stats)
+    return dict(worker.state.counters)
 
 
 def work_until_empty_sync(registry: Registry, database: Engine | str | URL, *,

@@ -163,6 +163,19 @@ async def running_worker(registry: pgq_sa.Registry, dsn: str | AsyncEngine,
             worker.stop()
 
 
+async def claim_passes(worker: pgq_sa.Worker, n: int = 2, timeout: float = 10.0) -> None:
+    """Wait until every claim loop of ``worker`` has sent ``n`` more claims: whatever
+    it could claim meanwhile, it has claimed (the way to show that a job is *not*
+    run, without sleeping).  An idle loop claims every ``poll_interval`` (poke the
+    worker, ``worker.state.poke()``, to make it claim at once)."""
+    import anyio
+
+    targets = [(producer.passes, producer.passes.count + n) for producer in worker.producers]
+    with anyio.fail_after(timeout):
+        for passes, total in targets:
+            await passes.wait_for(total)
+
+
 def wait_cancelled(ctx: pgq_sa.JobContext, timeout: float = 30.0) -> bool:
     """In a plain ``def`` handler (a thread): poll ``ctx.cancelled`` until it turns
     true or ``timeout`` seconds pass; returns what it saw last."""
@@ -186,6 +199,26 @@ async def wait_for(predicate: Any, timeout: float = 10.0, interval: float = 0.02
             await anyio.sleep(interval)
 
 
-async def job_status(engine: AsyncEngine, job_id: int) -> str | None:
+async def get_job(engine: AsyncEngine, job_id: int) -> dict[str, Any]:
+    """The job (it must exist), as :func:`pgq_sa.admin.get_job` reads it."""
     job = await pgq_sa.admin.get_job(engine, job_id)
-    return None if job is None else job["status"]
+    assert job is not None, f"no job {job_id}"
+    return job
+
+
+async def job_status(engine: AsyncEngine, job_id: int) -> str | None:
+    """The job's status (``None``: no such job): the one status helper of the tests."""
+    job = await pgq_sa.admin.get_job(engine, job_id)
+    return None if job is None else str(job["status"])
+
+
+async def wait_status(engine: AsyncEngine, job_id: int, *statuses: str,
+                      timeout: float = 10.0) -> dict[str, Any]:
+    """Poll until the job's status is one of ``statuses``; return the job."""
+
+    async def reached() -> dict[str, Any] | None:
+        job = await pgq_sa.admin.get_job(engine, job_id)
+        return job if job is not None and job["status"] in statuses else None
+
+    found: dict[str, Any] = await wait_for(reached, timeout=timeout)
+    return found

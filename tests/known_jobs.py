@@ -1,7 +1,7 @@
 """A database with known jobs in every state, built through the real write path.
 
 Finished jobs are inserted ``running`` with explicit timestamps, then ended by the
-worker's own statement (``Statements.stats.finish``) with an injected ``now``, so
+worker's own statement (``Statements.finish_counted``) with an injected ``now``, so
 ``pgq_stats`` holds exactly what a worker would have written at those times.
 """
 
@@ -52,7 +52,7 @@ async def _end(conn: Any, ids: list[int], status: str, when: datetime, *,
                message: str | None = None, uncount: bool = False) -> None:
     s = statements_for(pgq_sa.tables)
     error = None if message is None else json.dumps({"message": message})
-    await conn.execute(s.stats.finish, {
+    await conn.execute(s.finish_counted, {
         "ids": ids, "attempts": [1] * len(ids), "statuses": [status] * len(ids),
         "run_ats": [None] * len(ids), "messages": [message] * len(ids),
         "errors": [error] * len(ids), "uncount": [uncount] * len(ids), "now": when,

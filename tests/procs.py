@@ -1,5 +1,5 @@
-"""Real ``pgq-sa`` processes (the installed console script) for CLI, crash and signal
-tests."""
+"""Real ``pgq-sa`` processes for CLI, crash and signal tests: the installed console
+script, as users run it (not ``python -m``, not click's in-process runner)."""
 
 from __future__ import annotations
 
@@ -116,27 +116,37 @@ class WorkerProcess:
 
 
 
+def environment(dsn: str | None, env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without its database settings, then ``dsn`` as
+    ``PGQ_SA_DSN`` and ``env``."""
+    full = {k: v for k, v in os.environ.items()
+            if k not in ("PGQ_SA_DSN", "DATABASE_URL", "PGQ_SA_SCHEMA")}
+    if dsn is not None:
+        full["PGQ_SA_DSN"] = dsn
+    full.update(env or {})
+    return full
+
+
 def pgq(*args: str, dsn: str | None = None, env: dict[str, str] | None = None,
         timeout: float = 60, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run ``pgq-sa ARGS`` (the installed console script) and capture its output."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("PGQ_SA_DSN", None)
-    full_env.pop("DATABASE_URL", None)
-    if dsn is not None:
-        full_env["PGQ_SA_DSN"] = dsn
-    if env:
-        full_env.update(env)
-    return subprocess.run([PGQ_SA, *args], cwd=ROOT, env=full_env,
+    return subprocess.run([PGQ_SA, *args], cwd=ROOT, env=environment(dsn, env),
                           capture_output=True, text=True, timeout=timeout, input=input)
+
+
+def start(*args: str, dsn: str, env: dict[str, str] | None = None,
+          log: Path | None = None) -> subprocess.Popen[bytes]:
+    """``pgq-sa ARGS`` as a background process (a worker), output to ``log``."""
+    out = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115 (the child owns it)
+    return subprocess.Popen([PGQ_SA, *args], cwd=ROOT,
+                            env={**environment(dsn, env), "PYTHONUNBUFFERED": "1"},
+                            stdout=out, stderr=subprocess.STDOUT)
 
 
 def start_worker(target: str, dsn: str, *args: str,
                  log_path: Path | None = None) -> subprocess.Popen[bytes]:
     """Start ``pgq-sa worker TARGET`` as a separate process."""
-    env = {**os.environ, "PGQ_SA_DSN": dsn, "PYTHONUNBUFFERED": "1"}
-    out = open(log_path, "wb") if log_path else subprocess.DEVNULL  # noqa: SIM115
-    return subprocess.Popen([PGQ_SA, "worker", target, *args],
-                            cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    return start("worker", target, *args, dsn=dsn, log=log_path)
 
 
 @contextmanager

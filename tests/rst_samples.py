@@ -1,5 +1,9 @@
 """Run the code samples of a reStructuredText page as a reader would: ``run_page(path)``.
 
+The one runner of the documentation's samples: README.rst and every page of docs/
+(tests/test_docs.py), and the ``pgq-sa`` command lines of their console blocks
+(tests/test_documented_commands.py reads them with :func:`extract`).
+
 Conventions (an RST comment is invisible in the built page):
 
 - ``.. code-block:: python`` blocks run in order, in one namespace per page, with the
@@ -24,9 +28,14 @@ Conventions (an RST comment is invisible in the built page):
   ``.. sample: poll``
       each command of the console block is run again (for up to 30 s) until its
       expected output matches: for what a background worker does meanwhile;
-  ``.. sample: prelude`` followed by an indented body
-      Python run (unseen by readers) just before the next python block, for the
-      context a fragment assumes (a model, a session).
+  ``.. sample: skip WHY``
+      the python block is not run (say where it is tested instead: an ``env.py``
+      fragment, say).
+
+- ``.. sample: hidden WHY`` followed by a blank line and an indented body: Python
+  run at this point, unseen by readers: the context the next blocks assume (a
+  model, an engine, a session), or checks of what the blocks before it did.
+- Every engine a page leaves in its namespace is disposed at its end.
 """
 
 from __future__ import annotations
@@ -52,7 +61,7 @@ BACKGROUND_SECONDS = 60.0
 
 @dataclass
 class Block:
-    kind: str  # "python", "console" or "prelude"
+    kind: str  # "python", "console" or "hidden"
     code: str
     line: int  # 1-based line of the first code line in the page
     directives: list[str] = field(default_factory=list)
@@ -89,9 +98,10 @@ def extract(path: Path) -> list[Block]:
         directive = _DIRECTIVE.match(line)
         if steer:
             what = steer.group(1)
-            if what == "prelude":
-                code, i = _indented_body(lines, i + 1)
-                blocks.append(Block("prelude", code, i + 1))
+            if what.split()[0] == "hidden":
+                code, end = _indented_body(lines, i + 1)
+                blocks.append(Block("hidden", code, i + 2))
+                i = end
                 continue
             pending.append(what)
         elif directive:
@@ -243,16 +253,27 @@ class Page:
         if failures:
             raise AssertionError("\n".join(failures))
 
+    def dispose_engines(self) -> None:
+        from sqlalchemy import Engine
+        from sqlalchemy.ext.asyncio import AsyncEngine
+
+        for value in list(self.namespace.values()):
+            if isinstance(value, AsyncEngine):
+                self.loop.run_until_complete(value.dispose())
+            elif isinstance(value, Engine):
+                value.dispose()
+
     # -- page ----------------------------------------------------------------------
     def run(self) -> int:
         blocks = extract(self.path)
-        prelude = ""
         ran = 0
         sys.modules[self.module.__name__] = self.module
         try:
             for block in blocks:
-                if block.kind == "prelude":
-                    prelude += block.code
+                if block.kind == "hidden":
+                    self.run_python(block, block.code)
+                    continue
+                if any(d.split()[0] == "skip" for d in block.directives):
                     continue
                 target = next((d.split(None, 1)[1] for d in block.directives
                                if d.startswith("file ")), None)
@@ -266,9 +287,7 @@ class Page:
                                 init.write_text("")
                         dest.write_text(block.code)
                     else:
-                        self.run_python(block, prelude + block.code
-                                        if prelude else block.code)
-                        prelude = ""
+                        self.run_python(block, block.code)
                 else:
                     for command, expected in _commands(block.code):
                         if "background" in block.directives:
@@ -281,6 +300,7 @@ class Page:
             try:
                 self.stop_background()
             finally:
+                self.dispose_engines()
                 sys.modules.pop(self.module.__name__, None)
                 self.loop.close()
                 for name, module in list(sys.modules.items()):
@@ -288,6 +308,11 @@ class Page:
                     if origin.startswith(str(self.workdir)):
                         del sys.modules[name]
         return ran
+
+
+def runnable(block: Block) -> bool:
+    """True for a sample :func:`run_page` runs and counts (not hidden, not skipped)."""
+    return block.kind != "hidden" and not any(d.split()[0] == "skip" for d in block.directives)
 
 
 def run_page(path: str | os.PathLike[str], workdir: str | os.PathLike[str],
@@ -298,7 +323,7 @@ def run_page(path: str | os.PathLike[str], workdir: str | os.PathLike[str],
     return Page(Path(path), Path(workdir), env or {}).run()
 
 
-__all__ = ["Block", "extract", "missing_lines", "run_page"]
+__all__ = ["Block", "extract", "missing_lines", "run_page", "runnable"]
 
 
 if __name__ == "__main__":  # python -m tests.rst_samples docs/page.rst

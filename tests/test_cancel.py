@@ -13,7 +13,14 @@ from sqlalchemy import select
 import pgq_sa
 from pgq_sa import tables
 
-from .conftest import running_worker, wait_cancelled, wait_for
+from .conftest import (
+    claim_passes,
+    get_job,
+    running_worker,
+    wait_cancelled,
+    wait_for,
+    wait_status,
+)
 from .procs import PGQ_SA, ROOT
 
 pytestmark = pytest.mark.anyio
@@ -25,11 +32,6 @@ def cli(dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
                           capture_output=True, text=True, timeout=60)
 
 
-async def job(engine, job_id: int) -> dict:
-    row = await pgq_sa.admin.get_job(engine, job_id)
-    assert row is not None
-    return row
-
 
 async def test_cancel_queued_job_never_runs(engine, dsn):
     registry = pgq_sa.Registry()
@@ -39,13 +41,13 @@ async def test_cancel_queued_job_never_runs(engine, dsn):
     async def work() -> None:
         ran.append(1)
 
-    job_id = await work.options(delay=0.3).enqueue(engine)
+    job_id = await work.enqueue(engine)
     result = await pgq_sa.cancel(engine, [job_id])
     assert result == {"cancelled": [job_id], "requested": [], "unchanged": [], "missing": []}
-    async with running_worker(registry, dsn, poll_interval=0.1):
-        await anyio.sleep(1.0)
+    async with running_worker(registry, dsn, poll_interval=0.1) as worker:
+        await claim_passes(worker)
     assert ran == []
-    row = await job(engine, job_id)
+    row = await get_job(engine, job_id)
     assert row["status"] == "cancelled" and row["attempts"] == 0
     assert row["finished_at"] is not None
 
@@ -66,7 +68,7 @@ async def test_cancel_running_async_job_from_cli(engine, dsn):
             seen.append("cancelled")
             raise
 
-    async with running_worker(registry, dsn, poll_interval=0.2):
+    async with running_worker(registry, dsn, poll_interval=0.2) as worker:
         job_id = await work.enqueue(engine)
         with anyio.fail_after(10):
             await started.wait()
@@ -74,10 +76,10 @@ async def test_cancel_running_async_job_from_cli(engine, dsn):
         assert out.returncode == 0, out.stderr
         assert f"{job_id}: running, cancellation requested" in out.stdout
         t0 = time.monotonic()
-        await wait_for(lambda: _status_is(engine, job_id, "cancelled"), timeout=5)
+        await wait_status(engine, job_id, "cancelled", timeout=5)
         assert time.monotonic() - t0 < 2.0
-        await anyio.sleep(0.5)
-    row = await job(engine, job_id)
+        await claim_passes(worker)  # a job put back in the queue would be claimed again
+    row = await get_job(engine, job_id)
     assert seen == ["cancelled"]
     assert row["status"] == "cancelled" and row["attempts"] == 1 and row["errors"] == []
 
@@ -98,7 +100,7 @@ async def test_cancel_running_sync_job_polls_ctx_cancelled(engine, dsn, app_sync
         result = await anyio.to_thread.run_sync(
             lambda: pgq_sa.cancel_sync(app_sync_engine, [job_id]))
         assert result["requested"] == [job_id]
-        await wait_for(lambda: _status_is(engine, job_id, "cancelled"), timeout=3)
+        await wait_status(engine, job_id, "cancelled", timeout=3)
         await wait_for(lambda: _true(seen), timeout=3)
     assert seen == [True]
 
@@ -117,7 +119,7 @@ async def test_cancel_without_notify_is_picked_up_by_the_heartbeat(engine, dsn):
         with anyio.fail_after(10):
             await started.wait()
         await pgq_sa.cancel(engine, [job_id])
-        await wait_for(lambda: _status_is(engine, job_id, "cancelled"), timeout=3)
+        await wait_status(engine, job_id, "cancelled", timeout=3)
 
 
 async def test_cancel_request_wins_over_a_failure_that_would_be_retried(engine, dsn):
@@ -136,13 +138,13 @@ async def test_cancel_request_wins_over_a_failure_that_would_be_retried(engine, 
                     raise RuntimeError("failing after the cancel request")
                 await anyio.sleep(0.02)
 
-    async with running_worker(registry, dsn, poll_interval=0.2, listen=False):
+    async with running_worker(registry, dsn, poll_interval=0.2, listen=False) as worker:
         job_id = await work.enqueue(engine)
-        await wait_for(lambda: _status_is(engine, job_id, "running"), timeout=10)
+        await wait_status(engine, job_id, "running", timeout=10)
         await pgq_sa.cancel(engine, [job_id])
-        await wait_for(lambda: _status_is(engine, job_id, "cancelled"), timeout=5)
-        await anyio.sleep(0.5)
-    row = await job(engine, job_id)
+        await wait_status(engine, job_id, "cancelled", timeout=5)
+        await claim_passes(worker)  # a job put back in the queue would be claimed again
+    row = await get_job(engine, job_id)
     assert row["status"] == "cancelled" and row["attempts"] == 1
 
 
@@ -155,7 +157,7 @@ async def test_cancel_finished_or_unknown_jobs_is_a_no_op(engine, dsn):
 
     async with running_worker(registry, dsn, poll_interval=0.1):
         job_id = await work.enqueue(engine)
-        await wait_for(lambda: _status_is(engine, job_id, "succeeded"))
+        await wait_status(engine, job_id, "succeeded")
     result = await pgq_sa.cancel(engine, [job_id, 999999])
     assert result == {"cancelled": [], "requested": [], "unchanged": [job_id],
                       "missing": [999999]}
@@ -163,11 +165,8 @@ async def test_cancel_finished_or_unknown_jobs_is_a_no_op(engine, dsn):
         lambda: cli(dsn, "jobs", "cancel", str(job_id), "--json"))
     assert out.returncode == 1
     assert json.loads(out.stdout)["unchanged"] == [job_id]
-    assert (await job(engine, job_id))["status"] == "succeeded"
+    assert (await get_job(engine, job_id))["status"] == "succeeded"
 
-
-async def _status_is(engine, job_id: int, status: str) -> bool:
-    return (await job(engine, job_id))["status"] == status
 
 
 async def _true(xs: list) -> bool:

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 
 import pytest
 
 from pgq_sa.dsn import describe
 
-from .procs import pgq, start_worker
+from .procs import pgq, start_worker, wait_until
 
 
 def test_enqueue_then_show_json(dsn):
@@ -44,13 +43,11 @@ def test_worker_runs_enqueued_job(dsn):
     job_id = out.stdout.strip()
     proc = start_worker("tests.apps.cli_app:registry", dsn, "--poll-interval", "0.1")
     try:
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
+        def succeeded() -> bool:
             job = json.loads(pgq("jobs", "show", job_id, "--json", dsn=dsn).stdout)
-            if job["status"] == "succeeded":
-                break
-            time.sleep(0.1)
-        assert job["status"] == "succeeded"
+            return job["status"] == "succeeded"
+
+        wait_until(succeeded, 20, interval=0.1, message="the job to succeed")
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0

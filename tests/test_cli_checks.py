@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from . import console
-from .procs import query
+from .procs import pgq, query
 
 ONE_LINE_EXIT_2 = 2
 
@@ -25,7 +24,7 @@ ONE_LINE_EXIT_2 = 2
 def test_worker_takes_only_a_registry_with_tasks_and_calls_nothing(dsn, tmp_path: Path,
                                                                    target, needle):
     marker = tmp_path / "ran"
-    out = console.run("worker", target, dsn=dsn, env={"PGQ_SA_TEST_MARKER": str(marker)})
+    out = pgq("worker", target, dsn=dsn, env={"PGQ_SA_TEST_MARKER": str(marker)})
     assert out.returncode == ONE_LINE_EXIT_2, out.stderr
     assert needle in out.stderr
     assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
@@ -33,34 +32,34 @@ def test_worker_takes_only_a_registry_with_tasks_and_calls_nothing(dsn, tmp_path
 
 
 def test_cancel_and_retry_name_ids_with_no_job(dsn):
-    job_id = console.run("enqueue", "hello", "--payload", '{"name": "x"}', "--delay", "3600",
+    job_id = pgq("enqueue", "hello", "--payload", '{"name": "x"}', "--delay", "3600",
                          dsn=dsn).stdout.strip()
-    out = console.run("jobs", "cancel", "999999", dsn=dsn)
+    out = pgq("jobs", "cancel", "999999", dsn=dsn)
     assert out.returncode == 1 and out.stderr.strip() == "999999: no such job"
-    out = console.run("jobs", "cancel", job_id, "999999", dsn=dsn)
+    out = pgq("jobs", "cancel", job_id, "999999", dsn=dsn)
     assert out.returncode == 1  # one id was wrong: an operator must notice
     assert out.stdout.strip() == f"{job_id}: cancelled"
     assert out.stderr.strip() == "999999: no such job"
-    out = console.run("jobs", "cancel", "999999", "--json", dsn=dsn)
+    out = pgq("jobs", "cancel", "999999", "--json", dsn=dsn)
     assert json.loads(out.stdout)["missing"] == [999999]
-    out = console.run("jobs", "retry", "999999", dsn=dsn)
+    out = pgq("jobs", "retry", "999999", dsn=dsn)
     assert out.returncode == 1 and out.stderr.strip() == "999999: no such job"
-    out = console.run("jobs", "retry", job_id, dsn=dsn)
+    out = pgq("jobs", "retry", job_id, dsn=dsn)
     assert out.returncode == 0 and out.stdout.strip() == f"{job_id}: queued again"
 
 
 def _show(dsn: str, job_id: str, *args: str) -> tuple[str, dict]:
-    human = console.run("jobs", "show", job_id, *args, dsn=dsn)
+    human = pgq("jobs", "show", job_id, *args, dsn=dsn)
     assert human.returncode == 0, human.stderr
     [line] = [x.strip() for x in human.stdout.splitlines()
               if x.strip().startswith("max_attempts:")]
-    data = json.loads(console.run("jobs", "show", job_id, "--json", *args, dsn=dsn).stdout)
+    data = json.loads(pgq("jobs", "show", job_id, "--json", *args, dsn=dsn).stdout)
     return line, data
 
 
 def test_jobs_show_prints_the_effective_max_attempts(dsn):
-    by_name = console.run("enqueue", "hello", "--payload", '{"name": "x"}', dsn=dsn).stdout
-    own = console.run("enqueue", "hello", "--max-attempts", "5", dsn=dsn).stdout
+    by_name = pgq("enqueue", "hello", "--payload", '{"name": "x"}', dsn=dsn).stdout
+    own = pgq("enqueue", "hello", "--max-attempts", "5", dsn=dsn).stdout
     line, data = _show(dsn, own.strip())
     assert line == "max_attempts: 5 (set on the job)"
     assert (data["effective_max_attempts"], data["max_attempts_source"]) == (5, "job")
@@ -84,6 +83,6 @@ def test_jobs_show_prints_the_effective_max_attempts(dsn):
 def test_no_password_in_dsn_errors():
     for url in ("mysql://app:hunter2-secret@db/app", "app:hunter2-secret@db/app",
                 "postgresql://app:hunter2-secret@127.0.0.1:1/app"):
-        out = console.run("enqueue", "x", "--dsn", url)
+        out = pgq("enqueue", "x", "--dsn", url)
         assert out.returncode != 0
         assert "hunter2-secret" not in out.stderr + out.stdout, out.stderr

@@ -15,8 +15,10 @@ import shlex
 import subprocess
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from .procs import PGQ_SA, REPO, pgq
+from .rst_samples import extract
 
 DOCS = [REPO / "README.rst", *sorted((REPO / "docs").glob("*.rst"))]
 
@@ -24,21 +26,12 @@ _WORD = re.compile(r"^[a-z][a-z0-9-]*$")
 _OPTION = re.compile(r"--[a-z][a-z0-9-]*")
 
 
-def _console_lines(text: str) -> list[str]:
-    """Command lines of the console code blocks (continuation lines joined).  In a
+def _console_lines(page: Path) -> list[str]:
+    """Command lines of the page's console code blocks (continuation lines joined),
+    as the documentation runner reads them (:func:`tests.rst_samples.extract`).  In a
     block with ``$`` prompts only the prompted lines are commands (the others are
     their output)."""
-    blocks: list[list[str]] = []
-    in_block = False
-    for raw in text.splitlines():
-        if raw.strip().startswith(".. code-block:: console"):
-            in_block = True
-            blocks.append([])
-            continue
-        if in_block and raw and not raw[0].isspace():
-            in_block = False
-        if in_block and raw.strip():
-            blocks[-1].append(raw)
+    blocks = [block.code.splitlines() for block in extract(page) if block.kind == "console"]
     lines: list[str] = []
     for block in blocks:
         prompted = any(raw.strip().startswith("$ ") for raw in block)
@@ -67,7 +60,7 @@ def documented() -> dict[tuple[str, ...], set[str]]:
     found: dict[tuple[str, ...], set[str]] = defaultdict(set)
     for doc in DOCS:
         text = doc.read_text()
-        for line in _console_lines(text) + _inline(text):
+        for line in _console_lines(doc) + _inline(text):
             try:
                 tokens = shlex.split(line)
             except ValueError:

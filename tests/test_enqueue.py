@@ -7,14 +7,15 @@ from datetime import datetime, timedelta, timezone
 
 import anyio
 import pytest
-from sqlalchemy import func, select, text
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 import pgq_sa
 from pgq_sa import tables
 
-from .conftest import running_worker, wait_for
+from .conftest import claim_passes, running_worker, wait_for
 
 pytestmark = pytest.mark.anyio
 jobs = tables.jobs
@@ -44,10 +45,11 @@ async def test_async_session_commit_makes_job_that_runs(engine, dsn):
     async def ship(order: int) -> None:
         ran.append(order)
 
-    async with running_worker(registry, dsn, poll_interval=30):
+    async with running_worker(registry, dsn, poll_interval=30) as worker:
         async with AsyncSession(engine) as session:
             await ship.enqueue(session, order=7)
-            await anyio.sleep(0.2)
+            worker.state.poke()
+            await claim_passes(worker, 1)
             assert ran == []  # not committed yet: invisible to the worker
             await session.commit()
         await wait_for(lambda: _true(ran))
@@ -106,6 +108,86 @@ def test_sync_task_enqueue_and_batches_keep_every_field(app_sync_engine):
     assert rows[0].payload == {"to": "a@b.c", "tags": ["x"]}
     assert [(r.payload, r.priority) for r in rows[1:]] == [
         ({"to": f"{i}@b.c", "tags": [str(i), "ü"]}, i % 3) for i in range(300)]
+# One job after the caller's first statement goes straight to the driver's connection
+# (the transaction is open there); these check it still lives and dies with the
+# caller's transaction, stays visible to event listeners, and reports errors as before.
+
+
+async def test_enqueue_after_a_business_write_joins_its_transaction(engine):
+    async with AsyncSession(engine) as session:
+        await session.execute(text("SELECT 1"))  # the business write
+        await pgq_sa.enqueue(session, "ship", {"order": 1})
+        await session.rollback()
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+        await pgq_sa.enqueue(conn, "ship", {"order": 2})
+        await conn.rollback()
+    assert await count(engine) == 0
+    async with AsyncSession(engine) as session, session.begin():
+        await session.execute(text("SELECT 1"))
+        jid = await pgq_sa.enqueue(session, "ship", {"order": 3})
+    async with engine.connect() as conn:
+        await conn.execute(text("SELECT 1"))
+        jid2 = await pgq_sa.enqueue(conn, "ship", {"order": 4})
+        await conn.commit()
+        rows = (await conn.execute(select(jobs.c.id, jobs.c.payload, jobs.c.status)
+                                   .order_by(jobs.c.id))).all()
+    assert [tuple(r) for r in rows] == [(jid, {"order": 3}, "queued"),
+                                        (jid2, {"order": 4}, "queued")]
+
+
+def test_sync_enqueue_after_a_business_write_joins_its_transaction(sync_engine):
+    with Session(sync_engine) as session:
+        session.execute(text("SELECT 1"))
+        pgq_sa.enqueue_sync(session, "ship", {"order": 1})
+        session.rollback()
+    with Session(sync_engine) as session, session.begin():
+        session.execute(text("SELECT 1"))
+        jid = pgq_sa.enqueue_sync(session, "ship", {"order": 2})
+    with sync_engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+        jid2 = pgq_sa.enqueue_sync(conn, "ship", {"order": 3})
+        conn.commit()
+        rows = conn.execute(select(jobs.c.id, jobs.c.payload).order_by(jobs.c.id)).all()
+    assert [tuple(r) for r in rows] == [(jid, {"order": 2}), (jid2, {"order": 3})]
+
+
+async def test_enqueue_in_a_session_is_seen_by_event_listeners(engine, sync_engine):
+    seen: list[str] = []
+
+    def spy(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", spy)
+    async with AsyncSession(engine) as session, session.begin():
+        await session.execute(text("SELECT 1"))
+        await pgq_sa.enqueue(session, "ship", {"order": 1})
+    event.listen(sync_engine, "before_cursor_execute", spy)
+    with Session(sync_engine) as session, session.begin():
+        session.execute(text("SELECT 1"))
+        pgq_sa.enqueue_sync(session, "ship", {"order": 2})
+    assert sum("INSERT INTO pgq_jobs" in s for s in seen) == 2, seen
+
+
+async def test_missing_schema_in_an_open_transaction(empty_db):
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    eng = create_async_engine(pgq_sa.dsn.async_url(empty_db))
+    try:
+        async with AsyncSession(eng) as session:
+            await session.execute(text("SELECT 1"))
+            with pytest.raises(pgq_sa.SchemaNotInstalled):
+                await pgq_sa.enqueue(session, "x", {})
+    finally:
+        await eng.dispose()
+    sync = create_engine(make_url(empty_db).set(drivername="postgresql+psycopg2"))
+    try:
+        with Session(sync) as session:
+            session.execute(text("SELECT 1"))
+            with pytest.raises(pgq_sa.SchemaNotInstalled):
+                pgq_sa.enqueue_sync(session, "x", {})
+    finally:
+        sync.dispose()
 
 
 async def test_engine_enqueue_many_is_one_statement(engine):
@@ -201,12 +283,19 @@ async def test_notify_is_sent_on_commit_only(engine, dsn):
         await listener.add_listener("pgq_sa", lambda *a: got.append(a[3]))
         async with engine.connect() as conn:
             await pgq_sa.enqueue_many(conn, [("a", {}), ("b", {}, {"queue": "other"})])
-            await anyio.sleep(0.2)
-            assert got == []
+            # a notification sent after the enqueue statement, committed at once: it
+            # arrives, and nothing of the enqueue's came before it
+            async with engine.begin() as other:
+                await other.execute(text("SELECT pg_notify('pgq_sa', 'marker')"))
+            await wait_for(lambda: _true(got))
+            assert got == ["marker"]
             await conn.commit()
-        await wait_for(lambda: _true(got))
-        await anyio.sleep(0.1)
-        assert sorted(got) == ["default", "other"]
+
+        async def both() -> bool:
+            return len(got) == 3
+
+        await wait_for(both)
+        assert sorted(got[1:]) == ["default", "other"]
     finally:
         await listener.close()
 

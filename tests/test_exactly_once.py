@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import anyio
 import pytest
 from sqlalchemy import text
 
 import pgq_sa
 
+from .conftest import wait_for
 from .procs import workers
 
 pytestmark = [pytest.mark.anyio, pytest.mark.slow]  # four worker processes
@@ -19,16 +19,15 @@ async def test_four_processes_claim_each_job_once(engine, dsn, tmp_path):
     ids = await pgq_sa.enqueue_many(engine, [("record", {})] * 5000)
     with workers("tests.apps.exactly_once:registry", dsn, 4, "--concurrency", "8",
                  log_dir=tmp_path) as procs:
-        with anyio.fail_after(120):
-            while True:
-                async with engine.connect() as conn:
-                    left = (await conn.execute(text(
-                        "SELECT count(*) FROM pgq_jobs WHERE status IN ('queued','running')"
-                    ))).scalar()
-                if left == 0:
-                    break
-                assert all(p.poll() is None for p in procs), "a worker process died"
-                await anyio.sleep(0.2)
+        async def drained() -> bool:
+            async with engine.connect() as conn:
+                left = (await conn.execute(text(
+                    "SELECT count(*) FROM pgq_jobs WHERE status IN ('queued','running')"
+                ))).scalar()
+            assert all(p.poll() is None for p in procs), "a worker process died"
+            return left == 0
+
+        await wait_for(drained, timeout=120, interval=0.2)
     async with engine.connect() as conn:
         statuses = dict((await conn.execute(text(
             "SELECT status, count(*) FROM pgq_jobs GROUP BY status"))).all())

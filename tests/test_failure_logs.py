@@ -18,9 +18,8 @@ from pgq_sa.logs import KeyValueFormatter
 from pgq_sa.worker.executor import JobTimeout
 from pgq_sa.worker.rescuer import WorkerLost
 
-from . import console
-from .conftest import running_worker, wait_for
-from .procs import query, wait_until
+from .conftest import running_worker, wait_status
+from .procs import pgq, query, start, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -52,9 +51,6 @@ def logs() -> Iterator[Records]:
         logger.setLevel(old_level)
 
 
-async def _status(engine, job_id: int, status: str) -> bool:
-    return (await pgq_sa.admin.get_job(engine, job_id))["status"] == status
-
 
 async def test_each_retry_is_a_warning_and_the_final_failure_an_error(engine, dsn, logs):
     registry = pgq_sa.Registry()
@@ -65,7 +61,7 @@ async def test_each_retry_is_a_warning_and_the_final_failure_an_error(engine, ds
 
     job_id = await send.enqueue(engine, to="ada")
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _status(engine, job_id, "failed"))
+        await wait_status(engine, job_id, "failed")
     retry, final = logs.of(job_id)
     for record, attempt in ((retry, 1), (final, 2)):
         assert record.name == "pgq_sa.executor"
@@ -106,8 +102,8 @@ async def test_timeouts_and_lost_workers_are_logged(engine, dsn, logs):
             status="running", attempts=1, worker_id="ghost", started_at=func.now(),
             heartbeat_at=func.now(), run_at=func.now()))
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _status(engine, slow_id, "failed"))
-        await wait_for(lambda: _status(engine, orphan_id, "failed"))
+        await wait_status(engine, slow_id, "failed")
+        await wait_status(engine, orphan_id, "failed")
     [timeout] = logs.of(slow_id)
     assert timeout.levelno == logging.ERROR and timeout.error_type == "JobTimeout"
     assert timeout.exc_info[0] is JobTimeout and timeout.exc_info[2] is None
@@ -127,15 +123,15 @@ async def test_successes_log_nothing_at_the_default_level(engine, dsn, logs):
 
     job_id = await fine.enqueue(engine)
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _status(engine, job_id, "succeeded"))
+        await wait_status(engine, job_id, "succeeded")
     assert logs.of(job_id) == []
 
 
 def test_the_worker_command_prints_failures_at_its_default_level(dsn, tmp_path):
-    job_id = int(console.run("enqueue", "crash", dsn=dsn).stdout)
+    job_id = int(pgq("enqueue", "crash", dsn=dsn).stdout)
     log = tmp_path / "worker.log"
-    proc = console.start("worker", "tests.apps.cli_app:registry", "--poll-interval", "0.1",
-                         dsn=dsn, log=log)
+    proc = start("worker", "tests.apps.cli_app:registry", "--poll-interval", "0.1",
+                 dsn=dsn, log=log)
     try:
         wait_until(lambda: query(dsn, "SELECT status FROM pgq_jobs WHERE id = %s", (job_id,))
                    == [("failed",)] or proc.poll() is not None, 30, message="the failure")

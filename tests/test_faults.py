@@ -17,7 +17,7 @@ import pgq_sa
 from pgq_sa import migrate
 
 from .cluster import Cluster
-from .conftest import running_worker, wait_for
+from .conftest import running_worker, wait_for, wait_status
 from .procs import WorkerProcess, connect, query, wait_until
 from .proxy import BlackholeProxy
 
@@ -41,7 +41,11 @@ def test_terminate_backend_loop_during_drain(dsn, sync_engine):
         deadline = time.monotonic() + 150
         try:
             while _count(killer, "succeeded") < n:
-                assert time.monotonic() < deadline, f"stuck: {_count(killer, 'succeeded')}"
+                if time.monotonic() > deadline:
+                    by_status = query(killer, "SELECT status, count(*) FROM pgq_jobs "
+                                              "GROUP BY status ORDER BY status")
+                    raise AssertionError(f"stuck after {rounds} rounds: {by_status}\n"
+                                         f"{w.output()[-4000:]}")
                 assert w.alive, w.output()
                 pids = [r[0] for r in query(
                     killer, "SELECT pid FROM pg_stat_activity WHERE datname = "
@@ -53,6 +57,8 @@ def test_terminate_backend_loop_during_drain(dsn, sync_engine):
                     killed += bool(query(killer, "SELECT pg_terminate_backend(%s)",
                                          (pid,))[0][0])
                 rounds += 1
+                # a fixed sleep, on purpose: the chaos rhythm (kill rounds every
+                # 0.1-0.3 s while the worker drains), not a synchronisation
                 time.sleep(random.uniform(0.1, 0.3))
             assert w.alive
             assert query(killer, "SELECT count(*) FROM pgq_jobs")[0][0] == n
@@ -83,7 +89,8 @@ def test_database_restart_in_the_middle_of_a_drain():
             engine.dispose()  # its pooled connection would not survive the restart
             wait_until(lambda: _count(dsn, "succeeded") >= 300, 60, message="drain to start")
             cluster.stop("fast")
-            time.sleep(1.0)
+            wait_until(lambda: "database connection lost" in w.output(), 30,
+                       message="the worker to notice the outage")
             assert w.alive
             cluster.start()
             done_at_restart = _count(dsn, "succeeded")
@@ -131,7 +138,8 @@ def test_database_crash_with_asynchronous_commits_loses_no_job():
             wait_until(lambda: _count(dsn, "succeeded") >= 500, 60, message="drain to start")
             before = _count(dsn, "succeeded")
             cluster.stop("immediate")
-            time.sleep(0.5)
+            wait_until(lambda: "database connection lost" in w.output(), 30,
+                       message="the worker to notice the crash")
             cluster.start(extra=durable)
             after = _count(dsn, "succeeded")
             assert after < n, "the drain ended before the crash"
@@ -174,9 +182,15 @@ async def test_listener_killed_still_gets_notifications(engine, dsn):
                 "AND query LIKE 'LISTEN%'"))).scalars().all()
             assert len(pids) == 1
             await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pids[0]})
-        await anyio.sleep(0.5)
+
+        async def listening_again() -> bool:
+            notifier = worker.notifier
+            assert notifier is not None
+            return notifier._lease.reconnects >= 1 and notifier.listening.is_set()
+
+        await wait_for(listening_again, timeout=10)
         job_id = await work.enqueue(engine)
-        await wait_for(lambda: _is(engine, job_id, "succeeded"), timeout=5)
+        await wait_status(engine, job_id, "succeeded", timeout=5)
         assert worker.notifier is not None and worker.notifier._lease.reconnects >= 1
 
 
@@ -198,12 +212,12 @@ async def test_silently_dropped_network_path(engine, dsn):
         async with running_worker(registry, via_proxy, poll_interval=30,
                                   listener_health_interval=0.5, db_timeout=2) as worker:
             first = await work.enqueue(engine)
-            await wait_for(lambda: _is(engine, first, "succeeded"), timeout=5)
+            await wait_status(engine, first, "succeeded", timeout=5)
             assert proxy.blackhole() >= 4
             ids = await pgq_sa.enqueue_many(engine, [work.job()] * 10)
             t0 = time.monotonic()
             for job_id in ids:
-                await wait_for(lambda j=job_id: _is(engine, j, "succeeded"), timeout=20)
+                await wait_status(engine, job_id, "succeeded", timeout=20)
             assert time.monotonic() - t0 < 20
             assert worker.notifier is not None and worker.notifier._lease.reconnects >= 1
     finally:
@@ -224,25 +238,25 @@ async def test_service_loops_survive_their_own_errors(engine, dsn, caplog):
     async with running_worker(registry, dsn, poll_interval=0.1) as worker:
         async with engine.begin() as conn:
             await conn.execute(text("ALTER TABLE pgq_workers RENAME TO pgq_workers_away"))
-        await anyio.sleep(1.0)
+        assert worker.heartbeat is not None and worker.rescuer is not None
+        with anyio.fail_after(10):  # a pass of each fails meanwhile
+            await worker.heartbeat.passes.wait(2)  # the first may have begun before
+            await worker.rescuer.passes.wait(2)
         async with engine.begin() as conn:
             await conn.execute(text("ALTER TABLE pgq_workers_away RENAME TO pgq_workers"))
         assert "heartbeat failed" in caplog.text
         assert "rescue failed" in caplog.text
-        beats = worker.heartbeat.beats if worker.heartbeat else 0
-        await anyio.sleep(1.0)
-        assert worker.heartbeat is not None and worker.heartbeat.beats > beats
+        beats = worker.heartbeat.beats
+        with anyio.fail_after(10):
+            await worker.heartbeat.passes.wait(2)
+        assert worker.heartbeat.beats > beats
         job_id = await work.enqueue(engine)
-        await wait_for(lambda: _is(engine, job_id, "succeeded"), timeout=5)
+        await wait_status(engine, job_id, "succeeded", timeout=5)
         async with engine.connect() as conn:
             age = (await conn.execute(text(
                 "SELECT extract(epoch FROM now() - heartbeat_at) FROM pgq_workers "
                 "WHERE id = :id"), {"id": worker.id})).scalar_one()
         assert age < 1.0
 
-
-async def _is(engine, job_id: int, status: str) -> bool:
-    job = await pgq_sa.admin.get_job(engine, job_id)
-    return job is not None and job["status"] == status
 
 

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 import pgq_sa
 
 from .conftest import wait_for
-from .procs import PGQ_SA
+from .procs import PGQ_SA, wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -136,24 +136,21 @@ def test_worker_command_serves_metrics(dsn, tmp_path: Path):
          str(port), "--metrics-addr", "127.0.0.1", "--log-level", "INFO"],
         cwd=tmp_path, env=env, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
-        while True:
+        def scraped() -> dict | None:
             try:
-                before = scrape(port)
-                break
+                return scrape(port)
             except OSError:
                 assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-                assert time.monotonic() < deadline, "metrics endpoint never came up"
-                time.sleep(0.1)
+                return None
+
+        before = wait_until(scraped, 20, message="the metrics endpoint")
         assert value(before, "pgq_sa_jobs_completed_total", queue="default", entrypoint="ok",
                      status="succeeded") == 0
         subprocess.run([PGQ_SA, "enqueue", "ok"], env=env, check=True,
                        capture_output=True)
-        deadline = time.monotonic() + 20
-        while value(scrape(port), "pgq_sa_jobs_completed_total", queue="default",
-                    entrypoint="ok", status="succeeded") != 1:
-            assert time.monotonic() < deadline, "counter did not move"
-            time.sleep(0.1)
+        wait_until(lambda: value(scrape(port), "pgq_sa_jobs_completed_total",
+                                 queue="default", entrypoint="ok", status="succeeded") == 1,
+                   20, message="the counter to move")
     finally:
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=30)

@@ -14,7 +14,7 @@ import pgq_sa
 from pgq_sa import tables
 from pgq_sa.worker.heartbeat import heartbeat_interval
 
-from .conftest import running_worker, wait_for
+from .conftest import job_status, running_worker, wait_for, wait_status
 from .procs import WorkerProcess, query, wait_until
 
 pytestmark = pytest.mark.slow  # real processes, kills and outages: the full suite only
@@ -110,7 +110,7 @@ async def test_long_job_of_a_live_worker_is_never_rescued(engine, dsn):
         ids = await pgq_sa.enqueue_many(engine, [long.job()] * 6)
 
         async def done() -> bool:
-            return all([await _status(engine, i) == "succeeded" for i in ids])
+            return all([await job_status(engine, i) == "succeeded" for i in ids])
 
         await wait_for(done, timeout=30)
         assert second.rescuer is not None and second.rescuer.rescued == 0
@@ -139,9 +139,12 @@ async def test_heartbeat_is_one_statement_for_all_running_jobs(engine, dsn):
                     select(jobs.c.heartbeat_at).where(jobs.c.status == "running"))).all()
             return rows if len(rows) == 20 and len({r[0] for r in rows}) == 1 else []
 
-        await anyio.sleep(0.6)  # at least one beat after the claim
+        assert worker.heartbeat is not None
+        with anyio.fail_after(10):
+            await worker.heartbeat.passes.wait(2)  # a whole beat after the claim
         first = (await wait_for(beats, timeout=5))[0][0]
-        await anyio.sleep(0.6)
+        with anyio.fail_after(10):
+            await worker.heartbeat.passes.wait(1)
         second = (await wait_for(beats, timeout=5))[0][0]
         assert second > first
         assert worker.heartbeat is not None and worker.heartbeat.beats >= 2
@@ -166,7 +169,7 @@ async def test_lost_claim_is_rescued(engine, dsn):
                 status="running", attempts=1, worker_id=worker.id,
                 started_at=func.now(), heartbeat_at=func.now(), run_at=func.now()))
         t0 = time.monotonic()
-        await wait_for(lambda: _is(engine, job_id, "succeeded"), timeout=15)
+        await wait_status(engine, job_id, "succeeded", timeout=15)
         assert time.monotonic() - t0 >= 0.9  # not before the heartbeat timeout
     job_row = await pgq_sa.admin.get_job(engine, job_id)
     assert ran == [2]
@@ -186,7 +189,7 @@ async def test_job_of_vanished_worker_is_rescued_without_waiting(engine, dsn):
     job_id = await job.options(delay=3600).enqueue(engine)
     await _held_by_ghost(engine, job_id, run_at=func.now())
     async with running_worker(registry, dsn, poll_interval=0.2):
-        await wait_for(lambda: _is(engine, job_id, "succeeded"), timeout=10)
+        await wait_status(engine, job_id, "succeeded", timeout=10)
     job_row = await pgq_sa.admin.get_job(engine, job_id)
     assert job_row["attempts"] == 2
     [lost] = job_row["errors"]
@@ -204,7 +207,7 @@ async def test_rescue_ends_a_job_whose_cancel_was_requested(engine, dsn):
     job_id = await job.options(delay=3600).enqueue(engine)
     await _held_by_ghost(engine, job_id, cancel_requested_at=func.now())
     async with running_worker(registry, dsn, poll_interval=0.2):
-        await wait_for(lambda: _is(engine, job_id, "cancelled"), timeout=10)
+        await wait_status(engine, job_id, "cancelled", timeout=10)
 
 
 async def _held_by_ghost(engine, job_id: int, **values) -> None:
@@ -214,15 +217,6 @@ async def _held_by_ghost(engine, job_id: int, **values) -> None:
             status="running", attempts=1, worker_id="ghost", started_at=func.now(),
             heartbeat_at=func.now(), **values))
 
-
-async def _status(engine, job_id: int) -> str:
-    job = await pgq_sa.admin.get_job(engine, job_id)
-    assert job is not None
-    return str(job["status"])
-
-
-async def _is(engine, job_id: int, status: str) -> bool:
-    return await _status(engine, job_id) == status
 
 
 @pytest.mark.anyio
@@ -253,8 +247,14 @@ async def test_job_taken_from_a_live_worker_is_stopped_there(engine, dsn):
             await conn.execute(update(jobs).where(jobs.c.id == job_id).values(
                 worker_id="elsewhere", attempts=2, heartbeat_at=func.now()))
         await wait_for(lambda: _true(seen), timeout=5)
-        await anyio.sleep(0.5)  # the stopped copy's ack has been tried by now
-        assert worker.state.stats["lost"] == 1 and not worker.state.running
+
+        async def lost() -> bool:
+            return worker.state.counters["lost"] == 1
+
+        await wait_for(lost, timeout=5)
+        assert worker.completer is not None
+        assert await worker.completer.drain(timeout=5)  # the stopped copy's ack is tried
+        assert not len(worker.state.capacity)
     row = await pgq_sa.admin.get_job(engine, job_id)
     assert (row["status"], row["worker_id"], row["attempts"]) == ("running", "elsewhere", 2)
 

@@ -18,7 +18,7 @@ from pgq_sa.driver import Lease
 from pgq_sa.sql import statements_for
 from pgq_sa.worker.pruner import Pruner
 
-from .conftest import running_worker, wait_for
+from .conftest import running_worker, wait_for, wait_status
 
 pytestmark = pytest.mark.anyio
 jobs, stats = pgq_sa.tables.jobs, pgq_sa.tables.stats
@@ -122,20 +122,19 @@ async def test_running_worker_prunes_on_its_own(dsn, engine):
         old = (await conn.execute(insert(jobs).values(
             entrypoint="t", status="succeeded", finished_at=func.now() - timedelta(hours=2),
         ).returning(jobs.c.id))).scalar_one()
-    async with running_worker(registry, dsn, job_retention=3600.0, prune_interval=0.05):
+    async with running_worker(registry, dsn, job_retention=3600.0,
+                              prune_interval=0.05) as worker:
         async def gone() -> bool:
             return await pgq_sa.admin.get_job(engine, old) is None
 
         await wait_for(gone, timeout=10)
         job = await t.enqueue(engine)
-        await wait_for(lambda: _status_is(engine, job, "succeeded"))
-        await anyio.sleep(0.3)  # a few more passes: the fresh job stays
+        await wait_status(engine, job, "succeeded")
+        assert worker.pruner is not None
+        with anyio.fail_after(10):
+            await worker.pruner.passes.wait(3)  # a few more passes: the fresh job stays
         assert await pgq_sa.admin.get_job(engine, job) is not None
 
-
-async def _status_is(engine, job_id: int, status: str) -> bool:
-    job = await pgq_sa.admin.get_job(engine, job_id)
-    return job is not None and job["status"] == status
 
 
 def test_cli_jobs_prune(dsn, engine_sync_populated):

@@ -12,21 +12,12 @@ import pytest
 import pgq_sa
 from pgq_sa import Backoff
 
-from .conftest import running_worker, wait_cancelled, wait_for
+from .conftest import get_job, running_worker, wait_cancelled, wait_status
 from .test_cancel import cli
 
 pytestmark = pytest.mark.anyio
 FAST = Backoff(base=0.05, factor=2.0, cap=0.2, jitter=0.2)
 
-
-async def job(engine, job_id: int) -> dict:
-    row = await pgq_sa.admin.get_job(engine, job_id)
-    assert row is not None
-    return row
-
-
-async def _status_is(engine, job_id: int, *statuses: str) -> bool:
-    return (await job(engine, job_id))["status"] in statuses
 
 
 async def test_retry_then_succeed(engine, dsn):
@@ -41,8 +32,8 @@ async def test_retry_then_succeed(engine, dsn):
 
     async with running_worker(registry, dsn, poll_interval=0.05):
         job_id = await flaky.enqueue(engine)
-        await wait_for(lambda: _status_is(engine, job_id, "succeeded"), timeout=10)
-    row = await job(engine, job_id)
+        await wait_status(engine, job_id, "succeeded", timeout=10)
+    row = await get_job(engine, job_id)
     assert attempts == [1, 2, 3] and row["attempts"] == 3
     assert [(e["attempt"], e["type"], e["message"]) for e in row["errors"]] == [
         (1, "ConnectionResetError", "flaky on attempt 1"),
@@ -63,7 +54,7 @@ async def test_retry_until_failed_keeps_full_history_then_operator_retry(engine,
 
     async with running_worker(registry, dsn, poll_interval=0.05):
         job_id = await broken.enqueue(engine, n=7)
-        await wait_for(lambda: _status_is(engine, job_id, "failed"), timeout=10)
+        await wait_status(engine, job_id, "failed", timeout=10)
 
         out = await anyio.to_thread.run_sync(
             lambda: cli(dsn, "jobs", "show", str(job_id), "--json"))
@@ -79,8 +70,8 @@ async def test_retry_until_failed_keeps_full_history_then_operator_retry(engine,
         fixed.append(True)
         out = await anyio.to_thread.run_sync(lambda: cli(dsn, "jobs", "retry", str(job_id)))
         assert out.returncode == 0 and f"{job_id}: queued again" in out.stdout
-        await wait_for(lambda: _status_is(engine, job_id, "succeeded"), timeout=10)
-    row = await job(engine, job_id)
+        await wait_status(engine, job_id, "succeeded", timeout=10)
+    row = await get_job(engine, job_id)
     assert row["attempts"] == 1 and len(row["errors"]) == 3  # history kept
 
 
@@ -98,8 +89,8 @@ async def test_python_retry_api_and_unchanged_jobs(engine, dsn, app_sync_engine)
     assert pgq_sa.retry_sync(app_sync_engine, [b, 424242]) == [b]
     assert await pgq_sa.retry(engine, [a]) == []  # queued: not failed or cancelled
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _status_is(engine, a, "succeeded"), timeout=10)
-        await wait_for(lambda: _status_is(engine, b, "succeeded"), timeout=10)
+        await wait_status(engine, a, "succeeded", timeout=10)
+        await wait_status(engine, b, "succeeded", timeout=10)
 
 
 async def test_timeout_is_a_failed_attempt_and_is_retried(engine, dsn):
@@ -122,16 +113,16 @@ async def test_timeout_is_a_failed_attempt_and_is_retried(engine, dsn):
         a = await slow_async.enqueue(engine)
         s = await slow_sync.enqueue(engine)
         t0 = time.monotonic()
-        await wait_for(lambda: _status_is(engine, a, "failed"), timeout=10)
+        await wait_status(engine, a, "failed", timeout=10)
         assert time.monotonic() - t0 < 5
-        await wait_for(lambda: _status_is(engine, s, "succeeded"), timeout=10)
-    row = await job(engine, a)
+        await wait_status(engine, s, "succeeded", timeout=10)
+    row = await get_job(engine, a)
     assert runs == [1, 2] and row["attempts"] == 2
     assert [(e["attempt"], e["type"]) for e in row["errors"]] == [
         (1, "JobTimeout"), (2, "JobTimeout")]
     assert row["errors"][0]["message"] == "timed out after 0.3s"
     assert row["last_error"] == "JobTimeout: timed out after 0.3s"
-    sync_row = await job(engine, s)
+    sync_row = await get_job(engine, s)
     assert [e["type"] for e in sync_row["errors"]] == ["JobTimeout", "JobTimeout"]
     assert finished_sync == [True, True]  # the thread saw ctx.cancelled
 
@@ -148,8 +139,8 @@ async def test_snooze_reruns_later_without_counting_an_attempt(engine, dsn):
 
     async with running_worker(registry, dsn, poll_interval=0.05):
         job_id = await poll_remote.enqueue(engine)
-        await wait_for(lambda: _status_is(engine, job_id, "succeeded"), timeout=10)
-    row = await job(engine, job_id)
+        await wait_status(engine, job_id, "succeeded", timeout=10)
+    row = await get_job(engine, job_id)
     # max_attempts=1, yet it ran three times: snoozes are not errors
     assert [a for a, _ in runs] == [1, 1, 1]
     assert row["attempts"] == 1 and row["errors"] == [] and row["last_error"] is None
@@ -176,12 +167,12 @@ async def test_unstorable_error_text_does_not_wedge_the_worker(engine, dsn):
     async with running_worker(registry, dsn, poll_interval=0.05):
         a = await nul.enqueue(engine)
         b = await surrogate.enqueue(engine)
-        await wait_for(lambda: _status_is(engine, a, "failed"), timeout=5)
-        await wait_for(lambda: _status_is(engine, b, "failed"), timeout=5)
+        await wait_status(engine, a, "failed", timeout=5)
+        await wait_status(engine, b, "failed", timeout=5)
         c = await fine.enqueue(engine)
-        await wait_for(lambda: _status_is(engine, c, "succeeded"), timeout=5)
-    assert (await job(engine, a))["errors"][0]["message"] == "bad\\x00byte"
-    assert (await job(engine, b))["errors"][0]["message"] == "lone \\ud800 surrogate"
+        await wait_status(engine, c, "succeeded", timeout=5)
+    assert (await get_job(engine, a))["errors"][0]["message"] == "bad\\x00byte"
+    assert (await get_job(engine, b))["errors"][0]["message"] == "lone \\ud800 surrogate"
 
 
 def test_backoff_grows_exponentially_with_jitter_and_a_cap():
@@ -235,8 +226,8 @@ async def test_one_runner_goes_on_after_timeouts_with_its_deadline_cleared(engin
         for task, priority in ((within_limit, 6), (no_limit, 5), (too_slow, 4),
                                (swallows, 3), (no_limit, 2), (within_limit, 1)):
             ids.append(await task.options(priority=priority).enqueue(engine))
-        await wait_for(lambda: _status_is(engine, ids[-1], "succeeded", "failed"), timeout=15)
-    rows = [await job(engine, i) for i in ids]
+        await wait_status(engine, ids[-1], "succeeded", "failed", timeout=15)
+    rows = [await get_job(engine, i) for i in ids]
     assert order == ["within_limit", "no_limit", "too_slow", "swallows", "no_limit",
                      "within_limit"]
     assert [r["status"] for r in rows] == [

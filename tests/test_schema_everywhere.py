@@ -22,8 +22,7 @@ import pgq_sa
 from pgq_sa import migrate, testing
 from pgq_sa.enqueue import COPY_THRESHOLD
 
-from . import console
-from .procs import query, wait_until
+from .procs import pgq, query, start, wait_until
 
 JOBS = {"PGQ_SA_SCHEMA": "jobs"}
 
@@ -133,58 +132,58 @@ def _ok(out: subprocess.CompletedProcess[str]) -> str:
 
 def test_every_command_honours_schema(both, tmp_path: Path):
     """Through the installed console script, with PGQ_SA_SCHEMA (and --schema)."""
-    job_id = int(_ok(console.run("enqueue", "in_jobs", "--payload", '{"n": 1}', "--queue",
+    job_id = int(_ok(pgq("enqueue", "in_jobs", "--payload", '{"n": 1}', "--queue",
                                  "jobs_q", dsn=both, env=JOBS)))
     assert job_id == 1 and counts(both) == {"public": 1, "jobs": 1}
     # id 1 exists in both schemas: the entrypoint says which was read
-    shown = json.loads(_ok(console.run("jobs", "show", "1", "--json", dsn=both, env=JOBS)))
+    shown = json.loads(_ok(pgq("jobs", "show", "1", "--json", dsn=both, env=JOBS)))
     assert shown["entrypoint"] == "in_jobs"
-    shown = json.loads(_ok(console.run("jobs", "show", "1", "--json", "--schema", "jobs",
+    shown = json.loads(_ok(pgq("jobs", "show", "1", "--json", "--schema", "jobs",
                                        dsn=both)))
     assert shown["entrypoint"] == "in_jobs"
-    listed = json.loads(_ok(console.run("jobs", "list", "--json", dsn=both, env=JOBS)))
+    listed = json.loads(_ok(pgq("jobs", "list", "--json", dsn=both, env=JOBS)))
     assert [j["entrypoint"] for j in listed] == ["in_jobs"]
     for args in (["queues", "--json"], ["queues", "--json", "--schema", "jobs"]):
-        queues = json.loads(_ok(console.run(*args, dsn=both,
+        queues = json.loads(_ok(pgq(*args, dsn=both,
                                             env=JOBS if "--schema" not in args else None)))
         assert [q["queue"] for q in queues] == ["jobs_q"], args
-    dash = json.loads(_ok(console.run("dashboard", "--json", dsn=both, env=JOBS)))
+    dash = json.loads(_ok(pgq("dashboard", "--json", dsn=both, env=JOBS)))
     assert [q["queue"] for q in dash["queues"]] == ["jobs_q"]
     # a second job to cancel and retry
-    other = int(_ok(console.run("enqueue", "in_jobs", "--payload", '{"n": 2}', "--delay",
+    other = int(_ok(pgq("enqueue", "in_jobs", "--payload", '{"n": 2}', "--delay",
                                 "3600", dsn=both, env=JOBS)))
-    assert "cancelled" in _ok(console.run("jobs", "cancel", str(other), dsn=both, env=JOBS))
-    assert "queued again" in _ok(console.run("jobs", "retry", str(other), dsn=both, env=JOBS))
-    _ok(console.run("jobs", "cancel", str(other), dsn=both, env=JOBS))
+    assert "cancelled" in _ok(pgq("jobs", "cancel", str(other), dsn=both, env=JOBS))
+    assert "queued again" in _ok(pgq("jobs", "retry", str(other), dsn=both, env=JOBS))
+    _ok(pgq("jobs", "cancel", str(other), dsn=both, env=JOBS))
 
     # the worker reads the registry's schema, which PGQ_SA_SCHEMA agrees with
     log = tmp_path / "worker.log"
-    proc = console.start("worker", "tests.apps.schema_app:registry", "--poll-interval", "0.1",
-                         dsn=both, env=JOBS, log=log)
+    proc = start("worker", "tests.apps.schema_app:registry", "--poll-interval", "0.1",
+                 dsn=both, env=JOBS, log=log)
     try:
         wait_until(lambda: query(both, "SELECT status FROM jobs.pgq_jobs WHERE id = 1")
                    == [("succeeded",)] or proc.poll() is not None, 30, message="the job")
         assert proc.poll() is None, log.read_text()
-        workers = json.loads(_ok(console.run("workers", "--json", dsn=both, env=JOBS)))
+        workers = json.loads(_ok(pgq("workers", "--json", dsn=both, env=JOBS)))
         assert [w["pid"] for w in workers] == [proc.pid]
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0, log.read_text()
     assert query(both, "SELECT status FROM public.pgq_jobs") == [("queued",)]
-    pruned = json.loads(_ok(console.run("jobs", "prune", "--older-than", "0s", "--json",
+    pruned = json.loads(_ok(pgq("jobs", "prune", "--older-than", "0s", "--json",
                                            dsn=both, env=JOBS)))
     assert pruned["jobs"] == 2 and counts(both) == {"public": 1, "jobs": 0}
 
 
 def test_worker_refuses_a_schema_its_registry_does_not_use(both):
-    out = console.run("worker", "tests.apps.schema_app:registry", "--schema", "other", dsn=both)
+    out = pgq("worker", "tests.apps.schema_app:registry", "--schema", "other", dsn=both)
     assert out.returncode == 2
     assert "--schema/PGQ_SA_SCHEMA is 'other' but registry" in out.stderr
     assert "uses 'jobs'" in out.stderr and len(out.stderr.strip().splitlines()) == 1
-    out = console.run("worker", "tests.apps.cli_app:registry", dsn=both, env=JOBS)
+    out = pgq("worker", "tests.apps.cli_app:registry", dsn=both, env=JOBS)
     assert out.returncode == 2 and "uses the search path" in out.stderr
     assert "pgq_sa.Registry(schema='jobs')" in out.stderr
-    out = console.run("queues", "--schema", "x; drop table pgq_jobs", dsn=both)
+    out = pgq("queues", "--schema", "x; drop table pgq_jobs", dsn=both)
     assert out.returncode == 2 and "invalid schema name" in out.stderr
     assert counts(both) == {"public": 1, "jobs": 0}
 

@@ -60,7 +60,8 @@ def test_second_signal_stops_at_once(dsn, sync_engine):
             sync_engine, [("stubborn", {"seconds": 60}), ("nap", {"seconds": 60})])
         wait_until(lambda: _running(dsn, ids), 20, message="jobs to start")
         w.signal(signal.SIGTERM)
-        time.sleep(1.0)
+        wait_until(lambda: "shutting down: waiting up to" in w.output(), 20,
+                   message="the worker to wait for its running jobs")
         assert w.alive, "the first signal must wait for running jobs"
         t0 = time.monotonic()
         w.signal(signal.SIGINT)

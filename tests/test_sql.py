@@ -81,15 +81,21 @@ async def big(dsn):
         await conn.close()
 
 
+ACK = {"none": None, "any": "any", "succeeded": "succeeded"}
 CLAIM = {"worker_id": "w", "entrypoints": ["noop"], "limit": 32, "now": None}
+#: The acknowledgement arrays of each claim variant (empty: nothing to acknowledge).
+ACK_PARAMS = {
+    "none": {},
+    "succeeded": {"ids": [], "attempts": []},
+    "any": {"ids": [], "attempts": [], "statuses": [], "run_ats": [], "messages": [],
+            "errors": [], "uncount": []},
+}
 
 
 @pytest.mark.parametrize("finish", ["none", "any", "succeeded"])
 async def test_claim_one_queue_scans_dequeue_index_in_order(big, finish):
-    stmt = S.claim(many_queues=False, with_finish=finish != "none",
-                   succeeded_only=finish == "succeeded")
-    params = {**CLAIM, "queue": "a", "ids": [], "attempts": [], "statuses": [], "run_ats": [],
-              "messages": [], "errors": [], "uncount": []}
+    stmt = S.claim(many_queues=False, acknowledge=ACK[finish])
+    params = {**CLAIM, "queue": "a", **ACK_PARAMS[finish]}
     plan = await explain(big, stmt, params)
     scans = [n for n in plan if n.get("Relation Name") == "pgq_jobs"]
     assert any(n.get("Index Name") == "pgq_jobs_dequeue_idx" for n in scans), plan
@@ -110,10 +116,8 @@ async def test_claim_updates_by_primary_key_in_a_generic_plan(dsn, finish):
               SELECT 'default', 'noop', '{}' FROM generate_series(1, 40000);
             ANALYZE pgq_jobs;
         """)
-        stmt = S.claim(many_queues=False, with_finish=finish != "none",
-                       succeeded_only=finish == "succeeded")
-        params = {**CLAIM, "queue": "default", "ids": [], "attempts": [], "statuses": [],
-                  "run_ats": [], "messages": [], "errors": [], "uncount": []}
+        stmt = S.claim(many_queues=False, acknowledge=ACK[finish])
+        params = {**CLAIM, "queue": "default", **ACK_PARAMS[finish]}
         plan = await explain(conn, stmt, params)
     finally:
         await conn.close()
@@ -133,7 +137,7 @@ async def test_claim_many_queues_uses_the_index_per_queue(big):
 async def test_prune_and_heartbeat_use_indexes(big):
     from datetime import datetime, timezone
 
-    plan = await explain(big, S.prune, {"before": datetime.now(timezone.utc), "limit": 100})
+    plan = await explain(big, S.prune_jobs, {"before": datetime.now(timezone.utc), "limit": 100})
     assert any(n.get("Index Name") == "pgq_jobs_finished_idx" for n in plan), plan
     # the heartbeat names the jobs the worker holds: an index probe, never a table scan
     plan = await explain(big, S.heartbeat, {"worker_id": "w", "ids": [1, 2, 3], "now": None,
@@ -152,9 +156,10 @@ async def test_finish_looks_jobs_up_by_primary_key(big, stmt):
                       "WHERE id IN (SELECT id FROM pgq_jobs WHERE status = 'queued' LIMIT 64)")
     ids = [r[0] for r in await big.fetch("SELECT id FROM pgq_jobs WHERE status = 'running'")]
     n = len(ids)
-    params = {"ids": ids, "attempts": [1] * n, "statuses": ["succeeded"] * n,
-              "run_ats": [None] * n, "messages": [None] * n, "errors": [None] * n,
-              "uncount": [False] * n, "now": None}
+    params = {"ids": ids, "attempts": [1] * n, "now": None}
+    if stmt is S.finish:
+        params.update(statuses=["succeeded"] * n, run_ats=[None] * n, messages=[None] * n,
+                      errors=[None] * n, uncount=[False] * n)
     plan = await explain(big, stmt, params)
     scans = [n for n in plan
              if n.get("Relation Name") == "pgq_jobs" and "Scan" in n["Node Type"]]

@@ -139,7 +139,7 @@ async def test_stats_in_a_schema(empty_db):
             ).returning(tables.jobs.c.id))).scalar_one() for _ in range(3)]
             # two flushes into the same stats rows: the second one takes the conflict path
             for batch, statuses in (([ids[0]], ["succeeded"]), (ids[1:], ["succeeded", "failed"])):
-                await conn.execute(s.stats.finish, {
+                await conn.execute(s.finish_counted, {
                     "ids": batch, "attempts": [1] * len(batch), "statuses": statuses,
                     "run_ats": [None] * len(batch), "messages": [None, "E: x"][:len(batch)],
                     "errors": [None] * len(batch), "uncount": [False] * len(batch),

@@ -23,7 +23,7 @@ from pgq_sa.logs import KeyValueFormatter
 from pgq_sa.payload import dump_payload
 
 from .apps import typed_app
-from .conftest import running_worker, wait_for
+from .conftest import running_worker, wait_for, wait_status
 
 SECRET = "s3cr3t-$argon2id$v=19$hash"
 U1, U2 = uuid.UUID(int=1), uuid.UUID(int=2)
@@ -234,7 +234,7 @@ async def test_payload_the_worker_cannot_convert_fails_once_and_leaks_nothing(en
         good = {k: v for k, v in (await _valid_payload()).items() if k != "user"}
         job_id = await pgq_sa.enqueue(engine, "everything", {**good, **bad})
         async with running_worker(typed_app.registry, dsn, poll_interval=0.1):
-            await wait_for(lambda: _status(engine, job_id, "failed"))
+            await wait_status(engine, job_id, "failed")
     finally:
         logger.removeHandler(handler)
     job = await pgq_sa.admin.get_job(engine, job_id)
@@ -254,9 +254,6 @@ async def _valid_payload() -> dict[str, Any]:
         user=typed_app.User(id=U1, email="e", password_hash="p", joined=T0))
     return dict(spec.payload)
 
-
-async def _status(engine, job_id: int, status: str) -> bool:
-    return (await pgq_sa.admin.get_job(engine, job_id))["status"] == status
 
 
 class _ListHandler(logging.Handler):

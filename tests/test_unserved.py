@@ -12,14 +12,14 @@ import pgq_sa
 from pgq_sa.dashboard.view import render
 from pgq_sa.stats import snapshot
 
-from . import console
 from .conftest import running_worker
+from .procs import pgq
 
 pytestmark = pytest.mark.anyio
 
 
 async def _run(*args: str, dsn: str) -> str:
-    out = await anyio.to_thread.run_sync(lambda: console.run(*args, dsn=dsn))
+    out = await anyio.to_thread.run_sync(lambda: pgq(*args, dsn=dsn))
     assert out.returncode == 0, out.stderr
     return out.stdout
 

@@ -33,8 +33,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import pgq_sa
 
-from . import console
 from .known_jobs import _end
+from .procs import pgq, start
 
 CHROMIUM = os.environ.get("PGQ_SA_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -105,7 +105,7 @@ def page(browser: Any, artifacts: Path) -> Iterator[Page]:
 def web(dsn: str, *args: str) -> Iterator[str]:
     """``pgq-sa web --port 0`` (a free port) until the block ends; yields its URL."""
     log = Path(tempfile.mkstemp(prefix="pgq-web-", suffix=".log")[1])
-    proc = console.start("web", "--port", "0", "--refresh", "0.5", *args, dsn=dsn, log=log)
+    proc = start("web", "--port", "0", "--refresh", "0.5", *args, dsn=dsn, log=log)
     try:
         deadline = time.monotonic() + 30
         while not (found := re.search(r" on (http://127\.0\.0\.1:\d+)/ \(", log.read_text())):
@@ -249,10 +249,10 @@ def test_a_failed_job_is_found_opened_retried_and_succeeds(dsn, page, tmp_path):
     from playwright.sync_api import expect
 
     marker = tmp_path / "flaky"
-    worker = console.start("worker", "tests.apps.web_app:registry", dsn=dsn,
+    worker = start("worker", "tests.apps.web_app:registry", dsn=dsn,
                            log=tmp_path / "worker.log")
     try:
-        out = console.run("enqueue", "flaky", "--queue", "reports", "--payload",
+        out = pgq("enqueue", "flaky", "--queue", "reports", "--payload",
                           json.dumps({"marker": str(marker)}), dsn=dsn)
         assert out.returncode == 0, out.stderr
         job_id = int(out.stdout)
@@ -392,7 +392,7 @@ def test_pages_follow_the_database_without_a_reload(dsn, page):
         tab = page.open(url + "/jobs")
         expect(tab.locator("#j-table")).to_contain_text("No jobs match.")
         tab.evaluate("window.__same_page = true")
-        out = console.run("enqueue", "send", "--queue", "emails", "--payload",
+        out = pgq("enqueue", "send", "--queue", "emails", "--payload",
                           '{"to": "ops@example.com"}', dsn=dsn)
         job = int(out.stdout)
         expect(tab.locator(f"tr[data-id='{job}']")).to_contain_text("ops@example.com")

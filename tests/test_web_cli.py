@@ -12,7 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from . import console
+from .procs import pgq, start
 
 
 def started(proc, log: Path, timeout: float = 30) -> str:
@@ -26,7 +26,7 @@ def started(proc, log: Path, timeout: float = 30) -> str:
 
 def test_serves_on_loopback_and_stops_cleanly(dsn, tmp_path):
     log = tmp_path / "web.log"
-    proc = console.start("web", "--port", "0", dsn=dsn, log=log)
+    proc = start("web", "--port", "0", dsn=dsn, log=log)
     try:
         url = started(proc, log)
         assert url.startswith("http://127.0.0.1:")
@@ -47,7 +47,7 @@ def test_serves_on_loopback_and_stops_cleanly(dsn, tmp_path):
 
 def test_everywhere_with_actions_warns(dsn, tmp_path):
     log = tmp_path / "web.log"
-    proc = console.start("web", "--host", "0.0.0.0", "--port", "0", dsn=dsn, log=log)
+    proc = start("web", "--host", "0.0.0.0", "--port", "0", dsn=dsn, log=log)
     try:
         started(proc, log)
         assert "warning: listening beyond this machine with actions enabled" in log.read_text()
@@ -55,7 +55,7 @@ def test_everywhere_with_actions_warns(dsn, tmp_path):
         proc.send_signal(signal.SIGINT)
         assert proc.wait(30) == 0, log.read_text()
     log = tmp_path / "ro.log"
-    proc = console.start("web", "--host", "0.0.0.0", "--port", "0", "--read-only", dsn=dsn,
+    proc = start("web", "--host", "0.0.0.0", "--port", "0", "--read-only", dsn=dsn,
                          log=log)
     try:
         started(proc, log)
@@ -66,7 +66,7 @@ def test_everywhere_with_actions_warns(dsn, tmp_path):
 
 
 def test_fails_with_one_line(empty_db, dsn):
-    out = console.run("web", "--port", "0", dsn=empty_db)
+    out = pgq("web", "--port", "0", dsn=empty_db)
     assert out.returncode == 1
     assert out.stderr.strip().startswith("error: pgq-sa schema not installed in ")
     assert len(out.stderr.strip().splitlines()) == 1
@@ -75,23 +75,23 @@ def test_fails_with_one_line(empty_db, dsn):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        out = console.run("web", "--port", str(port), dsn=dsn)
+        out = pgq("web", "--port", str(port), dsn=dsn)
     assert out.returncode == 2
     assert out.stderr.strip() == (f"error: cannot listen on 127.0.0.1:{port}: Address already "
                                   "in use (pick another --port or --host)")
 
-    out = console.run("web", "--port", "0",
+    out = pgq("web", "--port", "0",
                       dsn="postgresql://ops:hunter2@127.0.0.1:1/nowhere")
     assert out.returncode == 1 and "hunter2" not in out.stdout + out.stderr
     assert out.stderr.startswith("error: cannot connect to PostgreSQL at 127.0.0.1:1/nowhere")
 
 
 def test_help_lists_the_options():
-    out = console.run("web", "--help")
+    out = pgq("web", "--help")
     assert out.returncode == 0
     for option in ("--dsn", "--schema", "--host", "--port", "--read-only", "--refresh",
                    "--stale-after", "--long-transaction"):
         assert option in out.stdout
     assert re.search(r"\[default:\s+127\.0\.0\.1\]", out.stdout), out.stdout
     assert re.search(r"\[default:\s+8080;", out.stdout), out.stdout
-    assert re.search(r"^  web\s+Serve the web dashboard", console.run("--help").stdout, re.M)
+    assert re.search(r"^  web\s+Serve the web dashboard", pgq("--help").stdout, re.M)

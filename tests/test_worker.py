@@ -12,7 +12,7 @@ from sqlalchemy import select
 import pgq_sa
 from pgq_sa import tables
 
-from .conftest import job_status, running_worker, wait_for
+from .conftest import claim_passes, job_status, running_worker, wait_for, wait_status
 
 pytestmark = pytest.mark.anyio
 jobs = tables.jobs
@@ -55,9 +55,9 @@ async def test_run_at_is_respected(engine, dsn):
     await pgq_sa.enqueue(engine, "tick", {"name": "future"},
                          run_at=datetime.now(timezone.utc) + timedelta(days=1))
     await pgq_sa.enqueue(engine, "tick", {"name": "now"})
-    async with running_worker(registry, dsn, poll_interval=0.2):
+    async with running_worker(registry, dsn, poll_interval=0.2) as worker:
         await wait_for(lambda: _len_at_least(list(started), 2), timeout=10)
-        await anyio.sleep(0.5)
+        await claim_passes(worker)
     assert set(started) == {"now", "later"}
     assert started["later"] - t0 >= 1.5
     async with engine.connect() as conn:
@@ -77,7 +77,7 @@ async def test_retry_with_backoff_then_failed_with_error(engine, dsn):
 
     job_id = await flaky.enqueue(engine)
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _is(engine, job_id, "failed"))
+        await wait_status(engine, job_id, "failed")
     assert attempts == [1, 2, 3]
     job = await pgq_sa.admin.get_job(engine, job_id)
     assert job["attempts"] == 3
@@ -87,9 +87,6 @@ async def test_retry_with_backoff_then_failed_with_error(engine, dsn):
                for e in job["errors"])
     assert job["finished_at"] is not None
 
-
-async def _is(engine, job_id: int, status: str) -> bool:
-    return await job_status(engine, job_id) == status
 
 
 async def test_retry_then_succeed_and_sync_handler(engine, dsn):
@@ -102,7 +99,7 @@ async def test_retry_then_succeed_and_sync_handler(engine, dsn):
 
     job_id = await sometimes.enqueue(engine)
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _is(engine, job_id, "succeeded"))
+        await wait_status(engine, job_id, "succeeded")
     job = await pgq_sa.admin.get_job(engine, job_id)
     assert job["attempts"] == 2 and len(job["errors"]) == 1
 
@@ -117,9 +114,9 @@ async def test_unknown_entrypoint_is_left_alone(engine, dsn):
 
     unknown_id = await pgq_sa.enqueue(engine, "not_registered_here", {}, priority=100)
     known_id = await known.enqueue(engine)
-    async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _is(engine, known_id, "succeeded"))
-        await anyio.sleep(0.3)
+    async with running_worker(registry, dsn, poll_interval=0.05) as worker:
+        await wait_status(engine, known_id, "succeeded")
+        await claim_passes(worker)
     job = await pgq_sa.admin.get_job(engine, unknown_id)
     assert job["status"] == "queued" and job["attempts"] == 0 and job["worker_id"] is None
 
@@ -132,7 +129,7 @@ async def test_bad_payload_fails_without_retry(engine, dsn):
 
     job_id = await pgq_sa.enqueue(engine, "needs_x", {"y": 1})  # bypasses the task check
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _is(engine, job_id, "failed"))
+        await wait_status(engine, job_id, "failed")
     job = await pgq_sa.admin.get_job(engine, job_id)
     assert job["attempts"] == 1
     assert "bad payload" in job["last_error"] and "needs_x" in job["last_error"]
@@ -152,14 +149,14 @@ async def test_only_served_queues(engine, dsn):
 
     a = await in_a.enqueue(engine)
     b = await in_b.enqueue(engine)
-    async with running_worker(registry, dsn, queues=["a"], poll_interval=0.05):
-        await wait_for(lambda: _is(engine, a, "succeeded"))
-        await anyio.sleep(0.3)
+    async with running_worker(registry, dsn, queues=["a"], poll_interval=0.05) as worker:
+        await wait_status(engine, a, "succeeded")
+        await claim_passes(worker)
     assert seen == ["a"]
     assert await job_status(engine, b) == "queued"
     # without --queue a worker serves every queue its registry uses
     async with running_worker(registry, dsn, poll_interval=0.05):
-        await wait_for(lambda: _is(engine, b, "succeeded"))
+        await wait_status(engine, b, "succeeded")
 
 
 async def test_claims_never_exceed_concurrency(engine, dsn):
@@ -183,7 +180,7 @@ async def test_claims_never_exceed_concurrency(engine, dsn):
             # handlers never exceed 4; rows of jobs that just ended stay 'running'
             # until the completer's batched ack lands, so the table may show up to 2x
             assert len(n) <= 8
-            return w.state.stats["succeeded"] == 60
+            return w.state.counters["succeeded"] == 60
         await wait_for(claimed_le_4, timeout=20)
     assert peak == 4
 
@@ -197,8 +194,12 @@ async def _started_after_enqueue(engine, registry_started: dict, listen: bool,
         registry_started["t"] = time.monotonic()
 
     async with running_worker(registry, dsn, poll_interval=poll, listen=listen) as w:
-        await anyio.sleep(0.3)  # the worker is idle now, waiting
-        assert w.state.stats["claimed"] == 0
+
+        async def idle() -> bool:
+            return all(producer.idle for producer in w.producers)
+
+        await wait_for(idle, interval=0.005)  # the worker waits for work now
+        assert w.state.counters["claimed"] == 0
         t0 = time.monotonic()
         await ping.enqueue(engine)
         await wait_for(lambda: _has(registry_started), timeout=poll + 10)

@@ -11,6 +11,8 @@ ADAPTERS: dict[str, str] = {
     "pgq_sa": "benchmarks.adapters.pgq_sa_adapter:PgqSaAdapter",
     "pgqueuer": "benchmarks.adapters.pgqueuer_adapter:PgqueuerAdapter",
     "procrastinate": "benchmarks.adapters.procrastinate_adapter:ProcrastinateAdapter",
+    "oban": "benchmarks.adapters.oban_adapter:ObanAdapter",
+    "chancy": "benchmarks.adapters.chancy_adapter:ChancyAdapter",
 }
 
 

@@ -20,6 +20,7 @@ with its integer key; the harness reads the start times from ``BENCH_OUT``.
 from __future__ import annotations
 
 import abc
+import asyncio
 import atexit
 import contextlib
 import os
@@ -40,6 +41,25 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 
 BENCHMARKS_DIR = Path(__file__).resolve().parents[1]
+
+#: The application's own tables for the transactional workload: an order (the
+#: business row) and an audit row (the yardstick: one more plain insert).
+BUSINESS_DDL = """
+CREATE TABLE bench_orders (id bigserial PRIMARY KEY, k bigint NOT NULL,
+                           placed_at timestamptz NOT NULL DEFAULT now());
+CREATE TABLE bench_audit (id bigserial PRIMARY KEY, order_k bigint NOT NULL,
+                          at timestamptz NOT NULL DEFAULT now());
+"""
+#: The same inserts in each driver's parameter style.
+TXN_SQL = {
+    "order_numeric": "INSERT INTO bench_orders (k) VALUES ($1)",
+    "audit_numeric": "INSERT INTO bench_audit (order_k) VALUES ($1)",
+    "order_pyformat": "INSERT INTO bench_orders (k) VALUES (%(k)s)",
+    "audit_pyformat": "INSERT INTO bench_audit (order_k) VALUES (%(k)s)",
+}
+#: Variants of the transactional workload: the business row alone, with one job,
+#: with one more plain insert instead of the job.
+TXN_VARIANTS = ("row", "job", "insert")
 DEFAULT_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 _import_root: Path | None = None
 
@@ -109,6 +129,11 @@ class QueueAdapter(abc.ABC):
     distribution: ClassVar[str]
     #: ``--libs`` key of pgq-sa itself: ratio columns compare it with each peer.
     SUBJECT: ClassVar[str] = "pgq_sa"
+    #: The table holding the library's jobs (dead tuples are read from it).
+    job_table: ClassVar[str]
+    #: Transactional enqueue paths this adapter measures: ``"async"`` (workload
+    #: ``txn``), ``"sync"`` (workload ``txn_sync``).
+    txn_modes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, admin_dsn: str, workdir: Path) -> None:
         self.admin_dsn = admin_dsn
@@ -167,6 +192,16 @@ class QueueAdapter(abc.ABC):
         except metadata.PackageNotFoundError:
             return "unknown"
 
+    async def run_cli(self, argv: list[str], what: str) -> None:
+        """Run a library's CLI command (schema install and such); raise on failure."""
+        proc = await asyncio.create_subprocess_exec(
+            *argv, cwd=self.workdir, env=self.worker_env(self.workdir),
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+        )
+        out, _ = await proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{what} failed:\n{out.decode(errors='replace')}")
+
     # -- library specific ----------------------------------------------------------
 
     @abc.abstractmethod
@@ -194,6 +229,10 @@ class QueueAdapter(abc.ABC):
         ``concurrency=None`` means the library's default settings; an int asks
         for that many jobs in flight at once.
         """
+
+    async def prepare_worker(self, concurrency: int | None) -> None:  # noqa: B027
+        """Called before :meth:`start_worker`: settings a library keeps in its
+        database (e.g. a queue's concurrency) are written here."""
 
     def worker_env(self, out_dir: Path) -> dict[str, str]:
         """Environment of a worker process: ``BENCH_DSN``, ``BENCH_OUT``, import path."""
@@ -239,6 +278,19 @@ class QueueAdapter(abc.ABC):
         *future* jobs scheduled a day or more ahead, in the shape the library's
         own schema keeps them (plain SQL is fine).  Called before :meth:`snapshot`.
         """
+
+    async def open_txn(self, mode: str) -> None:
+        """Open what :meth:`txn_block` needs for *mode* (one of :attr:`txn_modes`);
+        closed by :meth:`close_producer`."""
+        raise NotImplementedError
+
+    async def txn_block(self, mode: str, plan: Sequence[tuple[str, int]]) -> list[float]:
+        """One committed transaction per ``(variant, key)`` of *plan*: insert a
+        ``bench_orders`` row, then (variant ``"job"``) enqueue one job through the
+        library's documented transactional path on the same connection, or
+        (``"insert"``) insert one ``bench_audit`` row.  Returns the seconds each
+        transaction took, in order."""
+        raise NotImplementedError
 
     # -- worker processes (shared) ---------------------------------------------------
 

@@ -4,6 +4,9 @@
 * enqueue: ``pgq_sa.enqueue_many`` (batch: one ``INSERT … SELECT FROM unnest``) and
   ``pgq_sa.enqueue`` (single) given an ``AsyncEngine``: each call is its own
   transaction;
+* transactional enqueue: ``pgq_sa.enqueue(session, ...)`` in an SQLAlchemy
+  ``AsyncSession`` (workload ``txn``) and ``pgq_sa.enqueue_sync(session, ...)`` in a
+  sync ``Session`` on psycopg 3 (``txn_sync``), next to a Core insert of the order;
 * worker: ``pgq-sa worker benchmarks.apps.pgq_sa_app:registry``, default settings
   or ``--concurrency N``;
 * done: a finished job keeps its row in ``pgq_jobs`` with status ``succeeded``.
@@ -12,11 +15,13 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
+from sqlalchemy import BigInteger, Column, MetaData, Table
 
 from benchmarks.adapters.base import WatermarkAdapter, console_script
 
@@ -42,6 +47,14 @@ SELECT 'default', $2, jsonb_build_object('k', -g),
 FROM generate_series(1, $1::bigint) AS g
 """
 WATERMARK_SQL = "SELECT coalesce(max(id), 0) FROM pgq_jobs"
+
+# The application's tables of the transactional workload (created by the harness),
+# as the application's SQLAlchemy Core metadata.
+_APP_METADATA = MetaData()
+ORDERS = Table("bench_orders", _APP_METADATA,
+               Column("id", BigInteger, primary_key=True), Column("k", BigInteger))
+AUDIT = Table("bench_audit", _APP_METADATA,
+              Column("id", BigInteger, primary_key=True), Column("order_k", BigInteger))
 PENDING_SQL = """
 SELECT count(*) FROM pgq_jobs
 WHERE id > $1 AND status IN ('queued', 'running') AND run_at <= now()
@@ -55,6 +68,8 @@ WHERE id > $1 AND status = 'succeeded'
 class PgqSaAdapter(WatermarkAdapter):
     name = "pgq_sa"
     distribution = "pgq-sa"
+    job_table = "pgq_jobs"
+    txn_modes = ("async", "sync")
     watermark_sql = WATERMARK_SQL
     pending_sql = PENDING_SQL
     finished_at_sql = FINISHED_AT_SQL
@@ -62,6 +77,8 @@ class PgqSaAdapter(WatermarkAdapter):
     def __init__(self, admin_dsn: str, workdir: Path) -> None:
         super().__init__(admin_dsn, workdir)
         self._engine: AsyncEngine | None = None
+        self._sync_engine: Any = None
+        self._sessions: Any = None
 
     def _cli(self) -> list[str]:
         return console_script("pgq-sa", "pgq_sa")
@@ -84,6 +101,9 @@ class PgqSaAdapter(WatermarkAdapter):
 
     async def close_producer(self) -> None:
         engine, self._engine = self._engine, None
+        sync_engine, self._sync_engine = self._sync_engine, None
+        if sync_engine is not None:
+            sync_engine.dispose()
         if engine is not None:
             await engine.dispose()
 
@@ -115,3 +135,55 @@ class PgqSaAdapter(WatermarkAdapter):
                 await conn.execute(SEED_FINISHED_SQL, finished, ENTRYPOINT)
             if future:
                 await conn.execute(SEED_FUTURE_SQL, future, ENTRYPOINT)
+
+    # -- transactional enqueue ------------------------------------------------------
+
+    async def open_txn(self, mode: str) -> None:
+        from sqlalchemy import create_engine
+        from sqlalchemy.ext.asyncio import async_sessionmaker
+        from sqlalchemy.orm import sessionmaker
+
+        if mode == "async":
+            self._sessions = async_sessionmaker(self._producer(), expire_on_commit=False)
+        else:
+            url = self._producer().url.set(drivername="postgresql+psycopg")
+            self._sync_engine = create_engine(url)
+            self._sessions = sessionmaker(self._sync_engine, expire_on_commit=False)
+
+    async def txn_block(self, mode: str, plan: Sequence[tuple[str, int]]) -> list[float]:
+        if mode == "sync":
+            return await asyncio.to_thread(self._sync_block, plan)
+        from sqlalchemy import insert
+
+        import pgq_sa
+
+        sessions, orders, audit = self._sessions, ORDERS, AUDIT
+        times = []
+        for variant, key in plan:
+            t0 = time.perf_counter()
+            async with sessions() as session, session.begin():
+                await session.execute(insert(orders).values(k=key))
+                if variant == "job":
+                    await pgq_sa.enqueue(session, ENTRYPOINT, {"k": key})
+                elif variant == "insert":
+                    await session.execute(insert(audit).values(order_k=key))
+            times.append(time.perf_counter() - t0)
+        return times
+
+    def _sync_block(self, plan: Sequence[tuple[str, int]]) -> list[float]:
+        from sqlalchemy import insert
+
+        import pgq_sa
+
+        sessions, orders, audit = self._sessions, ORDERS, AUDIT
+        times = []
+        for variant, key in plan:
+            t0 = time.perf_counter()
+            with sessions() as session, session.begin():
+                session.execute(insert(orders).values(k=key))
+                if variant == "job":
+                    pgq_sa.enqueue_sync(session, ENTRYPOINT, {"k": key})
+                elif variant == "insert":
+                    session.execute(insert(audit).values(order_k=key))
+            times.append(time.perf_counter() - t0)
+        return times

@@ -2,6 +2,8 @@
 
 * schema: ``pgq --pg-dsn DSN install``;
 * enqueue: ``Queries.enqueue`` with lists (batch) or scalars (single);
+* transactional enqueue: ``Queries`` over the asyncpg connection of the business
+  write (``Queries.from_asyncpg_connection``), inside ``conn.transaction()``;
 * worker: ``pgq run benchmarks.apps.pgqueuer_app:create_pgqueuer``, default
   settings (batch size 10, no cap on jobs in flight) or ``--max-concurrent-tasks N``;
 * done: a finished job is deleted from the ``pgqueuer`` table and logged as
@@ -11,13 +13,14 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import asyncpg
 
-from benchmarks.adapters.base import WatermarkAdapter, console_script
+from benchmarks.adapters.base import TXN_SQL, WatermarkAdapter, console_script
 
 if TYPE_CHECKING:
     from pgqueuer import Queries
@@ -74,6 +77,8 @@ WHERE job_id > $1 AND status = 'successful'
 class PgqueuerAdapter(WatermarkAdapter):
     name = "pgqueuer"
     distribution = "pgqueuer"
+    job_table = "pgqueuer"
+    txn_modes = ("async",)
     watermark_sql = WATERMARK_SQL
     pending_sql = PENDING_SQL
     finished_at_sql = FINISHED_AT_SQL
@@ -82,6 +87,7 @@ class PgqueuerAdapter(WatermarkAdapter):
         super().__init__(admin_dsn, workdir)
         self._conn: asyncpg.Connection | None = None
         self._queries: Queries | None = None
+        self._txn: tuple[asyncpg.Connection, Queries] | None = None
 
     def _cli(self) -> list[str]:
         return [*console_script("pgq", "pgqueuer"), "--pg-dsn", self.dsn]
@@ -105,8 +111,13 @@ class PgqueuerAdapter(WatermarkAdapter):
 
     async def close_producer(self) -> None:
         conn, self._conn, self._queries = self._conn, None, None
-        if conn is not None:
-            await conn.close()
+        txn, self._txn = self._txn, None
+        try:
+            if txn is not None:
+                await txn[0].close()
+        finally:
+            if conn is not None:
+                await conn.close()
 
     def _producer(self) -> Queries:
         if self._queries is None:
@@ -135,3 +146,27 @@ class PgqueuerAdapter(WatermarkAdapter):
                 await conn.execute(SEED_SEQUENCE_SQL, finished)
             if future:
                 await conn.execute(SEED_FUTURE_SQL, future, ENTRYPOINT)
+
+    # -- transactional enqueue ------------------------------------------------------
+
+    async def open_txn(self, mode: str) -> None:
+        from pgqueuer import Queries
+
+        conn = await asyncpg.connect(self.dsn)
+        self._txn = (conn, Queries.from_asyncpg_connection(conn))
+
+    async def txn_block(self, mode: str, plan: Sequence[tuple[str, int]]) -> list[float]:
+        assert self._txn is not None
+        conn, queries = self._txn
+        order, audit = TXN_SQL["order_numeric"], TXN_SQL["audit_numeric"]
+        times = []
+        for variant, key in plan:
+            t0 = time.perf_counter()
+            async with conn.transaction():
+                await conn.execute(order, key)
+                if variant == "job":
+                    await queries.enqueue(ENTRYPOINT, str(key).encode())
+                elif variant == "insert":
+                    await conn.execute(audit, key)
+            times.append(time.perf_counter() - t0)
+        return times

@@ -2,6 +2,8 @@
 
 * schema: ``procrastinate --app benchmarks.apps.procrastinate_app.app schema --apply``;
 * enqueue: ``Task.batch_defer_async`` (batch) and ``Task.defer_async`` (single);
+* transactional enqueue: ``Task.configure(connection=conn).defer_async`` on the
+  psycopg connection of the business write, inside ``conn.transaction()``;
 * worker: ``procrastinate --app ... worker``, default settings (concurrency 1,
   LISTEN/NOTIFY on) or ``--concurrency N``;
 * done: a finished job stays in ``procrastinate_jobs`` with status
@@ -13,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
-from benchmarks.adapters.base import WatermarkAdapter, console_script
+from benchmarks.adapters.base import TXN_SQL, WatermarkAdapter, console_script
 
 if TYPE_CHECKING:
     from procrastinate import App
@@ -74,6 +77,8 @@ WHERE job_id > $1 AND type = 'succeeded'
 class ProcrastinateAdapter(WatermarkAdapter):
     name = "procrastinate"
     distribution = "procrastinate"
+    job_table = "procrastinate_jobs"
+    txn_modes = ("async",)
     watermark_sql = WATERMARK_SQL
     pending_sql = PENDING_SQL
     finished_at_sql = FINISHED_AT_SQL
@@ -82,6 +87,7 @@ class ProcrastinateAdapter(WatermarkAdapter):
         super().__init__(admin_dsn, workdir)
         self._app: App | None = None
         self._stack = contextlib.AsyncExitStack()
+        self._txn_conn: Any = None
 
     def _cli(self) -> list[str]:
         return [*console_script("procrastinate", "procrastinate"), "--app", APP]
@@ -112,7 +118,12 @@ class ProcrastinateAdapter(WatermarkAdapter):
 
     async def close_producer(self) -> None:
         self._app = None
-        await self._stack.aclose()
+        conn, self._txn_conn = self._txn_conn, None
+        try:
+            if conn is not None:
+                await conn.close()
+        finally:
+            await self._stack.aclose()
 
     def _task(self) -> Any:
         if self._app is None:
@@ -139,3 +150,25 @@ class ProcrastinateAdapter(WatermarkAdapter):
                 await conn.execute(SEED_FINISHED_EVENTS_SQL, finished)
             if future:
                 await conn.execute(SEED_FUTURE_SQL, future, QUEUE, TASK_NAME)
+
+    # -- transactional enqueue ------------------------------------------------------
+
+    async def open_txn(self, mode: str) -> None:
+        import psycopg
+
+        self._txn_conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
+
+    async def txn_block(self, mode: str, plan: Sequence[tuple[str, int]]) -> list[float]:
+        conn, task = self._txn_conn, self._task()
+        order, audit = TXN_SQL["order_pyformat"], TXN_SQL["audit_pyformat"]
+        times = []
+        for variant, key in plan:
+            t0 = time.perf_counter()
+            async with conn.transaction():
+                await conn.execute(order, {"k": key})
+                if variant == "job":
+                    await task.configure(connection=conn).defer_async(k=key)
+                elif variant == "insert":
+                    await conn.execute(audit, {"k": key})
+            times.append(time.perf_counter() - t0)
+        return times

@@ -21,6 +21,7 @@ from ..driver import is_connection_error
 from ..dsn import async_url, describe, dsn_from_env
 from ..errors import PgqError, SchemaNotInstalled
 from ..schema import validate_identifier
+from ..schema_state import missing_schema
 
 T = TypeVar("T")
 
@@ -81,8 +82,8 @@ def explain(exc: BaseException, dsn: str | None) -> str:
         if isinstance(candidate, (asyncpg.InvalidAuthorizationSpecificationError,
                                   asyncpg.InvalidPasswordError)):
             return f"cannot log in to PostgreSQL at {where}: {_first_line(candidate)}"
-        if isinstance(candidate, asyncpg.UndefinedTableError):
-            return schema_advice(SchemaNotInstalled(where), dsn)
+    if missing_schema(exc) is not None:
+        return schema_advice(SchemaNotInstalled(where), dsn)
     if is_connection_error(exc) or isinstance(exc, (OSError, asyncio.TimeoutError)):
         return (f"cannot connect to PostgreSQL at {where}: {_first_line(orig)} "
                 "(is the server running and the DSN right?)")

@@ -17,9 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .. import admin, retention
 from ..dashboard.text import format_table
 from ..enqueue import enqueue as enqueue_job
-from ..enqueue import tables_for
 from ..errors import ConfigurationError
-from ..schema import STATUSES
+from ..queries import execute
+from ..queries.inspection import list_jobs as list_jobs_query
+from ..schema import STATUSES, tables_for
 from ..sql import statements_for
 from .common import (
     dsn_option,
@@ -216,14 +217,12 @@ def list_jobs(statuses: tuple[str, ...], queue: str | None, entrypoint: str | No
               limit: int, dsn: str | None, schema: str | None, as_json: bool) -> None:
     """List jobs, newest first."""
     url = resolve_dsn(dsn)
-    stmt = statements_for(tables_for(schema)).stats.list_jobs(
-        statuses=statuses, queue=queue, entrypoint=entrypoint)
+    query = list_jobs_query(statements_for(tables_for(schema)), statuses=statuses,
+                            queue=queue, entrypoint=entrypoint, limit=limit)
 
     async def go(engine: AsyncEngine) -> list[dict[str, Any]]:
         async with engine.connect() as conn:
-            rows = await conn.execute(stmt, {"queue": queue, "entrypoint": entrypoint,
-                                             "limit": limit})
-            return [admin.job_to_dict(r) for r in rows]
+            return [admin.job_to_dict(row) for row in await execute(conn, query)]
 
     found = run_async(go, url)
     if as_json:

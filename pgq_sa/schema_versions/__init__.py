@@ -20,9 +20,10 @@ metadata (:mod:`pgq_sa.schema`) declares the comment of :data:`LATEST`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from .comment import parse_comment, version_comment
 
 if TYPE_CHECKING:
     from alembic.operations import Operations
@@ -37,20 +38,6 @@ REVISIONS: dict[int, str] = {1: "pgq_sa_0001", 2: "pgq_sa_0002"}
 
 #: One step: ``fn(op, schema)``.
 Step = Callable[["Operations | Any", "str | None"], None]
-
-_COMMENT = re.compile(r"^pgq-sa schema version (\d+)$")
-
-
-def version_comment(version: int) -> str:
-    """The comment on ``pgq_jobs`` that records schema ``version``."""
-    return f"pgq-sa schema version {version}"
-
-
-def parse_comment(comment: str | None) -> int | None:
-    """The version recorded by :func:`version_comment`, or ``None``."""
-    match = _COMMENT.match((comment or "").strip())
-    return int(match.group(1)) if match else None
-
 
 def steps(version: int) -> tuple[Step, Step]:
     """``(upgrade, downgrade)`` of schema ``version`` (1 … :data:`LATEST`)."""

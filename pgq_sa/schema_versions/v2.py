@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from . import version_comment
+from .comment import version_comment
 
 TS = postgresql.TIMESTAMP(timezone=True)
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .. import admin
-from ..enqueue import tables_for
+from ..queries import execute, inspection
 from ..schema import (
     CANCELLED,
     FAILED,
@@ -33,6 +33,7 @@ from ..schema import (
     RUNNING,
     STATUSES,
     SUCCEEDED,
+    tables_for,
 )
 from ..sql import statements_for
 from ..stats import (
@@ -220,7 +221,7 @@ class DashboardData:
     def __post_init__(self) -> None:
         self.tables = tables_for(self.schema)
         self.sql: WebStatements = web_statements(self.tables)
-        self.stats = statements_for(self.tables).stats
+        self.stats = statements_for(self.tables)
         if self.features is None:
             self.features = detect_features(self.tables)
         self._shared = Shared(self.share_for)
@@ -321,8 +322,7 @@ class DashboardData:
         """Outcomes per slot (and per queue) and latency percentiles per slot over the
         last ``rng``, complete slots only (ending at the start of the current one)."""
         async with self._read() as conn:
-            now: datetime = (await conn.execute(self.stats.now, {"now": self.clock()})
-                             ).scalar_one()
+            [now] = await execute(conn, inspection.clock(self.stats, now=self.clock()))
             stamp = math.floor(now.timestamp() / rng.slot_seconds) * rng.slot_seconds
             until = datetime.fromtimestamp(stamp, timezone.utc)
             since = until - timedelta(seconds=rng.seconds)
@@ -341,7 +341,10 @@ class DashboardData:
             # the totals: exact counts up to the current second (the terminal
             # dashboard's window statement), not only the complete slots
             window = _window(now, rng)
-            totals_rows = list(await conn.execute(self.stats.window, window))
+            totals_rows = await execute(conn, inspection.window(
+                self.stats, inspection.Window(window["since"], window["until"],
+                                              window["minutes_from"], window["minutes_to"]),
+                since_short=window["since_short"]))
 
         n = rng.slots
         per_queue: dict[str, dict[str, list[float]]] = {}

@@ -1,4 +1,8 @@
-"""Executor: runs one claimed job and turns what happened into an :class:`Outcome`."""
+"""Executor: runs one claimed job and decides its :class:`~pgq_sa.outcome.Outcome`.
+
+This is where a job's outcome is decided, once (:class:`~pgq_sa.outcome.Kind`):
+the completer writes it, the statistics, the metrics and the logs read it.
+"""
 
 from __future__ import annotations
 
@@ -14,12 +18,13 @@ from typing import Any
 import anyio
 
 from ..context import JobContext, Snooze
+from ..outcome import Kind, Outcome
 from ..payload import load_payload
+from ..queries.claim import ClaimedJob
 from ..registry import Registry, Task
-from ..schema import CANCELLED, FAILED, QUEUED, SUCCEEDED
-from .completer import Completer, Outcome
+from .completer import OutcomeBuffer
 from .dispatch import Dispatcher
-from .state import Running, WorkerState
+from .state import Running, Share, WorkerState
 from .stats_writer import StatsWriter
 from .threads import DaemonThreads
 
@@ -84,42 +89,38 @@ _STOPPED = {
 class Executor:
     """Runs jobs for one worker; slots are released as soon as a job ends."""
 
-    def __init__(self, registry: Registry, state: WorkerState, completer: Completer,
+    def __init__(self, registry: Registry, state: WorkerState, outcomes: OutcomeBuffer,
                  worker_id: str, stats: StatsWriter | None = None) -> None:
         self.registry = registry
         self.state = state
-        self.completer = completer
+        self.outcomes = outcomes
         self.worker_id = worker_id
         self.threads = DaemonThreads()
         self.stats = stats
 
-    def admit(self, row: Any, owner: Any = None) -> Running:
-        """Register a claimed job as in flight (it holds a slot from now on)."""
-        task = self.registry.tasks[row["entrypoint"]]
+    def admit(self, job: ClaimedJob, share: Share) -> Running:
+        """Hold a claimed job in ``share`` of the capacity, in flight from now on."""
+        task = self.registry.tasks[job.entrypoint]
         ctx = JobContext(
-            id=row["id"],
-            entrypoint=row["entrypoint"],
-            queue=row["queue"],
-            attempt=row["attempts"],
-            max_attempts=row["max_attempts"] or task.max_attempts,
-            priority=row["priority"],
-            payload=row["payload"],  # decoded when the job starts
-            created_at=row["created_at"],
-            run_at=row["run_at"],
+            id=job.id,
+            entrypoint=job.entrypoint,
+            queue=job.queue,
+            attempt=job.attempts,
+            max_attempts=job.max_attempts or task.max_attempts,
+            priority=job.priority,
+            payload=job.payload,  # decoded when the job starts
+            created_at=job.created_at,
+            run_at=job.run_at,
             worker_id=self.worker_id,
         )
-        entry = Running(ctx=ctx, row=row, owner=owner)
-        self.state.running[ctx.id] = entry
-        if owner is not None:
-            owner.owned += 1
-        return entry
+        return self.state.capacity.hold(ctx, job, share)
 
     def return_unstarted(self, entry: Running) -> None:
         """Give back a claimed job that will not be started (shutdown)."""
         ctx = entry.ctx
-        self.completer.submit(self._returned(ctx.id, ctx.attempt, "shutdown"))
-        self.state.stats["returned"] += 1
-        self.state.release(ctx.id, entry)
+        self.outcomes.submit(self._returned(ctx.id, ctx.attempt, "shutdown"))
+        self.state.counters[Kind.RETURNED.label] += 1
+        self.state.capacity.release(entry)
 
     async def runner(self, jobs: Dispatcher[Running]) -> None:
         """One of ``concurrency`` long-lived runners: runs admitted jobs one by one.
@@ -163,8 +164,8 @@ class Executor:
                            observed, started)
                 raise
             # cancelled from outside (forced stop), or a bug in pgq-sa
-            self.completer.submit(self._returned(job_id, ctx.attempt, "shutdown"))
-            self.state.release(job_id, entry)
+            self.outcomes.submit(self._returned(job_id, ctx.attempt, "shutdown"))
+            self.state.capacity.release(entry)
             if isinstance(exc, Exception):
                 log.exception("job %s: internal error", job_id)
                 return
@@ -174,37 +175,24 @@ class Executor:
     def _done(self, entry: Running, task: Task[Any, Any], outcome: Outcome, observed: bool,
               started: float) -> None:
         ctx = entry.ctx
-        self.completer.submit(outcome)
-        self.state.release(ctx.id, entry)
-        self._count(outcome)
+        self.outcomes.submit(outcome)
+        self.state.capacity.release(entry)
+        self.state.counters[outcome.kind.label] += 1
         if self.stats is not None:
             self.stats.count(ctx.queue, ctx.entrypoint, outcome)
         if observed:
-            self._observe(entry.row, outcome, time.monotonic() - started)
+            self._observe(entry, outcome, time.monotonic() - started)
         if log.isEnabledFor(logging.INFO):
-            log.info("job %s %s", ctx.id, outcome.status, extra={
+            log.info("job %s %s", ctx.id, outcome.kind.label, extra={
                 "job_id": ctx.id, "entrypoint": task.name, "attempt": ctx.attempt,
-                "status": outcome.status})
+                "status": outcome.status, "outcome": outcome.kind.label})
 
-    def _observe(self, row: Any, outcome: Outcome, seconds: float) -> None:
+    def _observe(self, entry: Running, outcome: Outcome, seconds: float) -> None:
         for observer in self.state.observers:
             try:
-                observer(row, outcome, seconds)
+                observer(entry, outcome, seconds)
             except Exception:
-                log.exception("job %s: observer failed", row["id"])
-
-    def _count(self, outcome: Outcome) -> None:
-        s = self.state.stats
-        if outcome.status == SUCCEEDED:
-            s["succeeded"] += 1
-        elif outcome.status == FAILED:
-            s["failed"] += 1
-        elif outcome.status == CANCELLED:
-            s["cancelled"] += 1
-        elif outcome.uncount:
-            s["snoozed" if outcome.error is None and outcome.message is None else "returned"] += 1
-        else:
-            s["retried"] += 1
+                log.exception("job %s: observer failed", entry.ctx.id)
 
     async def _run(self, task: Task[Any, Any], ctx: JobContext, entry: Running,
                    scope: anyio.CancelScope) -> Outcome:
@@ -214,7 +202,7 @@ class Executor:
             msg = f"exceeded max_attempts ({ctx.max_attempts}) after its worker was lost"
             self._log_failure(ctx, logging.ERROR, "failed", "MaxAttemptsExceeded", msg,
                               bare(MaxAttemptsExceeded(msg)))
-            return Outcome(job_id, attempt, FAILED, message=msg,
+            return Outcome(job_id, attempt, Kind.FAILED, message=msg,
                            error=_error(ctx, None, "MaxAttemptsExceeded", msg))
         try:
             payload = load_payload(ctx.payload)
@@ -228,7 +216,7 @@ class Executor:
             self._log_failure(ctx, logging.ERROR, "failed: its payload does not fit the "
                               "handler (not retried)", type(exc).__name__,
                               clean_text(str(exc)), bare(exc))
-            return Outcome(job_id, attempt, FAILED, message=msg,
+            return Outcome(job_id, attempt, Kind.FAILED, message=msg,
                            error=_error(ctx, exc, type(exc).__name__, msg, with_tb=False))
         if entry.stop_reason is not None:  # stopped before it started
             return self._stopped(task, ctx, entry.stop_reason)
@@ -245,7 +233,7 @@ class Executor:
             else:
                 await self.threads.run(partial(task.fn, **kwargs))
         except Snooze as snooze:
-            return Outcome(job_id, attempt, QUEUED, uncount=True,
+            return Outcome(job_id, attempt, Kind.SNOOZED,
                            run_at=datetime.now(timezone.utc) + timedelta(seconds=snooze.seconds))
         except Exception as exc:
             if entry.stop_reason is None and scope.cancel_called:
@@ -263,7 +251,7 @@ class Executor:
             entry.stop_reason = "timeout"  # the handler swallowed the cancellation
             ctx._cancelled = True
         if entry.stop_reason is None:
-            return Outcome(job_id, attempt, SUCCEEDED)
+            return Outcome(job_id, attempt, Kind.SUCCEEDED)
         return self._stopped(task, ctx, entry.stop_reason)
 
     def _stopped(self, task: Task[Any, Any], ctx: JobContext, reason: str) -> Outcome:
@@ -274,9 +262,8 @@ class Executor:
                                  f"{JobTimeout.__name__}: {msg}",
                                  exc_info=bare(JobTimeout(msg)))
         if reason == "cancel":
-            return Outcome(ctx.id, ctx.attempt, CANCELLED, message="cancelled")
+            return Outcome(ctx.id, ctx.attempt, Kind.CANCELLED, message="cancelled")
         if reason == "lost":
-            self.state.stats["lost"] += 1
             self._log_failure(ctx, logging.WARNING,
                               "was taken from this worker while it ran (its heartbeat "
                               "could not be written; another worker may run it again)",
@@ -285,9 +272,10 @@ class Executor:
 
     @staticmethod
     def _returned(job_id: int, attempt: int, reason: str = "shutdown") -> Outcome:
-        """Back to the queue, the attempt not counted."""
-        return Outcome(job_id, attempt, QUEUED, uncount=True,
-                       message=_STOPPED.get(reason, _STOPPED["shutdown"]))
+        """Back to the queue, the attempt not counted: handed back at shutdown, or
+        lost (the rescue took it)."""
+        kind = Kind.LOST if reason == "lost" else Kind.RETURNED
+        return Outcome(job_id, attempt, kind, message=_STOPPED.get(reason, _STOPPED["shutdown"]))
 
     def _failure(self, task: Task[Any, Any], ctx: JobContext, error: dict[str, Any],
                  message: str, exc_info: ExcInfo) -> Outcome:
@@ -296,11 +284,11 @@ class Executor:
         if ctx.attempt >= ctx.max_attempts:
             self._log_failure(ctx, logging.ERROR, "failed", error["type"], error["message"],
                               exc_info)
-            return Outcome(ctx.id, ctx.attempt, FAILED, message=message, error=error)
+            return Outcome(ctx.id, ctx.attempt, Kind.FAILED, message=message, error=error)
         delay = task.backoff.delay(ctx.attempt)
         self._log_failure(ctx, logging.WARNING, f"failed, retrying in {delay:.1f}s",
                           error["type"], error["message"], exc_info, retry_in=round(delay, 3))
-        return Outcome(ctx.id, ctx.attempt, QUEUED, message=message, error=error,
+        return Outcome(ctx.id, ctx.attempt, Kind.RETRIED, message=message, error=error,
                        run_at=datetime.now(timezone.utc) + timedelta(seconds=delay))
 
     def _log_failure(self, ctx: JobContext, level: int, what: str, error_type: str,

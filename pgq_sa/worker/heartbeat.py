@@ -15,12 +15,14 @@ import os
 import socket
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
 
 import anyio
 
 from ..driver import Lease
+from ..queries import fetch
+from ..queries.lifecycle import WorkerRow, delete_worker, heartbeat, register_worker
 from ..sql import Statements
+from .service import Passes
 from .state import WorkerState
 
 __all__ = ["Heartbeat", "heartbeat_interval"]
@@ -51,40 +53,37 @@ class Heartbeat:
         self._state = state
         self._unacked = unacked
         self.interval = interval
-        self._worker = {
-            "worker_id": worker_id,
-            "host": socket.gethostname(),
-            "pid": os.getpid(),
-            "queues": queues,
-            "entrypoints": entrypoints,
-            "concurrency": state.concurrency,
-            "now": None,
-        }
+        self._worker = WorkerRow(worker_id=worker_id, host=socket.gethostname(),
+                                 pid=os.getpid(), queues=queues, entrypoints=entrypoints,
+                                 concurrency=state.concurrency)
+        #: Beats written (the ``pgq_sa_worker_heartbeats_total`` metric).
         self.beats = 0
+        #: Test signal: a beat was tried (written or failed).
+        self.passes = Passes()
         #: Unix time of the last successful beat (``None`` before the first).
         self.last_beat_at: float | None = None
 
     async def register(self) -> None:
         """Insert (or refresh) the worker's row."""
-        await self._lease.fetch(self._stmts.register_worker, self._worker)
+        await fetch(self._lease, register_worker(self._stmts, self._worker))
 
     async def beat(self) -> None:
         """One heartbeat: refresh, then act on cancellations and lost jobs."""
-        running = {job_id: entry.ctx.attempt for job_id, entry in self._state.running.items()}
-        owned = set(running).union(self._unacked())
-        rows = await self._lease.fetch(self._stmts.heartbeat,
-                                       {**self._worker, "ids": sorted(owned)})
+        capacity = self._state.capacity
+        running = capacity.ids()
+        held = set(running).union(self._unacked())
+        beats = await fetch(self._lease, heartbeat(self._stmts, self._worker, ids=sorted(held)))
         self.beats += 1
         self.last_beat_at = time.time()
         refreshed = set()
-        for job_id, _attempt, cancel_requested in rows:
-            refreshed.add(job_id)
-            if cancel_requested:
-                entry = self._state.running.get(job_id)
+        for beat in beats:
+            refreshed.add(beat.id)
+            if beat.cancel_requested:
+                entry = capacity.get(beat.id)
                 if entry is not None:
                     entry.stop("cancel")
         for job_id, attempt in running.items():
-            entry = self._state.running.get(job_id)
+            entry = capacity.get(job_id)
             if job_id in refreshed or entry is None or entry.ctx.attempt != attempt:
                 continue  # still ours, or it ended while the beat was in flight
             log.warning("job %s is no longer held by this worker (rescued while the "
@@ -101,12 +100,14 @@ class Heartbeat:
                 await self.beat()
             except Exception:
                 log.exception("heartbeat failed; trying again next interval")
+            self.passes.tick()
 
     async def deregister(self) -> None:
         """Delete the worker's row (its jobs are all acknowledged by now)."""
-        params: dict[str, Any] = {"worker_id": self._worker["worker_id"]}
+        worker_id = self._worker.worker_id
         with anyio.CancelScope(shield=True), anyio.move_on_after(5):
             try:
-                await self._lease.fetch(self._stmts.delete_worker, params, retry=False)
+                await fetch(self._lease, delete_worker(self._stmts, worker_id=worker_id),
+                            retry=False)
             except Exception:
-                log.warning("could not remove worker row %s", params["worker_id"])
+                log.warning("could not remove worker row %s", worker_id)

@@ -32,11 +32,9 @@ class Notifier:
         self._queues = set(queues)
         self._health = health_interval
         self._lost = anyio.Event()
-        self.received = 0
         self.listening = anyio.Event()
 
     def _on_job(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
-        self.received += 1
         if payload in self._queues:
             self._state.poke_one()
 
@@ -45,7 +43,7 @@ class Notifier:
             job_id = int(payload)
         except ValueError:
             return
-        entry = self._state.running.get(job_id)
+        entry = self._state.capacity.get(job_id)
         if entry is not None:
             entry.stop("cancel")
 
@@ -72,7 +70,7 @@ class Notifier:
                     log.exception("listener failed to start; retrying")
                 await self._lease.backoff(exc)
                 continue
-            self._lease._ok()
+            self._lease.succeeded()
             self.listening.set()
             # Notifications sent while we were not listening are lost: poll for jobs
             # and for cancellation requests now.

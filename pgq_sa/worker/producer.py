@@ -1,18 +1,22 @@
-"""Producer: claims ready jobs, never more than free capacity, and starts them."""
+"""Producer: claims ready jobs, never more than its share of the capacity, and starts
+them."""
 
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import anyio
 import anyio.lowlevel
 
 from ..driver import ConnectionLost, Lease
+from ..queries import fetch
+from ..queries.claim import ClaimedJob, claim
 from ..sql import Statements
-from .completer import Completer
+from .completer import OutcomeBuffer
+from .dispatch import Dispatcher
 from .executor import Executor
-from .state import WorkerState
+from .service import Passes
+from .state import Running, Share, WorkerState
 
 __all__ = ["Producer"]
 
@@ -22,41 +26,40 @@ log = logging.getLogger("pgq_sa.producer")
 class Producer:
     """Claim loop: wake on NOTIFY, on a freed slot, or every ``poll_interval``.
 
-    A worker runs two producers, each owning half of the capacity, on two
-    connections: while one waits for its claim, the jobs of the other run, so the
-    database round trip overlaps with job execution (double buffering) without
-    ever holding more jobs than the worker's concurrency.
+    A worker runs two producers, each owning a :class:`~.state.Share` (half of the
+    capacity), on two connections: while one waits for its claim, the jobs of the
+    other run, so the database round trip overlaps with job execution (double
+    buffering) without ever holding more jobs than the worker's concurrency.
     """
 
     def __init__(self, lease: Lease, stmts: Statements, state: WorkerState, executor: Executor,
-                 completer: Completer, *, worker_id: str, queues: list[str],
-                 entrypoints: list[str], poll_interval: float, share: int) -> None:
+                 outcomes: OutcomeBuffer, *, share: Share, worker_id: str,
+                 queues: list[str], entrypoints: list[str], poll_interval: float) -> None:
         self._lease = lease
-        self.share = share
-        self.owned = 0
-        #: True while waiting for work (a notification or the poll interval)
-        self.idle = False
-        self._wake = anyio.Event()
-        self._slot = anyio.Event()
+        self._stmts = stmts
         self._state = state
         self._executor = executor
-        self._completer = completer
+        self._outcomes = outcomes
+        self._share = share
+        self._worker_id = worker_id
+        self._queues = queues
+        self._entrypoints = entrypoints
         self._poll = poll_interval
-        self._stmt = stmts.claim(many_queues=len(queues) > 1)
-        self._stmt_ack = stmts.claim(many_queues=len(queues) > 1, with_finish=True)
-        self._stmt_ok = stmts.claim(many_queues=len(queues) > 1, with_finish=True,
-                                    succeeded_only=True)
-        self._params: dict[str, Any] = {
-            "worker_id": worker_id,
-            "entrypoints": entrypoints,
-            "now": None,
-        }
-        if len(queues) > 1:
-            self._params["queues"] = queues
-        else:
-            self._params["queue"] = queues[0]
-        self.claims = 0
-        state.producers.append(self)
+        self._idle = False
+        self._wake = anyio.Event()
+        #: Test signal: a claim statement returned (or failed).
+        self.passes = Passes()
+        state.claimers.append(self)
+
+    @property
+    def share(self) -> Share:
+        """The part of the capacity this loop claims for."""
+        return self._share
+
+    @property
+    def idle(self) -> bool:
+        """True while waiting for work (a notification or the poll interval)."""
+        return self._idle
 
     def poke(self) -> None:
         """New work may be ready."""
@@ -64,78 +67,70 @@ class Producer:
 
     def released_all(self) -> None:
         """Wake the loop wherever it waits (shutdown)."""
-        self._slot.set()
+        self._share.freed.set()
         self._wake.set()
 
-    def released(self) -> None:
-        """One of this producer's jobs ended."""
-        self.owned -= 1
-        self._slot.set()
-
-    async def claim(self, limit: int) -> list[Any]:
-        """One statement: record the outcomes waiting in the completer, claim up to
+    async def claim(self, limit: int) -> list[ClaimedJob]:
+        """One statement: record the outcomes waiting in the buffer, claim up to
         ``limit`` jobs.  ``[]`` if the connection broke (outcomes are kept)."""
-        self.claims += 1
-        outcomes = self._completer.take()
-        params = {**self._params, "limit": limit}
-        stmt = self._stmt
-        if outcomes:
-            succeeded_only, arrays = self._completer.params(outcomes)
-            params.update(arrays)
-            stmt = self._stmt_ok if succeeded_only else self._stmt_ack
+        taken = self._outcomes.take()
+        query = claim(self._stmts, worker_id=self._worker_id, queues=self._queues,
+                      entrypoints=self._entrypoints, limit=limit,
+                      acknowledgements=None if taken is None else taken.acknowledgements)
         try:
-            rows: list[Any] = await self._lease.fetch(stmt, params, retry=False)
+            jobs = await fetch(self._lease, query, retry=False)
         except ConnectionLost:
-            self._completer.restore(outcomes)
+            if taken is not None:
+                self._outcomes.restore(taken)
             return []
         except BaseException:
-            self._completer.restore(outcomes)
+            if taken is not None:
+                self._outcomes.restore(taken)
             raise
         finally:
             self._state.claimed.set()
-        if outcomes:
-            self._completer.written_elsewhere(outcomes)
-        return rows
+            self.passes.tick()
+        if taken is not None:
+            self._outcomes.written(taken)
+        return jobs
 
-    async def run(self, jobs: Any) -> None:
-        """Claim until stopping; admitted jobs go to the runners through ``jobs``."""
-        state = self._state
+    async def run(self, runners: Dispatcher[Running]) -> None:
+        """Claim until stopping; admitted jobs go to the runners."""
+        state, share = self._state, self._share
         while not state.stopping:
-            free = self.share - self.owned
+            free = share.free
             if free <= 0:
-                self._slot = anyio.Event()
-                await self._slot.wait()
+                await share.wait_event().wait()
                 # let the other jobs that end in this tick release their slots too
                 await anyio.lowlevel.checkpoint()
                 continue
             self._wake = anyio.Event()  # notifications from now on count
             try:
-                rows = await self.claim(free)
+                jobs = await self.claim(free)
             except Exception:
                 log.exception("claim failed; retrying after the poll interval")
-                rows = []
                 with anyio.move_on_after(self._poll):
                     await self._wake.wait()
                 continue
-            state.stats["claimed"] += len(rows)
+            state.counters["claimed"] += len(jobs)
             admit = self._executor.admit
-            for row in rows:
-                entry = admit(row, self)
+            for job in jobs:
+                entry = admit(job, share)
                 if state.stopping:  # claimed while a shutdown began: hand it straight back
                     self._executor.return_unstarted(entry)
                 else:
-                    jobs.put(entry)
-            if not rows and self._lease.failing:
+                    runners.put(entry)
+            if not jobs and self._lease.failing:
                 continue  # the connection broke (the lease backed off): poll at once
-            if len(rows) == free:
-                for sibling in state.producers:  # there may be more ready right now:
-                    if sibling is not self:      # let the other claim loops join in
+            if len(jobs) == free:
+                for sibling in state.claimers:  # there may be more ready right now:
+                    if sibling is not self:     # let the other claim loops join in
                         sibling.poke()
                 await anyio.lowlevel.checkpoint()
                 continue
-            self.idle = True
+            self._idle = True
             try:
                 with anyio.move_on_after(self._poll):
                     await self._wake.wait()
             finally:
-                self.idle = False
+                self._idle = False

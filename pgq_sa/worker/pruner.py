@@ -12,14 +12,14 @@ from __future__ import annotations
 import logging
 import random
 from datetime import datetime, timezone
-from typing import Any
 
 import anyio
-from sqlalchemy.sql import Executable
 
 from ..driver import Lease
+from ..queries import Query, fetch
 from ..retention import BATCH, PruneResult, run_pass
 from ..sql import Statements
+from .service import Passes
 
 __all__ = ["Pruner"]
 
@@ -40,7 +40,8 @@ class Pruner:
         self.batch = batch
         self.max_batches = max_batches
         self.pause = pause
-        self.passes = 0
+        #: Test signal: a pruning pass is done.
+        self.passes = Passes()
         self.deleted = PruneResult()
 
     @property
@@ -48,15 +49,15 @@ class Pruner:
         """False when both retentions are ``None``."""
         return self.jobs is not None or self.stats is not None
 
-    async def _run(self, stmt: Executable, params: dict[str, Any]) -> int:
-        return len(await self._lease.fetch(stmt, params))
+    async def _run(self, query: Query[int]) -> int:
+        return len(await fetch(self._lease, query))
 
     async def prune_once(self, now: datetime | None = None) -> PruneResult:
         """One pass (``now`` replaces the clock in tests)."""
         result = await run_pass(self._run, self._stmts, now or datetime.now(timezone.utc),
                                 jobs=self.jobs, stats=self.stats, batch=self.batch,
                                 max_batches=self.max_batches, pause=self.pause)
-        self.passes += 1
+        self.passes.tick()
         self.deleted.jobs += result.jobs
         self.deleted.stats += result.stats
         if result.jobs or result.stats:

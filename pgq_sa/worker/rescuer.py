@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import logging
 import random
-from typing import Any
 
 import anyio
 
 from ..driver import Lease
-from ..registry import DEFAULT_HEARTBEAT_TIMEOUT, Registry
-from ..schema import CANCELLED, FAILED, QUEUED
+from ..job import CANCELLED, DEFAULT_HEARTBEAT_TIMEOUT, FAILED, QUEUED
+from ..outcome import Kind
+from ..queries import fetch
+from ..queries.lifecycle import RescuedJob, RescuePolicy, reap_workers, rescue
+from ..registry import Registry
 from ..sql import Statements
+from .service import Passes
 from .state import WorkerState
 
 __all__ = ["Rescuer"]
@@ -42,38 +45,37 @@ class Rescuer:
         self._state = state
         self.interval = interval
         tasks = list(registry)
-        self._params: dict[str, Any] = {
-            "entrypoints": [t.name for t in tasks],
-            "timeouts": [t.heartbeat_timeout for t in tasks],
-            "max_attempts": [t.max_attempts for t in tasks],
-            "default_timeout": DEFAULT_HEARTBEAT_TIMEOUT,
-            "limit": 1000,
-            "now": None,
-        }
+        self._policy = RescuePolicy(
+            entrypoints=[t.name for t in tasks],
+            timeouts=[t.heartbeat_timeout for t in tasks],
+            max_attempts=[t.max_attempts for t in tasks],
+            default_timeout=DEFAULT_HEARTBEAT_TIMEOUT,
+        )
         self.rescued = 0
+        #: Test signal: a rescue pass is done.
+        self.passes = Passes()
 
-    async def rescue_once(self) -> list[Any]:
-        """One rescue pass (and forget long-silent worker rows); returns the rescued
-        ``(id, new status)`` rows."""
-        rows = await self._lease.fetch(self._stmts.stats.rescue, self._params)
-        if rows:
-            self.rescued += len(rows)
-            self._state.stats["rescued"] += len(rows)
-            for row in rows[:LOGGED_PER_PASS]:
-                self._log(row)
-            if len(rows) > LOGGED_PER_PASS:
+    async def rescue_once(self) -> list[RescuedJob]:
+        """One rescue pass (and forget long-silent worker rows); returns the jobs
+        rescued."""
+        rescued = await fetch(self._lease, rescue(self._stmts, self._policy, limit=1000))
+        if rescued:
+            self.rescued += len(rescued)
+            self._state.counters[Kind.RESCUED.label] += len(rescued)
+            for job in rescued[:LOGGED_PER_PASS]:
+                self._log(job)
+            if len(rescued) > LOGGED_PER_PASS:
                 log.warning("rescued %d more job(s) from dead workers",
-                            len(rows) - LOGGED_PER_PASS)
+                            len(rescued) - LOGGED_PER_PASS)
             self._state.poke()
-        await self._lease.fetch(self._stmts.reap_workers,
-                                {"older_than": WORKER_ROW_TTL, "now": None})
-        return rows
+        await fetch(self._lease, reap_workers(self._stmts, older_than=WORKER_ROW_TTL))
+        return rescued
 
     @staticmethod
-    def _log(row: Any) -> None:
+    def _log(job: RescuedJob) -> None:
         """One record per rescued job: WARNING when it goes back to the queue, ERROR
         when that was its last attempt (it fails for good)."""
-        job_id, status, queue, entrypoint, attempts, last_error = row[:6]
+        job_id, status, queue, entrypoint, attempts, last_error = job
         level = logging.ERROR if status == FAILED else logging.WARNING
         if not log.isEnabledFor(level):
             return
@@ -97,4 +99,5 @@ class Rescuer:
                 await self.rescue_once()
             except Exception:
                 log.exception("rescue failed; trying again next interval")
+            self.passes.tick()
             await anyio.sleep(self.interval * random.uniform(0.5, 1.5))

@@ -12,21 +12,21 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from typing import Any
 
 import anyio
 
 from ..driver import Lease
-from ..schema import CANCELLED, FAILED, QUEUED, RETRIED, SUCCEEDED
+from ..job import FAILED, RETRIED
+from ..outcome import Outcome
+from ..queries import fetch
+from ..queries.statistics import Count, record_counts
 from ..sql import Statements
-from .completer import Outcome
 
 __all__ = ["StatsWriter"]
 
 log = logging.getLogger("pgq_sa.stats")
 
 MAX_MESSAGE = 500
-_COUNTED = {SUCCEEDED: SUCCEEDED, FAILED: FAILED, CANCELLED: CANCELLED}
 
 
 class StatsWriter:
@@ -40,17 +40,12 @@ class StatsWriter:
         self.interval = interval
         self._counts: defaultdict[tuple[str, str, str], int] = defaultdict(int)
         self._messages: dict[tuple[str, str, str], str] = {}
-        self.flushes = 0
 
     def count(self, queue: str, entrypoint: str, outcome: Outcome) -> None:
         """Count one attempt's outcome (snoozes and hand-backs are not outcomes)."""
-        if outcome.uncount:
-            return
-        status = _COUNTED.get(outcome.status)
+        status = outcome.kind.stats_status
         if status is None:
-            if outcome.status != QUEUED:
-                return
-            status = RETRIED
+            return
         key = (queue, entrypoint, status)
         self._counts[key] += 1
         if outcome.message is not None and status in (FAILED, RETRIED):
@@ -63,24 +58,15 @@ class StatsWriter:
         counts, self._counts = self._counts, defaultdict(int)
         messages, self._messages = self._messages, {}
         keys = sorted(counts)
-        params: dict[str, Any] = {
-            "queues": [k[0] for k in keys],
-            "entrypoints": [k[1] for k in keys],
-            "statuses": [k[2] for k in keys],
-            "counts": [counts[k] for k in keys],
-            "messages": [messages.get(k) for k in keys],
-            "stats_shard": self._shard,
-            "now": None,
-        }
+        rows = [Count(*key, counts[key], messages.get(key)) for key in keys]
         try:
-            await self._lease.fetch(self._stmts.stats.record_counts, params)
+            await fetch(self._lease, record_counts(self._stmts, rows, shard=self._shard))
         except BaseException:
-            for k in keys:  # keep them for the next flush
-                self._counts[k] += counts[k]
-                if k in messages:
-                    self._messages.setdefault(k, messages[k])
+            for key in keys:  # keep them for the next flush
+                self._counts[key] += counts[key]
+                if key in messages:
+                    self._messages.setdefault(key, messages[key])
             raise
-        self.flushes += 1
         return len(keys)
 
     async def run(self) -> None:

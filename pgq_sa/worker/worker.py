@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from types import TracebackType
@@ -31,9 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from .. import schema_state
 from ..driver import Lease, is_connection_error
 from ..dsn import async_url
-from ..enqueue import tables_for
 from ..errors import ConfigurationError
 from ..registry import Registry
+from ..schema import tables_for
 from ..sql import statements_for
 from .completer import Completer
 from .config import WorkerConfig
@@ -44,11 +44,12 @@ from .notifier import Notifier
 from .producer import Producer
 from .pruner import Pruner
 from .rescuer import Rescuer
+from .service import supervise
 from .state import Running, WorkerState
 from .stats_writer import StatsWriter
 
 if TYPE_CHECKING:
-    from ..metrics import WorkerMetrics
+    from .metrics import WorkerMetrics
 
 if sys.version_info < (3, 11):  # pragma: no cover
     from exceptiongroup import BaseExceptionGroup
@@ -144,7 +145,6 @@ class Worker:
         self.heartbeat_interval = heartbeat_interval(hb_timeouts)
         # services (built in run(), they need an event loop)
         self.completer: Completer | None = None
-        self.producer: Producer | None = None
         self.producers: list[Producer] = []
         self.notifier: Notifier | None = None
         self.heartbeat: Heartbeat | None = None
@@ -153,7 +153,7 @@ class Worker:
         self.stats: StatsWriter | None = None
         self.metrics: WorkerMetrics | None = None
         if config.metrics_port is not None:
-            from ..metrics import WorkerMetrics
+            from .metrics import WorkerMetrics
 
             self.metrics = WorkerMetrics(self, port=config.metrics_port,
                                          addr=config.metrics_addr,
@@ -287,24 +287,25 @@ class Worker:
         self.completer = Completer(
             leases["completer"], self.stmts,
             claim_coming=lambda: any(not p.idle for p in self.producers))
+        outcomes = self.completer.buffer
         if cfg.stats:
             self.stats = StatsWriter(leases["maintenance"], self.stmts, shard=shard)
-        executor = self._executor = Executor(self.registry, self.state, self.completer, self.id,
+        executor = self._executor = Executor(self.registry, self.state, outcomes, self.id,
                                              stats=self.stats)
         # Two claim loops, each owning half of the capacity (see Producer).
-        shares = [cfg.concurrency] if cfg.concurrency < 4 else [
+        sizes = [cfg.concurrency] if cfg.concurrency < 4 else [
             cfg.concurrency - cfg.concurrency // 2, cfg.concurrency // 2]
         self.producers = [
-            Producer(leases[f"producer{i}"], self.stmts, self.state, executor, self.completer,
-                     worker_id=self.id, queues=self.queues, entrypoints=self.entrypoints,
-                     poll_interval=cfg.poll_interval, share=share)
-            for i, share in enumerate(shares)
+            Producer(leases[f"producer{i}"], self.stmts, self.state, executor, outcomes,
+                     share=self.state.capacity.share(size), worker_id=self.id,
+                     queues=self.queues, entrypoints=self.entrypoints,
+                     poll_interval=cfg.poll_interval)
+            for i, size in enumerate(sizes)
         ]
-        self.producer = self.producers[0]
         self.heartbeat = Heartbeat(
             leases["maintenance"], self.stmts, self.state, worker_id=self.id,
             queues=self.queues, entrypoints=self.entrypoints, interval=self.heartbeat_interval,
-            unacked=self.completer.unacked)
+            unacked=outcomes.unacked)
         # The rescuer runs as often as the heartbeat, so a dead worker's job waits at
         # most about 1.4 heartbeat timeouts.
         self.rescuer = Rescuer(leases["maintenance"], self.stmts, self.state, self.registry,
@@ -321,19 +322,19 @@ class Worker:
                     opening.start_soon(lease.open)
                 await self.heartbeat.register()
             async with anyio.create_task_group() as services:
-                services.start_soon(self._supervise, "completer", self.completer.run)
+                services.start_soon(supervise, "completer", self.completer.run)
                 if cfg.listen:
-                    services.start_soon(self._supervise, "listener", self.notifier.run)
-                services.start_soon(self._supervise, "heartbeat", self.heartbeat.run)
+                    services.start_soon(supervise, "listener", self.notifier.run)
+                services.start_soon(supervise, "heartbeat", self.heartbeat.run)
                 if cfg.rescue:
-                    services.start_soon(self._supervise, "rescuer", self.rescuer.run)
+                    services.start_soon(supervise, "rescuer", self.rescuer.run)
                 if self.pruner.enabled:
-                    services.start_soon(self._supervise, "pruner", self.pruner.run)
+                    services.start_soon(supervise, "pruner", self.pruner.run)
                 if self.stats is not None:
-                    services.start_soon(self._supervise, "stats", self.stats.run)
+                    services.start_soon(supervise, "stats", self.stats.run)
                 if self.metrics is not None:
                     self.metrics.start()
-                    services.start_soon(self._supervise, "metrics", self.metrics.run)
+                    services.start_soon(supervise, "metrics", self.metrics.run)
                 # Claim at once; the notifier pokes the producers when it is listening,
                 # so nothing sent before then is missed.
                 services.start_soon(self._announce_started)
@@ -364,7 +365,7 @@ class Worker:
                 if self._own_engine:
                     with anyio.move_on_after(5):  # a close can hang on a dead network
                         await self.engine.dispose()
-            log.info("worker %s stopped: %s", self.id, self.state.stats)
+            log.info("worker %s stopped: %s", self.id, dict(self.state.counters))
 
     async def _announce_started(self) -> None:
         if self.config.listen and self.notifier is not None:
@@ -383,7 +384,7 @@ class Worker:
             try:
                 async with anyio.create_task_group() as tg:
                     for i, producer in enumerate(self.producers):
-                        tg.start_soon(self._supervise, f"producer{i}",
+                        tg.start_soon(supervise, f"producer{i}",
                                       partial(producer.run, jobs))
             finally:
                 producers_done.set()
@@ -397,8 +398,6 @@ class Worker:
                 self.state.stopping = True
                 for producer in self.producers:
                     producer.released_all()
-                self.state.poke()
-                self.state.slot_freed.set()
                 # a claim in flight may finish; a producer stuck reconnecting may not
                 async with self._unless_forced():
                     with anyio.move_on_after(5):
@@ -406,18 +405,17 @@ class Worker:
                 prod_tg.cancel_scope.cancel()
             jobs.close()  # runners hand back what is still waiting, then end
             # no more claims; let running jobs finish, up to the timeout
-            if self.state.running:
+            capacity = self.state.capacity
+            if len(capacity):
                 log.warning("shutting down: waiting up to %ss for %d running job(s)",
-                            self.config.shutdown_timeout, len(self.state.running))
+                            self.config.shutdown_timeout, len(capacity))
             async with self._unless_forced():
                 with anyio.move_on_after(self.config.shutdown_timeout):
-                    while self.state.running:
-                        self.state.slot_freed = anyio.Event()
-                        await self.state.slot_freed.wait()
-            if self.state.running:
-                log.warning("returning %d running job(s) to the queue",
-                            len(self.state.running))
-            for entry in list(self.state.running.values()):
+                    while len(capacity):
+                        await capacity.wait_released()
+            if len(capacity):
+                log.warning("returning %d running job(s) to the queue", len(capacity))
+            for entry in capacity:
                 entry.stop("shutdown")
 
     @asynccontextmanager
@@ -434,19 +432,6 @@ class Worker:
                 yield
             finally:
                 tg.cancel_scope.cancel()
-
-    async def _supervise(self, name: str, service: Callable[[], Awaitable[None]]) -> None:
-        """Run a service loop; if it crashes, log it and start it again (with backoff),
-        so that one bug cannot silently stop the worker's maintenance."""
-        delay = 0.5
-        while True:
-            try:
-                await service()
-                return
-            except Exception:
-                log.exception("worker service %s crashed; restarting it in %.1fs", name, delay)
-            await anyio.sleep(delay)
-            delay = min(delay * 2, 30.0)
 
     async def _signals(self) -> None:
         with anyio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:

@@ -1,0 +1,144 @@
+"""Every runtime SQL statement of pgq-sa, as SQLAlchemy Core, grouped by concern.
+
+=====================  =========================================================
+module                 statements
+=====================  =========================================================
+:mod:`.enqueue`        new jobs and their NOTIFY (one, many, COPY)
+:mod:`.claim`          claim ready jobs, alone or with an acknowledgement
+:mod:`.acknowledge`    record outcomes (the completer's batched write)
+:mod:`.lifecycle`      worker rows, heartbeats, rescue of dead workers' jobs
+:mod:`.operator`       cancel, retry, prune, notify
+:mod:`.statistics`     outcome counts in ``pgq_stats``
+:mod:`.inspection`     what the dashboard, the CLI and the metrics read
+=====================  =========================================================
+
+Each builder is a small function of :class:`~pgq_sa.schema.Tables` (one schema);
+:class:`Statements` builds each statement once per schema, on first use.  The
+SQL PostgreSQL receives (asyncpg dialect) of every one of them is kept in
+``pgq_sa/sql/compiled/`` and checked by ``tests/test_sql_snapshots.py``:
+``python -m pgq_sa.sql.snapshot`` writes it again after a change, so a change
+to a query shows up in review as SQL.
+
+Hot statements (claim, acknowledge, heartbeat) are compiled once per schema with
+the asyncpg dialect (:func:`compiled`) and run on the raw asyncpg connection
+(:class:`pgq_sa.driver.Lease`); the rest run through SQLAlchemy connections.
+The typed calls of each statement are in :mod:`pgq_sa.queries`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from ..schema import Tables
+from . import acknowledge, enqueue, inspection, lifecycle, operator, statistics
+from .claim import claim as build_claim
+from .claim import claim_and_acknowledge
+from .common import CompiledStatement, ParameterError, compiled, status_in, status_is
+
+__all__ = ["CompiledStatement", "ParameterError", "Statements", "compiled", "statements_for",
+           "status_in", "status_is"]
+
+
+def _built(builder: Callable[[Tables], Any]) -> Any:
+    """A statement of :class:`Statements`, built by ``builder`` on first use."""
+
+    def build(self: Statements) -> Any:
+        return builder(self.tables)
+
+    build.__doc__ = builder.__doc__
+    return functools.cached_property(build)
+
+
+class Statements:
+    """The statements of one schema (:class:`~pgq_sa.schema.Tables`), each built once."""
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        #: The LISTEN/NOTIFY channel of this schema.
+        self.channel = tables.channel
+        self._claims: dict[tuple[bool, str | None], Any] = {}
+
+    # enqueue
+    insert_job_notify = _built(enqueue.insert_job_notify)
+    insert_jobs_notify = _built(enqueue.insert_jobs_notify)
+    reserve_ids = _built(enqueue.reserve_ids)
+    notify_queues = _built(enqueue.notify_queues)
+    copy_columns = enqueue.COPY_COLUMNS
+    # acknowledge
+    finish = _built(acknowledge.finish)
+    finish_succeeded = _built(acknowledge.finish_succeeded)
+    finish_counted = _built(acknowledge.finish_counted)
+    # lifecycle
+    register_worker = _built(lifecycle.register_worker)
+    heartbeat = _built(lifecycle.heartbeat)
+    delete_worker = _built(lifecycle.delete_worker)
+    rescue = _built(lifecycle.rescue)
+    reap_workers = _built(lifecycle.reap_workers)
+    # operator actions
+    cancel_queued = _built(operator.cancel_queued)
+    cancel_running = _built(operator.cancel_running)
+    retry = _built(operator.retry)
+    prune_jobs = _built(operator.prune_jobs)
+    prune_stats = _built(operator.prune_stats)
+    notify = _built(operator.notify)
+    # statistics
+    record_counts = _built(statistics.record_counts)
+    # inspection
+    clock = _built(inspection.clock)
+    no_parallel = _built(inspection.no_parallel)
+    window = _built(inspection.window)
+    timings = _built(inspection.timings)
+    series = _built(inspection.series)
+    last_errors = _built(inspection.last_errors)
+    queued = _built(inspection.queued)
+    running = _built(inspection.running)
+    workers = _built(inspection.workers)
+    get_job = _built(inspection.get_job)
+    existing_ids = _built(inspection.existing_ids)
+    pending = _built(inspection.pending)
+
+    def claim(self, *, many_queues: bool, acknowledge: str | None = None) -> Any:
+        """The claim from one queue or many, alone (``acknowledge=None``) or with the
+        acknowledgement of any outcomes (``"any"``) or of successes only
+        (``"succeeded"``)."""
+        key = (many_queues, acknowledge)
+        if key not in self._claims:
+            if acknowledge is None:
+                built = build_claim(self.tables, many_queues=many_queues)
+            elif acknowledge in ("any", "succeeded"):
+                built = claim_and_acknowledge(
+                    self.tables, many_queues=many_queues,
+                    succeeded_only=acknowledge == "succeeded")
+            else:
+                raise ValueError(f"acknowledge must be None, 'any' or 'succeeded', "
+                                 f"not {acknowledge!r}")
+            self._claims[key] = built
+        return self._claims[key]
+
+    def list_jobs(self, *, statuses: tuple[str, ...] = (), queue: bool = False,
+                  entrypoint: bool = False) -> Any:
+        """Jobs, newest first (see :func:`.inspection.list_jobs`)."""
+        return _list_jobs(self.tables, statuses, queue, entrypoint)
+
+    def jobs_in(self, *, statuses: tuple[str, ...], entrypoint: bool = False,
+                queue: bool = False) -> Any:
+        """Jobs in ``statuses``, oldest first (see :func:`.inspection.jobs_in`)."""
+        return _jobs_in(self.tables, statuses, entrypoint, queue)
+
+
+@functools.lru_cache(maxsize=64)
+def _list_jobs(tables: Tables, statuses: tuple[str, ...], queue: bool, entrypoint: bool) -> Any:
+    return inspection.list_jobs(tables, statuses=statuses, queue=queue, entrypoint=entrypoint)
+
+
+@functools.lru_cache(maxsize=64)
+def _jobs_in(tables: Tables, statuses: tuple[str, ...], entrypoint: bool, queue: bool) -> Any:
+    return inspection.jobs_in(tables, statuses=statuses, entrypoint=entrypoint, queue=queue)
+
+
+@functools.lru_cache(maxsize=32)
+def statements_for(tables: Tables) -> Statements:
+    """The (cached) :class:`Statements` of ``tables``."""
+    return Statements(tables)

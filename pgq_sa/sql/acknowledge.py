@@ -1,0 +1,130 @@
+"""Acknowledge: record the outcomes of many attempts in one statement.
+
+Only rows still ``running`` with the same attempt number are touched, so a late
+acknowledgement from a worker whose job was rescued and claimed again cannot
+overwrite the new attempt.  The outcome arrives as parallel arrays (one element per
+job, see :class:`pgq_sa.queries.acknowledge.Acknowledgements`); ``status`` is the
+new status (``queued`` puts the job back: a retry, a snooze or a hand-back), and
+``uncount`` gives the attempt back (snooze, hand-back at shutdown).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from ..schema import CANCELLED, QUEUED, RUNNING, SUCCEEDED, Tables
+from .common import TS, literal, now
+from .statistics import record, stats_message, stats_status
+
+__all__ = ["finish", "finish_counted", "finish_succeeded"]
+
+
+def _outcomes() -> Any:
+    return func.unnest(
+        bindparam("ids", type_=ARRAY(postgresql.BIGINT)),
+        bindparam("attempts", type_=ARRAY(Integer)),
+        bindparam("statuses", type_=ARRAY(Text)),
+        bindparam("run_ats", type_=ARRAY(TS)),
+        bindparam("messages", type_=ARRAY(Text)),
+        bindparam("errors", type_=ARRAY(Text)),
+        bindparam("uncount", type_=ARRAY(Boolean)),
+    ).table_valued(
+        "id", "attempt", "status", "run_at", "message", "error", "uncount"
+    ).render_derived(name="done")
+
+
+def _same_attempt_still_running(tables: Tables, done: Any) -> tuple[Any, ...]:
+    jobs = tables.jobs
+    return (
+        jobs.c.id == done.c.id,
+        jobs.c.attempts == done.c.attempt,
+        # `(SELECT 'running')`, not a literal: the planner must look rows up by
+        # primary key, never scan the running index and filter each row against
+        # the whole batch (which it picks when stats show few running rows).
+        jobs.c.status == select(literal(f"'{RUNNING}'")).scalar_subquery(),
+    )
+
+
+def _finish(tables: Tables, done: Any) -> Any:
+    jobs = tables.jobs
+    cancel_asked = jobs.c.cancel_requested_at.is_not(None)
+    back_to_queue = done.c.status == literal(f"'{QUEUED}'")
+    # A job an operator asked to cancel is never put back in the queue (retry,
+    # snooze or shutdown): it ends ``cancelled``.
+    requeue = and_(back_to_queue, jobs.c.cancel_requested_at.is_(None))
+    return (
+        update(jobs)
+        .where(*_same_attempt_still_running(tables, done))
+        .values(
+            status=case((and_(back_to_queue, cancel_asked), literal(f"'{CANCELLED}'")),
+                        else_=done.c.status),
+            finished_at=case((requeue, None), else_=now()),
+            run_at=case((requeue, func.coalesce(done.c.run_at, now())), else_=jobs.c.run_at),
+            attempts=case((done.c.uncount, jobs.c.attempts - 1), else_=jobs.c.attempts),
+            last_error=func.coalesce(done.c.message, jobs.c.last_error),
+            errors=case(
+                (done.c.error.is_(None), jobs.c.errors),
+                else_=jobs.c.errors.op("||")(func.jsonb_build_array(cast(done.c.error, JSONB))),
+            ),
+            worker_id=case((requeue, None), else_=jobs.c.worker_id),
+            heartbeat_at=case((requeue, None), else_=jobs.c.heartbeat_at),
+        )
+        .returning(jobs.c.id)
+    )
+
+
+def finish(tables: Tables) -> Any:
+    """Record any mix of outcomes; returns the ids written."""
+    return _finish(tables, _outcomes())
+
+
+def finish_succeeded(tables: Tables) -> Any:
+    """:func:`finish` for a batch of successes only (the common case): the same rows,
+    fewer columns and expressions, cheaper to plan and to run."""
+    jobs = tables.jobs
+    done = func.unnest(
+        bindparam("ids", type_=ARRAY(postgresql.BIGINT)),
+        bindparam("attempts", type_=ARRAY(Integer)),
+    ).table_valued("id", "attempt").render_derived(name="done")
+    return (
+        update(jobs)
+        .where(*_same_attempt_still_running(tables, done))
+        .values(status=literal(f"'{SUCCEEDED}'"), finished_at=now())
+        .returning(jobs.c.id)
+    )
+
+
+def finish_counted(tables: Tables) -> Any:
+    """:func:`finish` plus the statistics upsert in one statement; returns the same
+    rows.  Workers count in memory instead (:mod:`pgq_sa.worker.stats_writer`):
+    this one serves tests that write outcomes at an injected ``now``, and the
+    benchmark that measures what counting in the ack would cost."""
+    jobs = tables.jobs
+    done = _outcomes()
+    finished = _finish(tables, done).returning(
+        jobs.c.queue, jobs.c.entrypoint, jobs.c.status, jobs.c.last_error, done.c.uncount,
+    ).cte("fin")
+    observed = (
+        select(finished.c.queue, finished.c.entrypoint,
+               stats_status(finished.c.status).label("status"),
+               stats_message(finished.c.status, finished.c.last_error).label("message"))
+        # snoozed jobs and jobs handed back at shutdown are not outcomes
+        .where(finished.c.uncount.is_not(True))
+        .cte("obs")
+    )
+    return select(finished.c.id).add_cte(record(tables, observed))

@@ -1,0 +1,11 @@
+-- finish: written by python -m pgq_sa.sql.snapshot (do not edit)
+-- $1 now
+-- $2 attempts_1 (constant 1)
+-- $3 ids
+-- $4 attempts
+-- $5 statuses
+-- $6 run_ats
+-- $7 messages
+-- $8 errors
+-- $9 uncount
+UPDATE pgq_jobs SET status=CASE WHEN (done.status = 'queued' AND pgq_jobs.cancel_requested_at IS NOT NULL) THEN 'cancelled' ELSE done.status END, run_at=CASE WHEN (done.status = 'queued' AND pgq_jobs.cancel_requested_at IS NULL) THEN coalesce(done.run_at, coalesce($1::TIMESTAMP WITH TIME ZONE, now())) ELSE pgq_jobs.run_at END, attempts=CASE WHEN done.uncount THEN pgq_jobs.attempts - $2::INTEGER ELSE pgq_jobs.attempts END, finished_at=CASE WHEN (done.status = 'queued' AND pgq_jobs.cancel_requested_at IS NULL) THEN NULL ELSE coalesce($1::TIMESTAMP WITH TIME ZONE, now()) END, heartbeat_at=CASE WHEN (done.status = 'queued' AND pgq_jobs.cancel_requested_at IS NULL) THEN NULL ELSE pgq_jobs.heartbeat_at END, worker_id=CASE WHEN (done.status = 'queued' AND pgq_jobs.cancel_requested_at IS NULL) THEN NULL ELSE pgq_jobs.worker_id END, last_error=coalesce(done.message, pgq_jobs.last_error), errors=CASE WHEN (done.error IS NULL) THEN pgq_jobs.errors ELSE pgq_jobs.errors || jsonb_build_array(CAST(done.error AS JSONB)) END FROM unnest($3::BIGINT[], $4::INTEGER[], $5::TEXT[], $6::TIMESTAMP WITH TIME ZONE[], $7::TEXT[], $8::TEXT[], $9::BOOLEAN[]) AS done(id, attempt, status, run_at, message, error, uncount) WHERE pgq_jobs.id = done.id AND pgq_jobs.attempts = done.attempt AND pgq_jobs.status = (SELECT 'running') RETURNING pgq_jobs.id

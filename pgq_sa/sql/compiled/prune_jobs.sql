@@ -1,0 +1,9 @@
+-- prune_jobs: written by python -m pgq_sa.sql.snapshot (do not edit)
+-- $1 before
+-- $2 limit
+WITH "old" AS 
+(SELECT pgq_jobs.id AS id 
+FROM pgq_jobs 
+WHERE pgq_jobs.status IN ('succeeded', 'failed', 'cancelled') AND pgq_jobs.finished_at < $1::TIMESTAMP WITH TIME ZONE 
+ LIMIT $2::INTEGER FOR UPDATE SKIP LOCKED)
+ DELETE FROM pgq_jobs USING "old" WHERE pgq_jobs.id = "old".id RETURNING pgq_jobs.id
