@@ -12,6 +12,7 @@ import sys
 from datetime import datetime, timezone
 
 import anyio
+import asyncpg
 import httpx
 import psycopg2
 import pytest
@@ -24,14 +25,17 @@ from starlette.responses import RedirectResponse
 from starlette.routing import Mount
 
 import pgq_sa
+from pgq_sa.queries import browse, charts
+from pgq_sa.queries.browse import JobFilters
+from pgq_sa.sql import statements_for
 from pgq_sa.web import create_app
 from pgq_sa.web.app import build_app
 from pgq_sa.web.data import DashboardData
-from pgq_sa.web.queries import JobFilter, web_statements
 
-from .conftest import wait_for
+from .conftest import create_database, drop_database, server_url, wait_for
 from .known_jobs import NOW, T, at, build
-from .procs import ROOT
+from .plans import explain, scans
+from .procs import ROOT, query
 
 pytestmark = pytest.mark.anyio
 BASE = "http://testserver"
@@ -232,8 +236,9 @@ async def test_a_rare_filter_scans_a_bounded_range_and_continues(engine):
     assert set(found) <= set(expected.finished_ids)
     # ~80 jobs, 10 looked at per request: the list walked on in bounded steps
     assert hops >= 5
-    compiled = str(web_statements(pgq_sa.tables).jobs_page(
-        JobFilter(["failed"]), newer=False, bounded=True))
+    page = browse.jobs_page(statements_for(pgq_sa.tables), JobFilters(("failed",)), limit=50,
+                            scan=10)
+    compiled = str(page.statement)
     assert "OFFSET" not in compiled.upper() and "LIMIT" in compiled.upper()
 
 
@@ -588,38 +593,85 @@ def test_core_and_cli_do_not_import_the_web_dependencies():
     assert out.stdout.strip() == "[]"
 
 
-async def test_data_layer_bulk_selection_uses_the_partial_indexes(engine):
-    """EXPLAIN of the bulk selections and of a jobs page on a table of a few thousand
-    rows: queued and running jobs through their partial indexes, pages through the
-    primary key; never a sequential scan of pgq_jobs."""
-    async with engine.begin() as conn:
-        await conn.exec_driver_sql(
-            "INSERT INTO pgq_jobs (queue, entrypoint, status, finished_at, started_at) "
-            "SELECT 'q' || (i % 3), 'e', CASE WHEN i % 10 = 0 THEN 'queued' ELSE "
-            "'succeeded' END, CASE WHEN i % 10 = 0 THEN NULL ELSE now() END, now() "
-            "FROM generate_series(1, 20000) i")
-        await conn.exec_driver_sql("ANALYZE pgq_jobs")
-    w = web_statements(pgq_sa.tables)
-    from sqlalchemy.dialects import postgresql
+S = statements_for(pgq_sa.tables)
+QUEUE = JobFilters(queue="q1")
+SLOTS = {"starts": [datetime(2030, 1, 1, tzinfo=timezone.utc)],
+         "ends": [datetime(2030, 1, 1, 0, 5, tzinfo=timezone.utc)]}
+#: What each of the dashboard's job reads must scan, as a generic plan: queued and
+#: running jobs through their partial indexes, pages through the primary key or
+#: the partial index on finish time, statistics through their primary key.
+PLANS = {
+    "bulk cancel, queued": (browse.status_ids(S, "queued", QUEUE, limit=100),
+                            "pgq_jobs", "pgq_jobs_dequeue_idx"),
+    "bulk cancel, running": (browse.status_ids(S, "running", QUEUE, limit=100),
+                             "pgq_jobs", "pgq_jobs_running_idx"),
+    "bulk retry": (browse.retryable_ids(S, QUEUE, limit=100),
+                   "pgq_jobs", "pgq_jobs_finished_idx"),
+    "jobs page": (browse.jobs_page(S, JobFilters(), limit=50, cursor_id=10**9),
+                  "pgq_jobs", "pk_pgq_jobs"),
+    "jobs page, filtered": (browse.jobs_page(S, QUEUE, limit=50, cursor_id=10**9, scan=10000),
+                            "pgq_jobs", "pk_pgq_jobs"),
+    "jobs page, newer": (browse.jobs_page(S, QUEUE, limit=50, newer=True, cursor_id=5,
+                                          scan=10000), "pgq_jobs", "pk_pgq_jobs"),
+    "jobs page, failed": (browse.jobs_page(S, JobFilters(("failed",)), limit=50,
+                                           by_finish=True, scan=10000),
+                          "pgq_jobs", "pgq_jobs_finished_idx"),
+    "jobs scanned": (browse.jobs_scanned(S, scan=10000), "pgq_jobs", "pk_pgq_jobs"),
+    "running jobs per worker": (browse.running_by_worker(S, worker_ids=["w1", "w2"],
+                                                         per_worker=50),
+                                "pgq_jobs", "pgq_jobs_running_idx"),
+    "latency chart": (charts.latency_all(S, per_slot=50, **SLOTS),
+                      "pgq_jobs", "pgq_jobs_finished_idx"),
+    "throughput chart": (charts.counts_per_second(S, since=SLOTS["starts"][0],
+                                                  until=SLOTS["ends"][0], slot_seconds=5),
+                         "pgq_stats", "pk_pgq_stats"),
+}
 
-    async def plan(stmt, params):
-        sql = stmt.params(**params).compile(dialect=postgresql.dialect(),
-                                            compile_kwargs={"literal_binds": True})
-        async with engine.connect() as conn:
-            rows = await conn.exec_driver_sql(f"EXPLAIN {sql}")
-            return "\n".join(r[0] for r in rows)
 
-    shape = JobFilter([], queue=True)
-    text = await plan(w.select_ids("queued", shape), {"queue": "q1", "limit": 100})
-    assert "pgq_jobs_dequeue_idx" in text and "Seq Scan" not in text, text
-    text = await plan(w.jobs_page(JobFilter([], queue=True), newer=False, bounded=True),
-                      {"before_id": 10**9, "queue": "q1", "limit": 50, "scan": 10000})
-    assert "pk_pgq_jobs" in text and "Seq Scan on pgq_jobs" not in text, text
-    text = await plan(w.jobs_page(JobFilter(["failed"]), newer=False, bounded=True,
-                                  by_finish=True),
-                      {"before_id": 10**9, "before_at": datetime.now(timezone.utc),
-                       "limit": 50, "scan": 10000})
-    assert "pgq_jobs_finished_idx" in text and "Seq Scan on pgq_jobs" not in text, text
+@pytest.fixture(scope="module")
+def big_dsn(template_db):
+    """100,000 jobs in the proportions of a busy queue (8% queued, 1% running on
+    seven workers, the rest finished) and 20,000 per-second statistics rows."""
+    name = create_database(template_db)
+    dsn = server_url(name).render_as_string(hide_password=False)
+    query(dsn, """
+        INSERT INTO pgq_jobs (queue, entrypoint, status, finished_at, started_at, worker_id)
+          SELECT 'q' || (i % 3), 'e',
+                 CASE WHEN i % 100 < 8 THEN 'queued' WHEN i % 100 < 9 THEN 'running'
+                      WHEN i % 100 < 97 THEN 'succeeded' WHEN i % 100 < 99 THEN 'failed'
+                      ELSE 'cancelled' END,
+                 CASE WHEN i % 100 >= 9 THEN now() - i * interval '10 ms' END,
+                 CASE WHEN i % 100 >= 8 THEN now() - i * interval '10 ms' END,
+                 CASE WHEN i % 100 = 8 THEN 'w' || (i % 7) END
+          FROM generate_series(1, 100000) i;
+        INSERT INTO pgq_stats (span, bucket, queue, entrypoint, status, count)
+          SELECT 1, '2030-01-01'::timestamptz - i * interval '1 second', 'q', 'e',
+                 'succeeded', 1
+          FROM generate_series(1, 20000) i;
+        ANALYZE pgq_jobs;
+        ANALYZE pgq_stats;
+    """)
+    try:
+        yield dsn
+    finally:
+        drop_database(name)
+
+
+@pytest.mark.parametrize("name", PLANS)
+async def test_the_dashboards_reads_use_the_indexes_in_generic_plans(big_dsn, name):
+    """Each statement run as a prepared statement with a generic plan (as asyncpg's
+    statement cache may run it): the index it needs, never a sequential scan."""
+    query_, relation, index = PLANS[name]
+    conn = await asyncpg.connect(big_dsn)
+    try:
+        # their parameters feed a function scan (unnest) and a LIMIT only
+        plan = await explain(conn, query_.statement, query_.params,
+                             shows_parameters=name not in ("running jobs per worker",
+                                                           "latency chart"))
+    finally:
+        await conn.close()
+    assert any(n.get("Index Name") == index for n in plan), plan  # bitmap scans too
+    assert not any(n["Node Type"] == "Seq Scan" for n in scans(plan, relation)), plan
 
 
 async def test_readings_are_shared_between_close_requests(engine, monkeypatch):

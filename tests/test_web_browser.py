@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 import pgq_sa
 
+from .conftest import job_status
 from .known_jobs import _end
 from .procs import pgq, start
 
@@ -182,14 +183,16 @@ def insert_job(dsn: str, **values: Any) -> int:
     return int(run(go()))
 
 
-def job_status(dsn: str, job_id: int) -> str:
-    conn = psycopg2.connect(**_connect_args(dsn))
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT status FROM pgq_jobs WHERE id = %s", (job_id,))
-            return str(cur.fetchone()[0])
-    finally:
-        conn.close()
+def status_of(dsn: str, job_id: int) -> str | None:
+    """The job's status, read by the tests' one status helper (conftest)."""
+    async def go() -> str | None:
+        engine = create_async_engine(pgq_sa.dsn.async_url(dsn))
+        try:
+            return await job_status(engine, job_id)
+        finally:
+            await engine.dispose()
+
+    return run(go())
 
 
 def _connect_args(dsn: str) -> dict[str, Any]:
@@ -257,7 +260,7 @@ def test_a_failed_job_is_found_opened_retried_and_succeeds(dsn, page, tmp_path):
         assert out.returncode == 0, out.stderr
         job_id = int(out.stdout)
         deadline = time.monotonic() + 30
-        while job_status(dsn, job_id) != "failed":
+        while status_of(dsn, job_id) != "failed":
             assert time.monotonic() < deadline, (tmp_path / "worker.log").read_text()
             time.sleep(0.05)
         with web(dsn) as url:
@@ -292,7 +295,7 @@ def test_a_failed_job_is_found_opened_retried_and_succeeds(dsn, page, tmp_path):
             expect(tab.locator("#job-head .pill")).to_have_text("succeeded", timeout=SEEN)
             expect(tab.locator("#job-cancel")).to_have_count(0)
             page.shot("job-succeeded")
-        assert job_status(dsn, job_id) == "succeeded"
+        assert status_of(dsn, job_id) == "succeeded"
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0, (tmp_path / "worker.log").read_text()
@@ -323,7 +326,7 @@ def test_read_only_has_no_action(dsn, page):
             method: "POST", headers: {"Content-Type": "application/json"}, body: "{}"})).status""",
                               failed)
         assert status in (404, 405)
-    assert job_status(dsn, failed) == "failed"
+    assert status_of(dsn, failed) == "failed"
 
 
 def test_a_script_in_a_payload_is_shown_as_text(dsn, page):

@@ -6,8 +6,9 @@ uvicorn); importing :mod:`pgq_sa` never loads them.
 
 - :mod:`pgq_sa.web.app`: routes, pages, the JSON API, CSRF and the ``auth`` hook;
 - :mod:`pgq_sa.web.data`: what each page and endpoint shows, as data;
-- :mod:`pgq_sa.web.queries`: the SQL it adds to :mod:`pgq_sa.stats` and
-  :mod:`pgq_sa.admin`;
+  its SQL is in :mod:`pgq_sa.sql` (``charts``, ``browse``, ``health``) and runs
+  through the typed query layer (:mod:`pgq_sa.queries`), beside what
+  :mod:`pgq_sa.stats` and :mod:`pgq_sa.admin` already read and do;
 - :mod:`pgq_sa.web.features`: which optional parts exist;
 - ``templates/`` and ``static/``: the page shells, ``pgq.css`` and ``pgq.js`` (no
   build step, no CDN: the files ship in the wheel).

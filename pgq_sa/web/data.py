@@ -2,9 +2,12 @@
 JSON API endpoint) and one per action.
 
 The current figures come from :func:`pgq_sa.stats.snapshot` (what the terminal
-dashboard reads), actions go through :mod:`pgq_sa.admin`; the statements added for
-the browser are in :mod:`pgq_sa.web.queries`.  Nothing here needs Starlette: the
-data layer can be used (and is tested) on its own.
+dashboard reads), actions go through :mod:`pgq_sa.admin`; what the browser adds
+runs through the typed query layer (:mod:`pgq_sa.queries.charts`,
+:mod:`~pgq_sa.queries.browse` and :mod:`~pgq_sa.queries.health`, their SQL in
+:mod:`pgq_sa.sql`) on the statistics' reading connection
+(:func:`pgq_sa.stats.reading`).  Nothing here needs Starlette: the data layer can be
+used (and is tested) on its own.
 """
 
 from __future__ import annotations
@@ -23,7 +26,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .. import admin
-from ..queries import execute, inspection
+from ..queries import browse, charts, execute, health, inspection
+from ..queries.browse import ERROR_PREVIEW, PAYLOAD_PREVIEW, JobFilters
 from ..schema import (
     CANCELLED,
     FAILED,
@@ -35,25 +39,18 @@ from ..schema import (
     SUCCEEDED,
     tables_for,
 )
-from ..sql import statements_for
+from ..sql import Statements, statements_for
 from ..stats import (
     STALE_AFTER,
     Figures,
     Snapshot,
     WorkerInfo,
-    _reading,
     format_seconds,
     list_workers,
+    reading,
     snapshot,
 )
 from .features import Features, detect_features
-from .queries import (
-    ERROR_PREVIEW,
-    PAYLOAD_PREVIEW,
-    JobFilter,
-    WebStatements,
-    web_statements,
-)
 
 __all__ = ["RANGES", "BadRequest", "DashboardData", "JobQuery", "Range"]
 
@@ -124,13 +121,9 @@ class JobQuery:
         return bool(self.statuses) and set(self.statuses) <= set(FINISHED_STATUSES)
 
     @property
-    def shape(self) -> JobFilter:
-        return JobFilter(self.statuses, self.queue is not None, self.entrypoint is not None,
-                         self.created_after is not None, self.created_before is not None)
-
-    def params(self) -> dict[str, Any]:
-        return {"queue": self.queue, "entrypoint": self.entrypoint,
-                "created_after": self.created_after, "created_before": self.created_before}
+    def filters(self) -> JobFilters:
+        return JobFilters(self.statuses, self.queue, self.entrypoint, self.created_after,
+                          self.created_before)
 
     def to_dict(self) -> dict[str, Any]:
         return {"state": list(self.statuses), "queue": self.queue,
@@ -220,8 +213,7 @@ class DashboardData:
 
     def __post_init__(self) -> None:
         self.tables = tables_for(self.schema)
-        self.sql: WebStatements = web_statements(self.tables)
-        self.stats = statements_for(self.tables)
+        self.stmts: Statements = statements_for(self.tables)
         if self.features is None:
             self.features = detect_features(self.tables)
         self._shared = Shared(self.share_for)
@@ -232,7 +224,7 @@ class DashboardData:
         """A connection for a few small reads (no parallel plans), rolled back; a
         missing schema raises :class:`~pgq_sa.SchemaNotInstalled` (the terminal
         dashboard's reading connection)."""
-        async with _reading(self.engine, self.stats) as conn:
+        async with reading(self.engine, schema=self.schema) as conn:
             yield conn
 
     async def _snapshot(self) -> Snapshot:
@@ -322,64 +314,65 @@ class DashboardData:
         """Outcomes per slot (and per queue) and latency percentiles per slot over the
         last ``rng``, complete slots only (ending at the start of the current one)."""
         async with self._read() as conn:
-            [now] = await execute(conn, inspection.clock(self.stats, now=self.clock()))
+            [now] = await execute(conn, inspection.clock(self.stmts, now=self.clock()))
             stamp = math.floor(now.timestamp() / rng.slot_seconds) * rng.slot_seconds
             until = datetime.fromtimestamp(stamp, timezone.utc)
             since = until - timedelta(seconds=rng.seconds)
-            stmt = self.sql.history_seconds if rng.span == 1 else self.sql.history_minutes
-            counts = list(await conn.execute(stmt, {
-                "since": since, "until": until, "slot_seconds": float(rng.slot_seconds)}))
+            per_slot = charts.counts_per_second if rng.span == 1 else charts.counts_per_minute
+            counts = await execute(conn, per_slot(self.stmts, since=since, until=until,
+                                                  slot_seconds=rng.slot_seconds))
             starts = [since + timedelta(seconds=i * rng.slot_seconds)
                       for i in range(rng.slots)]
             ends = [*starts[1:], until]
-            params: dict[str, Any] = {"starts": starts, "ends": ends, "per_slot": PER_SLOT}
             if queue is None:
-                lat = list(await conn.execute(self.sql.latency_all, params))
+                lat = await execute(conn, charts.latency_all(
+                    self.stmts, starts=starts, ends=ends, per_slot=PER_SLOT))
             else:
-                lat = list(await conn.execute(self.sql.latency_queue,
-                                              {**params, "queue": queue, "scan": SLOT_SCAN}))
+                lat = await execute(conn, charts.latency_queue(
+                    self.stmts, starts=starts, ends=ends, per_slot=PER_SLOT, queue=queue,
+                    scan=SLOT_SCAN))
             # the totals: exact counts up to the current second (the terminal
-            # dashboard's window statement), not only the complete slots
-            window = _window(now, rng)
+            # dashboard's window statement), not only the complete slots; an hour
+            # starts at its first whole minute (per-second rows are kept an hour)
+            window = inspection.Window.last(rng.seconds, now, whole_minutes=rng.span == 60)
             totals_rows = await execute(conn, inspection.window(
-                self.stats, inspection.Window(window["since"], window["until"],
-                                              window["minutes_from"], window["minutes_to"]),
-                since_short=window["since_short"]))
+                self.stmts, window, since_short=window.until - timedelta(seconds=10)))
 
         n = rng.slots
         per_queue: dict[str, dict[str, list[float]]] = {}
         totals = dict.fromkeys((SUCCEEDED, FAILED, CANCELLED, RETRIED), 0)
-        for r in counts:
-            if queue is not None and r.queue != queue:
+        for point in counts:
+            if queue is not None and point.queue != queue:
                 continue
-            if not 0 <= r.slot < n:
+            if not 0 <= point.slot < n:
                 continue
-            series = per_queue.setdefault(r.queue, {"done": [0.0] * n, "failed": [0.0] * n})
-            count = int(r.n)
-            if r.status in FINISHED_STATUSES:
-                series["done"][r.slot] += count / rng.slot_seconds
-            if r.status in (FAILED, RETRIED):
-                series["failed"][r.slot] += count / rng.slot_seconds
-        for r in totals_rows:
-            if queue is None or r.queue == queue:
-                totals[r.status] = totals.get(r.status, 0) + int(r.n)
+            series = per_queue.setdefault(point.queue,
+                                          {"done": [0.0] * n, "failed": [0.0] * n})
+            count = int(point.n)
+            if point.status in FINISHED_STATUSES:
+                series["done"][point.slot] += count / rng.slot_seconds
+            if point.status in (FAILED, RETRIED):
+                series["failed"][point.slot] += count / rng.slot_seconds
+        for total in totals_rows:
+            if queue is None or total.queue == queue:
+                totals[total.status] = totals.get(total.status, 0) + int(total.n)
         latency: dict[str, Any] = {"p50": [None] * n, "p95": [None] * n, "n": [0] * n}
         by_queue: dict[str, dict[str, list[Any]]] = {}
         overall: tuple[float | None, float | None] = (None, None)
         for r in lat:
             low, high = (None, None) if not r.latency else (
                 _clamp(r.latency[0]), _clamp(r.latency[1]))
-            if r.level == 0:  # slot and queue
+            if r.level == 0 and r.slot is not None and r.queue is not None:  # slot, queue
                 q = by_queue.setdefault(r.queue, {"p50": [None] * n, "p95": [None] * n})
                 q["p50"][r.slot - 1], q["p95"][r.slot - 1] = low, high
-            elif r.level == 1:  # slot
+            elif r.level == 1 and r.slot is not None:  # slot
                 latency["p50"][r.slot - 1], latency["p95"][r.slot - 1] = low, high
                 latency["n"][r.slot - 1] = int(r.n)
             elif r.level == 3:  # everything
                 overall = (low, high)
         finished = totals[SUCCEEDED] + totals[FAILED] + totals[CANCELLED]
         attempts = finished + totals[RETRIED]
-        seconds = (window["until"] - window["since"]).total_seconds()
+        seconds = (window.until - window.since).total_seconds()
         return {
             "range": rng.name,
             "slot_seconds": rng.slot_seconds,
@@ -436,10 +429,13 @@ class DashboardData:
         With filters, the page holds the matching jobs among the :attr:`scan` jobs
         next to the cursor; when that scan ends before the page is full,
         ``searched`` says how far it went and ``older`` continues from there."""
-        shape = query.shape
+        filters = query.filters
         newer = query.after is not None
         by_finish = query.by_finish
-        bounded = not shape.empty and not (shape.statuses and set(shape.statuses) <= {RUNNING})
+        # a filter that may match few jobs looks at a bounded range (running jobs
+        # are few: their partial index serves them whole)
+        bounded = not filters.empty and not (
+            query.statuses and set(query.statuses) <= {RUNNING})
         before = None if query.before is None else Cursor.parse(query.before)
         after = None if query.after is None else Cursor.parse(query.after)
         async with self._read() as conn:
@@ -447,17 +443,19 @@ class DashboardData:
                     and not by_finish:
                 start = await self._locate(conn, query.created_before)
                 before = None if start is None else Cursor(start)
-            params = {**query.params(), "limit": query.limit + 1, "scan": self.scan,
-                      "before_id": before and before.id, "before_at": before and before.at,
-                      "after_id": after and after.id, "after_at": after and after.at}
-            rows = list(await conn.execute(self.sql.jobs_page(
-                shape, newer=newer, bounded=bounded, by_finish=by_finish), params))
+            cursor = after if newer else before
+            cursor_id = None if cursor is None else cursor.id
+            cursor_at = None if cursor is None else cursor.at
+            rows = await execute(conn, browse.jobs_page(
+                self.stmts, filters, limit=query.limit + 1, newer=newer, cursor_id=cursor_id,
+                cursor_at=cursor_at, by_finish=by_finish, scan=self.scan if bounded else None))
             more = len(rows) > query.limit
             rows = rows[:query.limit]
             scan = None
             if bounded and not more:
-                scan = (await conn.execute(self.sql.jobs_scanned(
-                    newer=newer, by_finish=by_finish), params)).first()
+                scan = next(iter(await execute(conn, browse.jobs_scanned(
+                    self.stmts, scan=self.scan, newer=newer, cursor_id=cursor_id,
+                    cursor_at=cursor_at, by_finish=by_finish))), None)
         if newer:
             rows.reverse()
         jobs = [self._job_row(r) for r in rows]
@@ -485,23 +483,21 @@ class DashboardData:
         """The id after the last job created before ``created_before``, found by
         bisecting the primary key (ids grow with creation time; the filter then
         applies exactly): a few index probes whatever the table's size."""
-        low, high = (await conn.execute(self.sql.id_bounds)).one()
-        if low is None:
+        [(low, high)] = await execute(conn, browse.id_bounds(self.stmts))
+        if low is None or high is None:
             return None
         high += 1
         while low < high:
             mid = (low + high) // 2
-            row = (await conn.execute(self.sql.job_at, {"id": mid})).first()
+            row = next(iter(await execute(conn, browse.job_at(self.stmts, job_id=mid))), None)
             if row is None or row.created_at >= created_before:
                 high = mid
             else:
                 low = int(row.id) + 1
         return int(high)
 
-    def _job_row(self, r: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, value in r._mapping.items():
-            out[key] = value.isoformat() if isinstance(value, datetime) else value
+    def _job_row(self, r: browse.JobSummary) -> dict[str, Any]:
+        out = _jsonable(r._asdict())
         payload = out.pop("payload")
         out["payload_preview"] = payload[:PAYLOAD_PREVIEW]
         out["payload_truncated"] = len(payload) > PAYLOAD_PREVIEW
@@ -546,12 +542,12 @@ class DashboardData:
         running: dict[str, list[dict[str, Any]]] = {}
         if found:
             async with self._read() as conn:
-                rows = await conn.execute(self.sql.running_by_worker, {
-                    "worker_ids": [w.id for w in found], "per_worker": per_worker})
-                for r in rows:
-                    job = {k: (v.isoformat() if isinstance(v, datetime) else v)
-                           for k, v in r._mapping.items() if k != "worker_id"}
-                    running.setdefault(r.worker_id, []).append(job)
+                rows = await execute(conn, browse.running_by_worker(
+                    self.stmts, worker_ids=[w.id for w in found], per_worker=per_worker))
+            for r in rows:
+                job = _jsonable(r._asdict())
+                del job["worker_id"]
+                running.setdefault(r.worker_id, []).append(job)
         return {
             "stale_after": self.stale_after,
             "workers": [{**w.to_dict(), "jobs": running.get(w.id, [])} for w in found],
@@ -564,18 +560,18 @@ class DashboardData:
         """pgq tables' live and dead rows and vacuum history; what holds back cleanup
         (open transactions, idle in transaction included, replication slots,
         prepared transactions); the settings that matter; plain-language warnings."""
-        t = self.tables
-        names = [self._qualified(tb) for tb in (t.jobs, t.stats, t.workers)]
+        stmts = self.stmts
         async with self._read() as conn:
-            tables = [dict(r._mapping) for r in await conn.execute(
-                self.sql.table_stats, {"tables": names})]
-            sessions = [dict(r._mapping) for r in await conn.execute(
-                self.sql.open_transactions, {"limit": 20})]
-            slots = [dict(r._mapping) for r in await conn.execute(self.sql.slots)]
-            prepared = [dict(r._mapping) for r in await conn.execute(self.sql.prepared)]
-            settings = {r.name: r.setting for r in await conn.execute(
-                self.sql.settings, {"names": list(SETTINGS)})}
-            db = dict((await conn.execute(self.sql.database)).one()._mapping)
+            tables = [r._asdict() for r in await execute(conn, health.table_stats(stmts))]
+            sessions = [r._asdict() for r in await execute(
+                conn, health.open_transactions(stmts, limit=20))]
+            slots = [r._asdict() for r in await execute(
+                conn, health.replication_slots(stmts))]
+            prepared = [r._asdict() for r in await execute(
+                conn, health.prepared_transactions(stmts))]
+            settings = {r.name: r.setting for r in await execute(
+                conn, health.settings(stmts, names=SETTINGS))}
+            [db] = await execute(conn, health.database(stmts))
         for s in sessions:
             s["query"] = mask_literals(s["query"])
             s["holds_cleanup"] = s["xmin_age"] is not None or s["xid_age"] is not None
@@ -583,9 +579,9 @@ class DashboardData:
         out: dict[str, Any] = {"warnings": warnings}
         if details:
             out.update({
-                "now": db["now"].isoformat(),
-                "database": {"name": db["name"], "server_version": db["server_version"],
-                             "frozen_xid_age": db["frozen_xid_age"]},
+                "now": db.now.isoformat(),
+                "database": {"name": db.name, "server_version": db.server_version,
+                             "frozen_xid_age": db.frozen_xid_age},
                 "tables": [_jsonable(r) for r in tables],
                 "transactions": [_jsonable(s) for s in sessions],
                 "slots": slots, "prepared": [_jsonable(p) for p in prepared],
@@ -594,10 +590,6 @@ class DashboardData:
                                "dead_rows": self.dead_rows},
             })
         return out
-
-    def _qualified(self, table: Any) -> str:
-        preparer = self.engine.dialect.identifier_preparer
-        return str(preparer.format_table(table))
 
     def _health_warnings(self, tables: list[dict[str, Any]], sessions: list[dict[str, Any]],
                          slots: list[dict[str, Any]], prepared: list[dict[str, Any]],
@@ -691,25 +683,22 @@ class DashboardData:
         matching ``query``'s filters in a state the action applies to, at most
         ``limit`` (:attr:`bulk_limit`); and whether more match."""
         cap = min(limit or self.bulk_limit, self.bulk_limit)
-        shape = query.shape
-        params = {**query.params(), "limit": cap + 1}
+        filters = query.filters
+        wanted = set(filters.statuses)
         found: list[int] = []
+        if action not in ("cancel", "retry"):
+            raise BadRequest(f"unknown action {action!r}: use cancel or retry")
         async with self._read() as conn:
-            await conn.execute(self.sql.bulk_timeout)
+            await execute(conn, browse.bulk_timeout(self.stmts))
             if action == "cancel":
-                for status in (QUEUED, RUNNING):
-                    if shape.statuses and status not in shape.statuses:
-                        continue
-                    params["limit"] = cap + 1 - len(found)
-                    if params["limit"] > 0:
-                        found += [r[0] for r in await conn.execute(
-                            self.sql.select_ids(status, shape), params)]
-            elif action == "retry":
-                if not shape.statuses or set(shape.statuses) & {FAILED, CANCELLED}:
-                    found = [r[0] for r in await conn.execute(
-                        self.sql.select_retryable(shape), params)]
-            else:
-                raise BadRequest(f"unknown action {action!r}: use cancel or retry")
+                for status in CANCELLABLE:
+                    left = cap + 1 - len(found)
+                    if (not wanted or status in wanted) and left > 0:
+                        found += await execute(conn, browse.status_ids(
+                            self.stmts, status, filters, limit=left))
+            elif not wanted or wanted & {FAILED, CANCELLED}:
+                found = await execute(conn, browse.retryable_ids(self.stmts, filters,
+                                                                 limit=cap + 1))
         return sorted(found[:cap]), len(found) > cap
 
     async def bulk(self, action: str, query: JobQuery, *, limit: int | None = None,
@@ -735,6 +724,8 @@ class NotAvailable(BadRequest):
     """An action of a feature this pgq-sa does not have yet."""
 
 
+#: States a bulk cancel selects (each through its partial index).
+CANCELLABLE = (QUEUED, RUNNING)
 #: Longest payload (as indented JSON) the job page shows.
 MAX_PAYLOAD_TEXT = 256 * 1024
 #: Settings the health page reads.
@@ -775,24 +766,6 @@ class Shared:
             task.add_done_callback(lambda _: ended.__setitem__(0, time.monotonic()))
             self._tasks[key] = (task, ended)
         return await asyncio.shield(self._tasks[key][0])
-
-
-def _window(now: datetime, rng: Range) -> dict[str, Any]:
-    """Parameters of :attr:`StatsStatements.window` for the last ``rng`` up to the
-    current second: whole minutes from per-minute rows, the edges from per-second
-    ones.  An hour starts at its first whole minute (per-second rows are kept only
-    an hour, so an older edge could be gone)."""
-    until = now.replace(microsecond=0)
-    since = until - timedelta(seconds=rng.seconds)
-    minutes_from = since + timedelta(seconds=-since.timestamp() % 60)
-    minutes_to = until - timedelta(seconds=until.timestamp() % 60)
-    if rng.span == 60:
-        since = minutes_from
-    if minutes_from >= minutes_to:
-        minutes_from = minutes_to = until
-    return {"since": since, "until": until, "minutes_from": minutes_from,
-            "minutes_to": minutes_to, "since_short": until - timedelta(seconds=10),
-            "now": now}
 
 
 async def _gather(*coros: Awaitable[Any]) -> list[Any]:
