@@ -4,11 +4,11 @@
     python benchmarks/web_pages.py --finished 50000 --queued 5000   # quick
     python benchmarks/web_pages.py --dsn postgresql://postgres@127.0.0.1:5432/postgres
 
-By default it runs on a throwaway PostgreSQL cluster with stock settings (``initdb``
-and ``pg_ctl`` of ``--pg-bin``: the newest /usr/lib/postgresql/*/bin, else the
-embedded server of ``pgq-sa[embedded]``), removed afterwards, as users run it: a
-shared server tuned for tests (autovacuum off) would mislead.  ``--dsn`` uses a
-running server instead (a scratch database is created and dropped).
+By default it runs on a throwaway PostgreSQL cluster with stock settings
+(``benchmarks/cluster.py``: ``initdb`` and ``pg_ctl``), removed afterwards, as users
+run it: a shared server tuned for tests (autovacuum off) would mislead.  ``--dsn``
+(or ``$BENCH_PG_DSN``) uses a running server instead (a scratch database is created
+and dropped).
 
 The database is filled as ``benchmarks/dashboard_refresh.py`` fills it: finished
 jobs over the last 23 hours, queued jobs (80% ready, 20% scheduled), 200 running on
@@ -25,15 +25,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import math
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -49,6 +44,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pgq_sa
+from benchmarks.cluster import throwaway_cluster
 from benchmarks.dashboard_refresh import populate
 from pgq_sa import migrate
 from pgq_sa.web.app import build_app
@@ -56,55 +52,6 @@ from pgq_sa.web.data import DashboardData
 
 #: What a page must stay under (the issue's bar), in milliseconds.
 BUDGET_MS = 100.0
-
-
-def pg_bin(given: str | None) -> Path:
-    if given:
-        return Path(given)
-    system = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"),
-                    key=lambda p: int(p.parent.parent.name) if p.parent.parent.name.isdigit()
-                    else 0)
-    if system:
-        return system[-1].parent
-    from pgq_sa.devserver import _bin_dir
-
-    return _bin_dir()
-
-
-class Cluster:
-    """``initdb`` + ``pg_ctl`` in a temporary directory, stock settings but for the
-    port, the address and the socket directory (as ``postgres`` when run as root)."""
-
-    def __init__(self, bin_dir: Path) -> None:
-        self.bin = bin_dir
-        self.dir = Path(tempfile.mkdtemp(prefix="pgq-bench-web-"))
-        self.data = self.dir / "data"
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.user: list[str] = []
-        if os.geteuid() == 0:
-            shutil.chown(self.dir, "postgres", "postgres")
-            self.user = ["runuser", "-u", "postgres", "--"]
-        self._run("initdb", "-D", self.data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--no-sync")
-
-    def _run(self, tool: str, *args: object) -> None:
-        subprocess.run([*self.user, str(self.bin / tool), *map(str, args)], check=True,
-                       capture_output=True, timeout=300)
-
-    @property
-    def dsn(self) -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
-
-    def start(self) -> None:
-        opts = f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1"
-        self._run("pg_ctl", "-D", self.data, "-l", self.dir / "log", "-o", opts, "-w", "start")
-
-    def destroy(self) -> None:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            self._run("pg_ctl", "-D", self.data, "-m", "immediate", "-w", "stop")
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 async def ids(url: str) -> dict[str, Any]:
@@ -194,24 +141,25 @@ def report(results: list[tuple[str, str, list[float], int]], finished: int,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--dsn", default=None,
-                        help="use this server (a scratch database) instead of a throwaway "
-                             "cluster")
-    parser.add_argument("--pg-bin", default=os.environ.get("PGQ_SA_PG_BIN"),
-                        help="PostgreSQL's bin directory for the throwaway cluster")
+    parser.add_argument("--dsn", default=os.environ.get("BENCH_PG_DSN"),
+                        help="any database on the server to use (a scratch one is created); "
+                        "default: $BENCH_PG_DSN, else a throwaway cluster with stock settings")
     parser.add_argument("--finished", type=int, default=1_000_000)
     parser.add_argument("--queued", type=int, default=100_000)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--keep", action="store_true",
-                        help="keep the cluster (or scratch database) and print its DSN")
+                        help="keep the scratch database (with --dsn) and print its DSN")
     args = parser.parse_args()
-
-    cluster = None
     if args.dsn is None:
-        cluster = Cluster(pg_bin(args.pg_bin))
-        cluster.start()
-        print(f"throwaway cluster: {cluster.bin} on port {cluster.port} (stock settings)")
-    server = make_url(args.dsn or cluster.dsn)  # type: ignore[union-attr]
+        with throwaway_cluster() as args.dsn:
+            print("throwaway cluster (stock settings)")
+            run(args)
+    else:
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
+    server = make_url(args.dsn)
     name = f"pgq_bench_web_{uuid.uuid4().hex[:8]}"
     admin_url = server.set(drivername="postgresql").render_as_string(hide_password=False)
     url = server.set(drivername="postgresql", database=name).render_as_string(
@@ -224,8 +172,8 @@ def main() -> None:
         finally:
             await conn.close()
 
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
-        asyncio.run(admin(f'CREATE DATABASE "{name}"'))
         migrate.upgrade_database(url)
         print(f"populating {name}: {args.finished:,} finished, {args.queued:,} queued")
         t0 = time.perf_counter()
@@ -236,10 +184,7 @@ def main() -> None:
         report(results, args.finished, args.queued)
     finally:
         if args.keep:
-            print(f"kept: {url}" + (f" (cluster in {cluster.dir}; stop it with pg_ctl -D "
-                                    f"{cluster.data} stop)" if cluster else ""))
-        elif cluster is not None:
-            cluster.destroy()
+            print(f"kept: {url}")
         else:
             asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
