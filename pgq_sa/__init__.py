@@ -31,11 +31,12 @@ _EXPORTS: dict[str, str] = {
     "tables_for": "schema", "validate_identifier": "schema",
     "Worker": "worker", "WorkerConfig": "worker",
 }
-#: Submodules offered as attributes (``pgq_sa.admin``, ``pgq_sa.testing``...).
-_MODULES = frozenset({"admin", "dsn", "migrate", "testing"})
+#: Submodules offered as attributes (``pgq_sa.admin``, ``pgq_sa.testing``...);
+#: ``pgq_sa.web`` loads the web extra's packages only when an app is created.
+_MODULES = frozenset({"admin", "dsn", "migrate", "testing", "web"})
 
 if TYPE_CHECKING:
-    from . import admin, dsn, migrate, testing
+    from . import admin, dsn, migrate, testing, web
     from .admin import cancel, cancel_sync, retry, retry_sync
     from .backoff import Backoff
     from .context import JobContext, Snooze
@@ -134,4 +135,5 @@ __all__ = [
     "tables_for",
     "testing",
     "validate_identifier",
+    "web",
 ]

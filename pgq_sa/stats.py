@@ -41,7 +41,7 @@ from .sql import Statements, statements_for
 from .target import connection
 
 __all__ = ["Figures", "QueueFigures", "Snapshot", "Unserved", "WorkerInfo", "flag_unserved",
-           "list_workers", "snapshot"]
+           "list_workers", "reading", "snapshot"]
 
 Target = AsyncEngine | AsyncConnection
 
@@ -263,12 +263,15 @@ def flag_unserved(figures: Iterable[Figures], workers: list[WorkerInfo]) -> None
 
 
 @asynccontextmanager
-async def _reading(target: Target, s: Statements) -> AsyncIterator[AsyncConnection]:
-    """A connection from ``target`` (an engine's is tuned for small reads, then rolled
-    back; a caller's connection is used as it is)."""
-    async with connection(target, read_only=True, what="snapshot") as conn:
+async def reading(target: Target, *, schema: str | None = None
+                  ) -> AsyncIterator[AsyncConnection]:
+    """The connection :func:`snapshot` reads on, for a few small bounded reads: an
+    engine's is tuned for them (no parallel plans) and rolled back at the end; a
+    caller's connection is used as it is.  A missing pgq-sa schema raises
+    :class:`~pgq_sa.SchemaNotInstalled`."""
+    async with connection(target, schema=schema, read_only=True, what="reading") as conn:
         if isinstance(target, AsyncEngine):
-            await execute(conn, inspection.no_parallel(s))
+            await execute(conn, inspection.no_parallel(_stats(schema)))
         yield conn  # type: ignore[misc]
 
 
@@ -303,16 +306,10 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
     if short_s > window_s:
         raise ValueError("short_window must not exceed window")
     s = _stats(schema)
-    async with _reading(target, s) as conn:
+    async with reading(target, schema=schema) as conn:
         at = await _now(conn, s, now)
-        until = at.replace(microsecond=0)
-        since = until - timedelta(seconds=window_s)
-        minutes_from = since + timedelta(seconds=-since.timestamp() % 60)
-        minutes_to = until - timedelta(seconds=until.timestamp() % 60)
-        if minutes_from >= minutes_to:  # no whole minute inside: seconds only
-            minutes_from = minutes_to = until
-        span = inspection.Window(since=since, until=until, minutes_from=minutes_from,
-                                 minutes_to=minutes_to)
+        span = inspection.Window.last(window_s, at)
+        until, since = span.until, span.since
         queued = await execute(conn, inspection.queued(s, now=at))
         running = await execute(conn, inspection.running(s))
         counts = await execute(conn, inspection.window(
@@ -404,7 +401,7 @@ async def list_workers(target: Target, *, schema: str | None = None,
                        stale_after: float = STALE_AFTER) -> list[WorkerInfo]:
     """Registered workers with their running jobs and heartbeat age."""
     s = _stats(schema)
-    async with _reading(target, s) as conn:
+    async with reading(target, schema=schema) as conn:
         return await _workers(conn, s, await _now(conn, s, now), stale_after)
 
 

@@ -83,9 +83,12 @@ def test_the_docs_document_commands():
     """The collector finds what it should (it can fail: a regression would show here)."""
     commands = documented()
     for expected in [("worker",), ("jobs", "list"), ("jobs", "prune"), ("db", "upgrade"),
-                     ("db", "revision"), ("dashboard",), ("queues",)]:
+                     ("db", "revision"), ("dashboard",), ("queues",), ("web",)]:
         assert expected in commands, sorted(commands)
     assert "--older-than" in commands[("jobs", "prune")]
+    # docs/web.rst: its running sample and the options listed in a console block
+    assert {"--host", "--port", "--read-only", "--refresh", "--stale-after",
+            "--long-transaction"} <= commands[("web",)], commands[("web",)]
 
 
 def test_every_documented_command_and_option_exists():

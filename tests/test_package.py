@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import tarfile
+import time
+import urllib.request
 import venv
 import zipfile
 from pathlib import Path
@@ -52,9 +56,16 @@ def test_build_install_and_run_in_a_fresh_venv(tmp_path, empty_db):
         metadata = whl.read(f"pgq_sa-{version}.dist-info/METADATA").decode()
     assert {"pgq_sa/py.typed", "pgq_sa/_migrations/env.py",
             "pgq_sa/_migrations/versions/0001_pgq_sa_initial.py"} <= files
+    # the web dashboard's pages and assets (no build step, no CDN)
+    web_files = {f"pgq_sa/web/{f}" for f in (
+        "static/pgq.js", "static/pgq.css", "static/favicon.svg", "templates/base.html",
+        "templates/overview.html", "templates/queues.html", "templates/jobs.html",
+        "templates/job.html", "templates/workers.html", "templates/database.html")}
+    assert web_files <= files, web_files - files
     assert not any(f.startswith("tests/") for f in files)
     assert f"Version: {version}\n" in metadata
     assert "Provides-Extra: embedded" in metadata
+    assert "Provides-Extra: web" in metadata
     assert "Programming Language :: Python :: 3.13" in metadata
 
     # a fresh environment, nothing but the wheel and its dependencies (pip's cache
@@ -82,3 +93,26 @@ def test_build_install_and_run_in_a_fresh_venv(tmp_path, empty_db):
               cwd=tmp_path, env=env)
     job = json.loads(out.stdout)
     assert (job["id"], job["payload"], job["status"]) == (int(job_id), {"who": "wheel"}, "queued")
+
+    # the web dashboard from the installed wheel (its extra): pages and assets served
+    run(bin_dir / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        f"{wheel}[web]", cwd=tmp_path, env=env)
+    log = tmp_path / "web.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([bin_dir / "pgq-sa", "web", "--port", "0", "--dsn", empty_db],
+                                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r" on (http://\S+)/ \(", log.read_text())):
+            assert proc.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        url = found.group(1)
+        with urllib.request.urlopen(f"{url}/jobs/{job_id}", timeout=10) as r:
+            page = r.read().decode()
+        assert f'"id":{job_id}' in page and "/static/pgq.js?v=" in page
+        with urllib.request.urlopen(f"{url}/static/pgq.js", timeout=10) as r:
+            assert b"pgq-sa web dashboard" in r.read()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(30) == 0, log.read_text()

@@ -6,61 +6,16 @@ after five executions of a prepared statement) still matches the partial index.
 
 from __future__ import annotations
 
-import json
-
 import asyncpg
 import pytest
 
 from pgq_sa import tables
-from pgq_sa.sql import compiled, statements_for
+from pgq_sa.sql import statements_for
+
+from .plans import explain
 
 pytestmark = pytest.mark.anyio
 S = statements_for(tables)
-
-
-def nodes(plan: dict) -> list[dict]:
-    out = [plan]
-    for child in plan.get("Plans", []):
-        out.extend(nodes(child))
-    return out
-
-
-async def explain(conn: asyncpg.Connection, stmt, params: dict) -> list[dict]:
-    """The plan nodes of ``stmt`` run as a prepared statement with a generic plan.
-
-    ``EXPLAIN`` with parameters plans for their values (a custom plan) whatever
-    ``plan_cache_mode`` says, so the generic plan is taken from auto_explain while
-    the statement runs, in a transaction that is rolled back."""
-    c = compiled(stmt)
-    found: list[dict] = []
-
-    def on_notice(_conn, msg) -> None:
-        text = msg.message
-        if "plan:" in text:
-            doc = json.loads(text.split("plan:", 1)[1])
-            if doc.get("Query Text") == c.sql:
-                found.append(doc["Plan"])
-
-    await conn.execute("""
-        LOAD 'auto_explain';
-        SET auto_explain.log_min_duration = 0;
-        SET auto_explain.log_format = json;
-        SET auto_explain.log_level = notice;
-        SET plan_cache_mode = force_generic_plan;
-    """)
-    conn.add_log_listener(on_notice)
-    tr = conn.transaction()
-    await tr.start()
-    try:
-        await (await conn.prepare(c.sql)).fetch(*c.args(params))
-    finally:
-        await tr.rollback()
-        await conn.execute("RESET auto_explain.log_min_duration")
-        conn.remove_log_listener(on_notice)
-    assert len(found) == 1, found
-    # a generic plan still refers to the parameters; a custom one has their values
-    assert "$" in json.dumps(found[0]), found[0]
-    return nodes(found[0])
 
 
 @pytest.fixture

@@ -10,6 +10,10 @@ module                      calls
 :mod:`.operator`            cancel, retry, prune, notify
 :mod:`.statistics`          add outcome counts to ``pgq_stats``
 :mod:`.inspection`          what the dashboard, the CLI and the metrics read
+:mod:`.charts`              outcomes and latency per time slot (web dashboard)
+:mod:`.browse`              the jobs list by keyset, bulk selections, running
+                            jobs per worker (web dashboard)
+:mod:`.health`              what holds back cleanup (web dashboard)
 ==========================  ==================================================
 
 Each call takes keyword arguments and returns a :class:`Query`: the statement of

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from ..sql import Statements
@@ -43,6 +43,23 @@ class Window(NamedTuple):
 
     def params(self) -> dict[str, Any]:
         return self._asdict()
+
+    @classmethod
+    def last(cls, seconds: int, now: datetime, *, whole_minutes: bool = False) -> Window:
+        """The last ``seconds`` before the start of ``now``'s second (complete
+        seconds only), read from per-minute rows for its whole minutes and from
+        per-second rows for its ragged ends.  ``whole_minutes``: it starts at its
+        first whole minute (per-second rows are kept for an hour only, so an hour's
+        older edge could be gone)."""
+        until = now.replace(microsecond=0)
+        since = until - timedelta(seconds=seconds)
+        minutes_from = since + timedelta(seconds=-since.timestamp() % 60)
+        minutes_to = until - timedelta(seconds=until.timestamp() % 60)
+        if whole_minutes:
+            since = minutes_from
+        if minutes_from >= minutes_to:  # no whole minute inside: seconds only
+            minutes_from = minutes_to = until
+        return cls(since=since, until=until, minutes_from=minutes_from, minutes_to=minutes_to)
 
 
 class QueuedRow(NamedTuple):

@@ -10,6 +10,10 @@ module                 statements
 :mod:`.operator`       cancel, retry, prune, notify
 :mod:`.statistics`     outcome counts in ``pgq_stats``
 :mod:`.inspection`     what the dashboard, the CLI and the metrics read
+:mod:`.charts`         the web dashboard's outcomes and latency per time slot
+:mod:`.browse`         the web dashboard's jobs list, bulk selections, running
+                       jobs per worker
+:mod:`.health`         what holds back cleanup (PostgreSQL's statistics views)
 =====================  =========================================================
 
 Each builder is a small function of :class:`~pgq_sa.schema.Tables` (one schema);
@@ -32,7 +36,17 @@ from collections.abc import Callable
 from typing import Any
 
 from ..schema import Tables
-from . import acknowledge, enqueue, inspection, lifecycle, operator, statistics
+from . import (
+    acknowledge,
+    browse,
+    charts,
+    enqueue,
+    health,
+    inspection,
+    lifecycle,
+    operator,
+    statistics,
+)
 from .claim import claim as build_claim
 from .claim import claim_and_acknowledge
 from .common import CompiledStatement, ParameterError, compiled, status_in, status_is
@@ -98,6 +112,23 @@ class Statements:
     get_job = _built(inspection.get_job)
     existing_ids = _built(inspection.existing_ids)
     pending = _built(inspection.pending)
+    # charts (web dashboard)
+    counts_per_second = _built(charts.counts_per_second)
+    counts_per_minute = _built(charts.counts_per_minute)
+    latency_all = _built(charts.latency_all)
+    latency_queue = _built(charts.latency_queue)
+    # browsing jobs (web dashboard)
+    id_bounds = _built(browse.id_bounds)
+    job_at = _built(browse.job_at)
+    bulk_timeout = _built(browse.bulk_timeout)
+    running_by_worker = _built(browse.running_by_worker)
+    # database health (web dashboard)
+    table_stats = _built(health.table_stats)
+    open_transactions = _built(health.open_transactions)
+    replication_slots = _built(health.replication_slots)
+    prepared_transactions = _built(health.prepared_transactions)
+    settings = _built(health.settings)
+    database = _built(health.database)
 
     def claim(self, *, many_queues: bool, acknowledge: str | None = None) -> Any:
         """The claim from one queue or many, alone (``acknowledge=None``) or with the
@@ -127,6 +158,24 @@ class Statements:
         """Jobs in ``statuses``, oldest first (see :func:`.inspection.jobs_in`)."""
         return _jobs_in(self.tables, statuses, entrypoint, queue)
 
+    def jobs_page(self, shape: browse.Shape, *, newer: bool, bounded: bool,
+                  by_finish: bool) -> Any:
+        """A page of the jobs list (see :func:`.browse.jobs_page`)."""
+        return _jobs_page(self.tables, _canonical(shape), newer, bounded, by_finish)
+
+    def jobs_scanned(self, *, newer: bool, by_finish: bool) -> Any:
+        """How far a bounded page's scan went (see :func:`.browse.jobs_scanned`)."""
+        return _jobs_scanned(self.tables, newer, by_finish)
+
+    def status_ids(self, status: str, shape: browse.Shape) -> Any:
+        """Ids of jobs in ``status`` for a bulk action (see :func:`.browse.status_ids`)."""
+        return _status_ids(self.tables, status, _canonical(shape))
+
+    def retryable_ids(self, shape: browse.Shape) -> Any:
+        """Ids of failed or cancelled jobs for a bulk retry (see
+        :func:`.browse.retryable_ids`)."""
+        return _retryable_ids(self.tables, _canonical(shape))
+
 
 @functools.lru_cache(maxsize=64)
 def _list_jobs(tables: Tables, statuses: tuple[str, ...], queue: bool, entrypoint: bool) -> Any:
@@ -136,6 +185,32 @@ def _list_jobs(tables: Tables, statuses: tuple[str, ...], queue: bool, entrypoin
 @functools.lru_cache(maxsize=64)
 def _jobs_in(tables: Tables, statuses: tuple[str, ...], entrypoint: bool, queue: bool) -> Any:
     return inspection.jobs_in(tables, statuses=statuses, entrypoint=entrypoint, queue=queue)
+
+
+def _canonical(shape: browse.Shape) -> browse.Shape:
+    """One statement per set of filters, whatever the order of its states."""
+    return shape._replace(statuses=tuple(sorted(set(shape.statuses))))
+
+
+@functools.lru_cache(maxsize=256)
+def _jobs_page(tables: Tables, shape: browse.Shape, newer: bool, bounded: bool,
+               by_finish: bool) -> Any:
+    return browse.jobs_page(tables, shape, newer=newer, bounded=bounded, by_finish=by_finish)
+
+
+@functools.lru_cache(maxsize=16)
+def _jobs_scanned(tables: Tables, newer: bool, by_finish: bool) -> Any:
+    return browse.jobs_scanned(tables, newer=newer, by_finish=by_finish)
+
+
+@functools.lru_cache(maxsize=128)
+def _status_ids(tables: Tables, status: str, shape: browse.Shape) -> Any:
+    return browse.status_ids(tables, status, shape)
+
+
+@functools.lru_cache(maxsize=128)
+def _retryable_ids(tables: Tables, shape: browse.Shape) -> Any:
+    return browse.retryable_ids(tables, shape)
 
 
 @functools.lru_cache(maxsize=32)

@@ -19,8 +19,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY, TIMESTAMP
 from sqlalchemy.sql import Executable
 
-__all__ = ["TS", "CompiledStatement", "array", "compiled", "distinct_on", "literal", "now",
-           "seconds", "status_in", "status_is"]
+__all__ = ["TS", "CompiledStatement", "array", "compiled", "distinct_on", "latency", "literal",
+           "now", "seconds", "status_in", "status_is"]
 
 #: ``timestamp with time zone``, the type of every time column and parameter.
 TS = TIMESTAMP(timezone=True)
@@ -57,6 +57,11 @@ def now() -> ColumnElement[Any]:
 def seconds(interval: Any) -> ColumnElement[float]:
     """An interval in seconds, as a float."""
     return cast(extract("epoch", interval), Double)
+
+
+def latency(jobs: Any) -> ColumnElement[float]:
+    """A job's latency in seconds: ready (``run_at``, or creation if later) to start."""
+    return seconds(jobs.c.started_at - func.greatest(jobs.c.created_at, jobs.c.run_at))
 
 
 def distinct_on(stmt: Select[Any], *columns: Any) -> Select[Any]:

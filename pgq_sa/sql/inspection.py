@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..schema import FINISHED_STATUSES, QUEUED, RUNNING, Tables
-from .common import TS, distinct_on, literal, now, seconds, status_in, status_is
+from .common import TS, distinct_on, latency, literal, now, seconds, status_in, status_is
 
 __all__ = ["clock", "existing_ids", "get_job", "jobs_in", "last_errors", "list_jobs",
            "no_parallel", "pending", "queued", "running", "series", "timings", "window",
@@ -96,8 +96,7 @@ def timings(tables: Tables) -> Any:
     recent = (
         select(
             jobs.c.queue, jobs.c.entrypoint,
-            seconds(jobs.c.started_at - func.greatest(jobs.c.created_at, jobs.c.run_at))
-            .label("latency"),
+            latency(jobs).label("latency"),
             seconds(jobs.c.finished_at - jobs.c.started_at).label("runtime"),
         )
         .where(status_in(jobs.c.status, FINISHED_STATUSES), jobs.c.finished_at >= since,

@@ -17,6 +17,7 @@ from typing import Any
 
 from ..schema import tables
 from . import Statements, statements_for
+from .browse import Shape
 from .common import compiled
 
 __all__ = ["DIRECTORY", "render", "statements"]
@@ -32,6 +33,10 @@ _SIMPLE = (
     "record_counts",
     "clock", "no_parallel", "window", "timings", "series", "last_errors", "queued", "running",
     "workers", "get_job", "existing_ids", "pending",
+    "counts_per_second", "counts_per_minute", "latency_all", "latency_queue",
+    "id_bounds", "job_at", "bulk_timeout", "running_by_worker",
+    "table_stats", "open_transactions", "replication_slots", "prepared_transactions",
+    "settings", "database",
 )
 
 
@@ -48,6 +53,22 @@ def statements(stmts: Statements | None = None) -> dict[str, Any]:
                                               entrypoint=True)
     found["jobs_in"] = built.jobs_in(statuses=("queued",))
     found["jobs_in_filtered"] = built.jobs_in(statuses=("queued",), entrypoint=True, queue=True)
+    # the web dashboard's jobs list: unfiltered, filtered (a bounded scan), by finish time
+    every = Shape(statuses=("queued", "running"), queue=True, entrypoint=True,
+                  created_after=True, created_before=True)
+    failed = Shape(statuses=("failed",))
+    for newer, suffix in ((False, ""), (True, "_newer")):
+        found[f"jobs_page{suffix}"] = built.jobs_page(Shape(), newer=newer, bounded=False,
+                                                       by_finish=False)
+        found[f"jobs_page_filtered{suffix}"] = built.jobs_page(every, newer=newer, bounded=True,
+                                                               by_finish=False)
+        found[f"jobs_page_finished{suffix}"] = built.jobs_page(failed, newer=newer,
+                                                               bounded=True, by_finish=True)
+        found[f"jobs_scanned{suffix}"] = built.jobs_scanned(newer=newer, by_finish=False)
+        found[f"jobs_scanned_finished{suffix}"] = built.jobs_scanned(newer=newer,
+                                                                     by_finish=True)
+    found["status_ids"] = built.status_ids("queued", every)
+    found["retryable_ids"] = built.retryable_ids(Shape(queue=True))
     return dict(sorted(found.items()))
 
 

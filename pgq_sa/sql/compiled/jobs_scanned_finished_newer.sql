@@ -1,0 +1,12 @@
+-- jobs_scanned_finished_newer: written by python -m pgq_sa.sql.snapshot (do not edit)
+-- $1 after_at
+-- $2 after_id
+-- $3 coalesce_1 (constant 0)
+-- $4 scan
+-- $5 param_1 (constant 1)
+SELECT count(*) OVER () AS scanned, scan.id, scan.finished_at 
+FROM (SELECT pgq_jobs.id AS id, pgq_jobs.finished_at AS finished_at 
+FROM pgq_jobs 
+WHERE pgq_jobs.status IN ('succeeded', 'failed', 'cancelled') AND pgq_jobs.finished_at >= coalesce($1::TIMESTAMP WITH TIME ZONE, CAST('-infinity' AS TIMESTAMP WITH TIME ZONE)) AND (pgq_jobs.finished_at > $1::TIMESTAMP WITH TIME ZONE OR pgq_jobs.id > coalesce($2::BIGINT, $3::INTEGER)) ORDER BY pgq_jobs.finished_at ASC, pgq_jobs.id ASC 
+ LIMIT $4::INTEGER) AS scan ORDER BY scan.finished_at DESC, scan.id DESC 
+ LIMIT $5::INTEGER

@@ -1,0 +1,5 @@
+-- table_stats: written by python -m pgq_sa.sql.snapshot (do not edit)
+-- $1 tables
+SELECT pg_catalog.pg_stat_all_tables.relname, pg_catalog.pg_stat_all_tables.schemaname, pg_catalog.pg_stat_all_tables.n_live_tup, pg_catalog.pg_stat_all_tables.n_dead_tup, pg_catalog.pg_stat_all_tables.n_mod_since_analyze, pg_catalog.pg_stat_all_tables.n_ins_since_vacuum, pg_catalog.pg_stat_all_tables.last_vacuum, pg_catalog.pg_stat_all_tables.last_autovacuum, pg_catalog.pg_stat_all_tables.last_analyze, pg_catalog.pg_stat_all_tables.last_autoanalyze, pg_catalog.pg_stat_all_tables.vacuum_count, pg_catalog.pg_stat_all_tables.autovacuum_count, pg_catalog.pg_stat_all_tables.analyze_count, pg_catalog.pg_stat_all_tables.autoanalyze_count, pg_total_relation_size(pg_catalog.pg_stat_all_tables.relid) AS total_bytes, pg_catalog.pg_class.reloptions 
+FROM pg_catalog.pg_stat_all_tables JOIN pg_catalog.pg_class ON pg_catalog.pg_class.oid = pg_catalog.pg_stat_all_tables.relid 
+WHERE pg_catalog.pg_stat_all_tables.relid IN (SELECT to_regclass(unnest(CAST($1::TEXT[] AS TEXT[]))) AS to_regclass_1) ORDER BY pg_catalog.pg_stat_all_tables.relname
