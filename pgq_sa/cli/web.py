@@ -90,6 +90,14 @@ def web(dsn: str | None, schema: str | None, host: str, port: int, read_only: bo
     async def serve() -> None:
         try:
             await list_workers(engine, schema=schema)  # fail fast: server, schema
+            config = uvicorn.Config(app, log_level="warning", lifespan="off",
+                                    server_header=False, access_log=False)
+            server = _quiet_server(uvicorn.Server)(config)
+            # Signals stop the server cleanly (exit status 0) from before the line
+            # below: whoever reads it may send Ctrl-C at once.
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, server.handle_exit, signum, None)
             bound = sock.getsockname()
             where = f"[{bound[0]}]" if ":" in bound[0] else bound[0]
             mode = "read-only" if read_only else "actions enabled"
@@ -99,12 +107,6 @@ def web(dsn: str | None, schema: str | None, host: str, port: int, read_only: bo
                 click.echo("warning: listening beyond this machine with actions enabled and "
                            "no login: anyone who reaches this port can cancel jobs "
                            "(use --read-only, or a proxy with a login)", err=True)
-            config = uvicorn.Config(app, log_level="warning", lifespan="off",
-                                    server_header=False, access_log=False)
-            server = _quiet_server(uvicorn.Server)(config)
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):  # stop cleanly: exit status 0
-                loop.add_signal_handler(signum, server.handle_exit, signum, None)
             await server.serve(sockets=[sock])
         finally:
             await engine.dispose()
