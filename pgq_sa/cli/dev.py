@@ -29,10 +29,11 @@ def _server(directory: Path | None) -> DevServer:
     return DevServer(directory)
 
 
-def _run_worker(registry: str, dsn: str, args: list[str]) -> int:
+def _run_worker(registry: str, dsn: str, args: list[str], announce: str) -> int:
     """``pgq-sa worker`` as a child in its own session (a Ctrl-C on the terminal
     reaches only this process, which passes exactly one signal on: a second one
-    would stop the worker's jobs at once) until it exits; its exit code."""
+    would stop the worker's jobs at once) until it exits; its exit code.
+    ``announce`` is said once the signals are forwarded."""
     worker = subprocess.Popen([sys.executable, "-m", "pgq_sa", "worker", registry,
                                "--dsn", dsn, *args], start_new_session=True)
 
@@ -42,6 +43,7 @@ def _run_worker(registry: str, dsn: str, args: list[str]) -> int:
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        say(announce)
         return worker.wait()
     finally:
         for s, handler in previous.items():
@@ -51,7 +53,8 @@ def _run_worker(registry: str, dsn: str, args: list[str]) -> int:
             worker.wait()
 
 
-def _wait_for_signal() -> None:
+def _wait_for_signal(announce: str) -> None:
+    """Say ``announce`` (once a signal would be caught), then wait for SIGINT/SIGTERM."""
     stop = threading.Event()
 
     def handler(signum: int, frame: FrameType | None) -> None:
@@ -59,6 +62,7 @@ def _wait_for_signal() -> None:
 
     previous = {s: signal.signal(s, handler) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
+        say(announce)
         while not stop.wait(0.5):
             pass
     finally:
@@ -148,17 +152,15 @@ def dev(registry: str | None, directory: Path | None, dsn: str | None, action: s
             started = False
             return
         if registry is None:
-            say("no REGISTRY given: serving the database only; Ctrl-C stops it")
-            _wait_for_signal()
+            _wait_for_signal("no REGISTRY given: serving the database only; Ctrl-C stops it")
             return
         args = ["--log-level", log_level]
         for q in queues:
             args += ["--queue", q]
         if concurrency is not None:
             args += ["--concurrency", str(concurrency)]
-        say(f"worker {registry} running; Ctrl-C stops it"
-            + (" and the server" if started else ""))
-        code = _run_worker(registry, url, args)
+        code = _run_worker(registry, url, args, f"worker {registry} running; Ctrl-C stops it"
+                           + (" and the server" if started else ""))
         if code != 0:
             fail(f"the worker exited with code {code}", code)
     finally:
