@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 #: Public name -> the module (under ``pgq_sa``) that defines it.
 _EXPORTS: dict[str, str] = {
     "cancel": "admin", "cancel_sync": "admin", "retry": "admin", "retry_sync": "admin",
+    "pause_queue": "admin", "pause_queue_sync": "admin", "resume_queue": "admin",
+    "resume_queue_sync": "admin", "paused_queues": "admin",
     "Backoff": "backoff",
     "JobContext": "context", "Snooze": "context",
     "enqueue": "enqueue", "enqueue_many": "enqueue", "enqueue_many_sync": "enqueue",
@@ -37,7 +39,17 @@ _MODULES = frozenset({"admin", "dsn", "migrate", "testing", "web"})
 
 if TYPE_CHECKING:
     from . import admin, dsn, migrate, testing, web
-    from .admin import cancel, cancel_sync, retry, retry_sync
+    from .admin import (
+        cancel,
+        cancel_sync,
+        pause_queue,
+        pause_queue_sync,
+        paused_queues,
+        resume_queue,
+        resume_queue_sync,
+        retry,
+        retry_sync,
+    )
     from .backoff import Backoff
     from .context import JobContext, Snooze
     from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync
@@ -129,6 +141,11 @@ __all__ = [
     "enqueue_sync",
     "metadata",
     "migrate",
+    "pause_queue",
+    "pause_queue_sync",
+    "paused_queues",
+    "resume_queue",
+    "resume_queue_sync",
     "retry",
     "retry_sync",
     "tables",

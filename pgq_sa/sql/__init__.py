@@ -8,6 +8,7 @@ module                 statements
 :mod:`.acknowledge`    record outcomes (the completer's batched write)
 :mod:`.lifecycle`      worker rows, heartbeats, rescue of dead workers' jobs
 :mod:`.operator`       cancel, retry, prune, notify
+:mod:`.queues`         pause and resume queues (and the claim's filter)
 :mod:`.statistics`     outcome counts in ``pgq_stats``
 :mod:`.inspection`     what the dashboard, the CLI and the metrics read
 :mod:`.charts`         the web dashboard's outcomes and latency per time slot
@@ -45,6 +46,7 @@ from . import (
     inspection,
     lifecycle,
     operator,
+    queues,
     statistics,
 )
 from .claim import claim as build_claim
@@ -97,6 +99,9 @@ class Statements:
     prune_jobs = _built(operator.prune_jobs)
     prune_stats = _built(operator.prune_stats)
     notify = _built(operator.notify)
+    # queues (pause / resume)
+    set_paused = _built(queues.set_paused)
+    paused_queues = _built(queues.paused_queues)
     # statistics
     record_counts = _built(statistics.record_counts)
     # inspection

@@ -37,6 +37,7 @@ _SIMPLE = (
     "id_bounds", "job_at", "bulk_timeout", "running_by_worker",
     "table_stats", "open_transactions", "replication_slots", "prepared_transactions",
     "settings", "database",
+    "set_paused", "paused_queues",
 )
 
 

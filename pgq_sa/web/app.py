@@ -413,8 +413,10 @@ class WebApp:
                                          dry_run=bool(body.get("dry_run"))))
 
     async def queue_action(self, request: Request) -> Response:
-        paused = request.path_params["action"] == "pause"
-        return JSON(await self.data.pause(request.path_params["queue"], paused))
+        action = request.path_params["action"]
+        if action not in ("pause", "resume"):
+            return JSON({"error": f"unknown action {action!r}"}, status_code=404)
+        return JSON(await self.data.pause(request.path_params["queue"], action == "pause"))
 
     # ---- the app ------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:

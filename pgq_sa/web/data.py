@@ -406,8 +406,7 @@ class DashboardData:
                 "succeeded": q.succeeded, "failed": q.failed, "cancelled": q.cancelled,
                 "retried": q.retried, "last_error": q.last_error,
                 "last_error_at": _iso(q.last_error_at), "series": q.series,
-                # flow control (pausing queues) slots in here when it exists
-                "paused": None,
+                "paused": q.paused, "paused_at": _iso(q.paused_at),
                 "entrypoints": [{**self._queue_row(e), "entrypoint": e.entrypoint,
                                  "succeeded": e.succeeded, "failed": e.failed,
                                  "cancelled": e.cancelled, "retried": e.retried,
@@ -715,9 +714,14 @@ class DashboardData:
 
     # ---- pause / resume (flow control) --------------------------------------------------
     async def pause(self, queue: str, paused: bool) -> dict[str, Any]:
-        """Pause or resume ``queue``: the flow-control feature fills this in (the
-        web app only offers it when :attr:`Features.pause` is true)."""
-        raise NotAvailable("pausing queues is not available in this version of pgq-sa")
+        """Pause or resume ``queue`` (:func:`pgq_sa.admin.pause_queue`,
+        :func:`~pgq_sa.admin.resume_queue`)."""
+        if not queue:
+            raise BadRequest("give a queue name")
+        call = admin.pause_queue if paused else admin.resume_queue
+        state = await call(self.engine, queue, schema=self.schema)
+        return {"action": "pause" if paused else "resume", "queue": state.name,
+                "paused": state.paused, "paused_at": _iso(state.paused_at)}
 
 
 class NotAvailable(BadRequest):

@@ -478,7 +478,8 @@
         td(f.last_error || "", "trunc error", f.last_error ? `${f.last_error} (${ago(f.last_error_at)})` : null),
       ];
       const head = [td(h("a", { href: url(`/?${new URLSearchParams({ queue: q.queue })}`) }, q.queue))];
-      if (paused) head.push(td(q.paused ? pill("cancelled", "paused") : pill("succeeded", "active")));
+      if (paused) head.push(td([q.paused ? pill("cancelled", "paused") : pill("succeeded", "active"),
+        cfg.readOnly ? null : h("button", { class: "btn small", type: "button", "data-queue": q.queue, onclick: () => pauseQueue(q.queue, !q.paused) }, q.paused ? "Resume" : "Pause…")], "nowrap"));
       rows.push(h("tr", { class: "group" }, head, cells(q, false)));
       for (const e of q.entrypoints) {
         const name = [h("a", { href: jobsHref({ queue: q.queue, entrypoint: e.entrypoint }) }, e.entrypoint)];
@@ -489,6 +490,15 @@
       }
     }
     fill($("q-table"), table(headers, rows, "No queues: no queued, running or recently finished jobs."));
+  }
+
+  async function pauseQueue(queue, pause) {
+    if (pause && !(await confirmAction(`Pause queue ${queue}?`, "No worker starts another of its jobs until it is resumed; running jobs finish, queued jobs wait.", "Pause", true))) return;
+    try {
+      const r = await api(`/queues/${encodeURIComponent(queue)}/${pause ? "pause" : "resume"}`, {});
+      toast(`${r.queue}: ${r.paused ? "paused" : "resumed"}`);
+      live.now();
+    } catch (err) { toast(err.message, true); }
   }
 
   // ---- jobs ------------------------------------------------------------------------------------
