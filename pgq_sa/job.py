@@ -51,6 +51,10 @@ class JobSpec:
     delay: float | timedelta | None = None
     run_at: datetime | None = None
     max_attempts: int | None = None
+    #: While a queued or running job has this key, enqueueing another returns its id.
+    unique_key: str | None = None
+    #: Also hold the key this long after the job was enqueued (whatever its state).
+    unique_for: float | timedelta | None = None
     #: The PostgreSQL schema of the task's registry (``None``: the search path).
     schema: str | None = None
     #: True when a task made it: ``schema`` is its registry's, even when ``None``.

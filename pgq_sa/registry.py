@@ -32,8 +32,8 @@ R = TypeVar("R")
 
 _new_object = object.__new__
 assert set(JobSpec.__dataclass_fields__) == {  # Task.spec sets every field
-    "entrypoint", "payload", "queue", "priority", "delay", "run_at", "max_attempts", "schema",
-    "pinned"}
+    "entrypoint", "payload", "queue", "priority", "delay", "run_at", "max_attempts",
+    "unique_key", "unique_for", "schema", "pinned"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,10 @@ class TaskOptions:
     delay: float | timedelta | None = None
     run_at: datetime | None = None
     max_attempts: int | None = None
+    #: Deduplication key (see :func:`pgq_sa.enqueue`).
+    unique_key: str | None = None
+    #: How long the key is held after the job was enqueued.
+    unique_for: float | timedelta | None = None
 
 
 def _find_context_param(fn: Callable[..., Any]) -> str | None:
@@ -177,8 +181,14 @@ class Task(Generic[P, R]):
         delay: float | timedelta | None = None,
         run_at: datetime | None = None,
         max_attempts: int | None = None,
+        unique_key: str | None = None,
+        unique_for: float | timedelta | None = None,
     ) -> Task[P, R]:
-        """A copy of this task whose next enqueues use these options."""
+        """A copy of this task whose next enqueues use these options.
+
+        ``unique_key``: while a queued or running job has that key, an enqueue
+        returns its id instead of adding a job; ``unique_for`` also holds the key
+        that long after the job was enqueued (see :func:`pgq_sa.enqueue`)."""
         o = self.opts
         opts = TaskOptions(
             queue=queue if queue is not None else o.queue,
@@ -186,6 +196,8 @@ class Task(Generic[P, R]):
             delay=delay if delay is not None else o.delay,
             run_at=run_at if run_at is not None else o.run_at,
             max_attempts=max_attempts if max_attempts is not None else o.max_attempts,
+            unique_key=unique_key if unique_key is not None else o.unique_key,
+            unique_for=unique_for if unique_for is not None else o.unique_for,
         )
         task = copy.copy(self)  # shares the signature and converters: no new inspection
         task.opts = opts
@@ -206,14 +218,16 @@ class Task(Generic[P, R]):
         if self._convert:
             payload = self.encode_payload(payload)
         o = self.opts
-        queue, priority, delay, run_at, max_attempts = (
-            o.queue, o.priority, o.delay, o.run_at, o.max_attempts)
+        queue, priority, delay, run_at, max_attempts, unique_key, unique_for = (
+            o.queue, o.priority, o.delay, o.run_at, o.max_attempts, o.unique_key, o.unique_for)
         if opts is not None:
             queue = opts.queue if opts.queue is not None else queue
             priority = opts.priority if opts.priority is not None else priority
             delay = opts.delay if opts.delay is not None else delay
             run_at = opts.run_at if opts.run_at is not None else run_at
             max_attempts = opts.max_attempts if opts.max_attempts is not None else max_attempts
+            unique_key = opts.unique_key if opts.unique_key is not None else unique_key
+            unique_for = opts.unique_for if opts.unique_for is not None else unique_for
         # What JobSpec(...) makes, without its frozen __init__ (one object.__setattr__
         # per field, half the cost of a plain job): a JobSpec per job is the hot
         # path of task.enqueue and enqueue_many.
@@ -226,6 +240,8 @@ class Task(Generic[P, R]):
             delay=delay,
             run_at=run_at,
             max_attempts=max_attempts,
+            unique_key=unique_key,
+            unique_for=unique_for,
             schema=self.schema,
             pinned=True,
         )
@@ -373,6 +389,8 @@ class Registry:
         delay: float | timedelta | None = None,
         run_at: datetime | None = None,
         max_attempts: int | None = None,
+        unique_key: str | None = None,
+        unique_for: float | timedelta | None = None,
     ) -> JobSpec:
         """A :class:`JobSpec` for task ``name`` (for :func:`pgq_sa.enqueue_many`): the
         name must be registered (else :class:`~pgq_sa.UnknownTask`), the payload
@@ -383,7 +401,8 @@ class Registry:
             raise TypeError(f"payload for {name!r} must be a mapping of keyword arguments, "
                             f"not {type(payload).__name__}")
         opts = TaskOptions(queue=queue, priority=priority, delay=delay, run_at=run_at,
-                           max_attempts=max_attempts)
+                           max_attempts=max_attempts, unique_key=unique_key,
+                           unique_for=unique_for)
         return task.spec(dict(payload or {}), opts)
 
     async def enqueue(
@@ -397,6 +416,8 @@ class Registry:
         delay: float | timedelta | None = None,
         run_at: datetime | None = None,
         max_attempts: int | None = None,
+        unique_key: str | None = None,
+        unique_for: float | timedelta | None = None,
     ) -> int:
         """Enqueue task ``name`` in ``target``'s transaction (async connection, session
         or engine), checked as :meth:`job` checks it; returns the job id.
@@ -408,7 +429,8 @@ class Registry:
         from .enqueue import enqueue_many
 
         spec = self.job(name, payload, queue=queue, priority=priority, delay=delay,
-                        run_at=run_at, max_attempts=max_attempts)
+                        run_at=run_at, max_attempts=max_attempts, unique_key=unique_key,
+                        unique_for=unique_for)
         return (await enqueue_many(target, [spec]))[0]
 
     def enqueue_sync(
@@ -422,12 +444,15 @@ class Registry:
         delay: float | timedelta | None = None,
         run_at: datetime | None = None,
         max_attempts: int | None = None,
+        unique_key: str | None = None,
+        unique_for: float | timedelta | None = None,
     ) -> int:
         """Like :meth:`enqueue`, for a sync ``Connection``, ``Session`` or ``Engine``."""
         from .enqueue import enqueue_many_sync
 
         spec = self.job(name, payload, queue=queue, priority=priority, delay=delay,
-                        run_at=run_at, max_attempts=max_attempts)
+                        run_at=run_at, max_attempts=max_attempts, unique_key=unique_key,
+                        unique_for=unique_for)
         return enqueue_many_sync(target, [spec])[0]
 
     def __contains__(self, name: object) -> bool:

@@ -81,6 +81,8 @@ class Statements:
     insert_jobs_notify = _built(enqueue.insert_jobs_notify)
     reserve_ids = _built(enqueue.reserve_ids)
     notify_queues = _built(enqueue.notify_queues)
+    insert_unique_job = _built(enqueue.insert_unique_job)
+    repoint_unique = _built(enqueue.repoint_unique)
     copy_columns = enqueue.COPY_COLUMNS
     # acknowledge
     finish = _built(acknowledge.finish)

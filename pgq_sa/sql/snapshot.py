@@ -38,6 +38,7 @@ _SIMPLE = (
     "table_stats", "open_transactions", "replication_slots", "prepared_transactions",
     "settings", "database",
     "set_paused", "paused_queues",
+    "insert_unique_job", "repoint_unique",
 )
 
 
