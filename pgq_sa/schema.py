@@ -264,7 +264,12 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         target,
         Column("name", Text, primary_key=True),
         Column("entrypoint", Text, nullable=False),
+        # A cron expression (5 or 6 fields, the sixth for seconds) or ``every <seconds>s``.
         Column("expression", Text, nullable=False),
+        # The cron expression's time zone (``None``: UTC).
+        Column("timezone", Text, nullable=True),
+        # The missed-firing policy: skip, latest or all.
+        Column("missed", Text, nullable=False),
         Column("created_at", _TS, nullable=False, server_default=text("now()")),
         # When a worker that runs this schedule last registered it.
         Column("seen_at", _TS, nullable=False, server_default=text("now()")),

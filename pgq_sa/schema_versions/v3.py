@@ -53,6 +53,8 @@ def upgrade(op: Any, schema: str | None) -> None:
         sa.Column("name", sa.Text(), nullable=False),
         sa.Column("entrypoint", sa.Text(), nullable=False),
         sa.Column("expression", sa.Text(), nullable=False),
+        sa.Column("timezone", sa.Text(), nullable=True),
+        sa.Column("missed", sa.Text(), nullable=False),
         sa.Column("created_at", TS, server_default=sa.text("now()"), nullable=False),
         sa.Column("seen_at", TS, server_default=sa.text("now()"), nullable=False),
         sa.Column("last_fire_at", TS, nullable=True),

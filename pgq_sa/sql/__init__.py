@@ -9,6 +9,7 @@ module                 statements
 :mod:`.lifecycle`      worker rows, heartbeats, rescue of dead workers' jobs
 :mod:`.operator`       cancel, retry, prune, notify
 :mod:`.queues`         pause and resume queues (and the claim's filter)
+:mod:`.schedules`      periodic schedules: register, read, fire (exactly once), list
 :mod:`.statistics`     outcome counts in ``pgq_stats``
 :mod:`.inspection`     what the dashboard, the CLI and the metrics read
 :mod:`.charts`         the web dashboard's outcomes and latency per time slot
@@ -47,6 +48,7 @@ from . import (
     lifecycle,
     operator,
     queues,
+    schedules,
     statistics,
 )
 from .claim import claim as build_claim
@@ -104,6 +106,11 @@ class Statements:
     # queues (pause / resume)
     set_paused = _built(queues.set_paused)
     paused_queues = _built(queues.paused_queues)
+    # periodic schedules
+    register_schedules = _built(schedules.register_schedules)
+    schedule_states = _built(schedules.schedule_states)
+    fire_schedule = _built(schedules.fire)
+    list_schedules = _built(schedules.list_schedules)
     # statistics
     record_counts = _built(statistics.record_counts)
     # inspection

@@ -39,6 +39,7 @@ _SIMPLE = (
     "settings", "database",
     "set_paused", "paused_queues",
     "insert_unique_job", "repoint_unique",
+    "register_schedules", "schedule_states", "fire_schedule", "list_schedules",
 )
 
 
