@@ -21,6 +21,7 @@ from .queries import execute, execute_sync
 from .queries import inspection as inspect
 from .queries import operator as act
 from .queries import queues as flow
+from .queries import schedules as periodic_queries
 from .queries.queues import QueueState
 from .schema import tables_for
 from .sql import Statements, statements_for
@@ -28,7 +29,7 @@ from .target import AsyncTarget, SyncTarget, connection, connection_sync
 
 __all__ = ["CancelResult", "QueueState", "cancel", "cancel_sync", "get_job", "job_to_dict",
            "missing", "pause_queue", "pause_queue_sync", "paused_queues", "prune",
-           "resume_queue", "resume_queue_sync", "retry", "retry_sync"]
+           "resume_queue", "resume_queue_sync", "retry", "retry_sync", "schedules"]
 
 Target = AsyncTarget
 
@@ -229,3 +230,45 @@ async def paused_queues(target: Target, *, schema: str | None = None
     async with connection(target, schema=schema, what="paused_queues") as conn:
         rows = await execute(conn, flow.paused_queues(_stmts(schema)))
     return {r.name: r.paused_at for r in rows}
+
+
+# -- periodic schedules -------------------------------------------------------------------
+
+#: A schedule registered this much longer ago than the newest registration is no longer
+#: in the code of any running worker (workers refresh their rows every minute).
+ORPHANED_AFTER = timedelta(minutes=3)
+
+
+async def schedules(target: Target, *, schema: str | None = None,
+                    known: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The periodic schedules in ``pgq_schedules`` as JSON-able dicts: name, task,
+    expression, time zone, missed-firing policy, next and last fire time, last job
+    and its status, and ``orphaned``: not among ``known`` (the names a registry
+    has) when given, else not refreshed by any worker for :data:`ORPHANED_AFTER`
+    while others were (removed from the code: it never fires again)."""
+    from .periodic import next_fire, parse_expression
+
+    names = set(known) if known is not None else None
+    async with connection(target, schema=schema, what="schedules") as conn:
+        rows = await execute(conn, periodic_queries.list_schedules(_stmts(schema)))
+    newest = max((r.seen_at for r in rows), default=None)
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        orphaned = (r.name not in names) if names is not None else (
+            newest is not None and r.seen_at < newest - ORPHANED_AFTER)
+        upcoming: datetime | None = None
+        if not orphaned:
+            try:
+                cron, every = parse_expression(r.expression, r.timezone)
+                upcoming = next_fire(cron, every, r.timezone, r.now)
+            except ValueError:
+                upcoming = None
+        out.append({
+            "name": r.name, "entrypoint": r.entrypoint, "expression": r.expression,
+            "timezone": r.timezone, "missed": r.missed,
+            "next_fire_at": upcoming.isoformat() if upcoming is not None else None,
+            "last_fire_at": r.last_fire_at.isoformat() if r.last_fire_at else None,
+            "last_job_id": r.last_job_id, "last_status": r.last_status,
+            "orphaned": orphaned, "seen_at": r.seen_at.isoformat(),
+        })
+    return out

@@ -739,3 +739,31 @@ async def test_readings_are_shared_between_close_requests(engine, monkeypatch):
         return 42
 
     assert await failing.get("k", ok) == 42
+
+
+async def test_schedules_page_and_api(engine, dsn):
+    """The schedules page lists what the workers registered, with the last job."""
+    registry = pgq_sa.Registry()
+
+    @registry.task(every=3600)
+    async def hourly() -> None: ...
+
+    async with client(create_app(engine)) as c:
+        assert (await c.get("/api/config")).json()["features"]["schedules"] is True
+        empty = (await c.get("/api/schedules")).json()
+        assert empty["schedules"] == [] and empty["orphaned"] == 0
+        assert "Schedules" in (await c.get("/")).text  # in the navigation
+        from .conftest import running_worker
+
+        async with running_worker(registry, engine) as worker:
+            assert worker.scheduler is not None
+            await worker.scheduler.passes.wait(1)
+        d = (await c.get("/api/schedules")).json()
+        [row] = d["schedules"]
+        assert (row["name"], row["expression"], row["missed"], row["orphaned"]) == (
+            "hourly", "every 3600s", "latest", False)
+        assert row["next_fire_at"] and row["last_job_id"] is None
+        page = await c.get("/schedules")
+        assert page.status_code == 200 and 'id="s-table"' in page.text
+    async with client(create_app(engine, read_only=True)) as c:
+        assert (await c.get("/api/schedules")).status_code == 200

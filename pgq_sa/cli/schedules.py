@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Any
 
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .. import admin
 from ..dashboard.text import format_table
 from ..errors import ConfigurationError
-from ..periodic import next_fire, parse_expression
-from ..queries import execute
-from ..queries.schedules import ScheduleRow, list_schedules
-from ..schema import tables_for
-from ..sql import statements_for
-from ..stats import reading
 from .common import (
     dsn_option,
     fail,
@@ -28,22 +22,6 @@ from .common import (
 )
 
 __all__ = ["schedules"]
-
-#: A row registered this much longer ago than the newest registration is no longer
-#: in the code of any running worker (workers refresh their rows every minute).
-ORPHANED_AFTER = timedelta(minutes=3)
-
-
-def _next(row: ScheduleRow) -> datetime | None:
-    try:
-        cron, every = parse_expression(row.expression, row.timezone)
-    except ValueError:
-        return None
-    return next_fire(cron, every, row.timezone, row.now)
-
-
-def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 @click.command()
@@ -71,23 +49,10 @@ def schedules(dsn: str | None, schema: str | None, as_json: bool,
             fail(str(exc), 2)
     url = resolve_dsn(dsn)
 
-    async def go(engine: AsyncEngine) -> list[ScheduleRow]:
-        async with reading(engine, schema=schema) as conn:
-            return await execute(conn, list_schedules(statements_for(tables_for(schema))))
+    async def go(engine: AsyncEngine) -> list[dict[str, Any]]:
+        return await admin.schedules(engine, schema=schema, known=known)
 
-    rows = run_async(go, url)
-    newest = max((r.seen_at for r in rows), default=None)
-    out: list[dict[str, Any]] = []
-    for r in rows:
-        orphaned = (r.name not in known) if known is not None else (
-            newest is not None and r.seen_at < newest - ORPHANED_AFTER)
-        out.append({
-            "name": r.name, "entrypoint": r.entrypoint, "expression": r.expression,
-            "timezone": r.timezone, "missed": r.missed,
-            "next_fire_at": None if orphaned else _iso(_next(r)),
-            "last_fire_at": _iso(r.last_fire_at), "last_job_id": r.last_job_id,
-            "last_status": r.last_status, "orphaned": orphaned, "seen_at": _iso(r.seen_at),
-        })
+    out = run_async(go, url)
     if as_json:
         print_json(out)
         return

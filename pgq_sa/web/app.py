@@ -352,6 +352,9 @@ class WebApp:
     async def load_workers(self, request: Request) -> Any:
         return await self.data.workers()
 
+    async def load_schedules(self, request: Request) -> Any:
+        return await self.data.schedules()
+
     async def load_health(self, request: Request) -> Any:
         return await self.data.health()
 
@@ -428,6 +431,8 @@ class WebApp:
             ("/workers", "workers", "Workers", self.load_workers),
             ("/database", "database", "Database health", self.load_health),
         ]
+        if self.features.schedules:
+            pages.append(("/schedules", "schedules", "Schedules", self.load_schedules))
         routes: list[BaseRoute] = [
             Route(path, e(self.page(name, title, load), api=False), name=f"page-{name}")
             for path, name, title, load in pages
@@ -445,6 +450,8 @@ class WebApp:
             Route("/api/workers", e(self.api(self.load_workers))),
             Route("/api/health", e(self.api(self.load_health))),
         ]
+        if self.features.schedules:
+            routes.append(Route("/api/schedules", e(self.api(self.load_schedules))))
         if not self.read_only:
             routes += [
                 Route("/api/jobs/{job_id:int}/{action:str}", e(self.job_action),

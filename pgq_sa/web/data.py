@@ -712,6 +712,15 @@ class DashboardData:
         result = await (self.cancel(ids) if action == "cancel" else self.retry(ids))
         return {**out, "result": result}
 
+    # ---- periodic schedules --------------------------------------------------------------
+    async def schedules(self) -> dict[str, Any]:
+        """The periodic schedules (:func:`pgq_sa.admin.schedules`): next and last
+        firing, last job and its status, orphaned ones."""
+        rows = await admin.schedules(self.engine, schema=self.schema)
+        now = self.clock() or datetime.now(timezone.utc)
+        return {"now": now.isoformat(), "schedules": rows,
+                "orphaned": sum(r["orphaned"] for r in rows)}
+
     # ---- pause / resume (flow control) --------------------------------------------------
     async def pause(self, queue: str, paused: bool) -> dict[str, Any]:
         """Pause or resume ``queue`` (:func:`pgq_sa.admin.pause_queue`,

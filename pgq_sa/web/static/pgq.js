@@ -758,6 +758,23 @@
     fill($("w-table"), table(["State", "Worker", "Host", { text: "PID", cls: "num" }, "Queues", "Tasks", "Running", "Started", { text: "Heartbeat", cls: "num" }], rows, "No worker registered: start one with pgq-sa worker module:registry."));
   }
 
+  // ---- schedules ---------------------------------------------------------------------------------
+  function renderSchedules(d) {
+    noteServerTime(d.now);
+    fill($("s-sub"), d.orphaned ? `${d.orphaned} orphaned (no longer in any worker's code: never fire again)` : "each fire time is one job, whichever workers are up");
+    fill($("s-table"), table(["Schedule", "Task", "Expression", "Missed", "Next fire", "Last fire", "Last job", "Status"],
+      d.schedules.map((r) => h("tr", { dataset: { schedule: r.name } },
+        td([h("span", { class: "mono" }, r.name), r.orphaned ? [" ", pill("failed", "orphaned")] : null]),
+        td(h("a", { href: jobsHref({ entrypoint: r.entrypoint }), class: "mono" }, r.entrypoint)),
+        td([h("span", { class: "mono" }, r.expression), r.timezone ? h("span", { class: "faint" }, ` (${r.timezone})`) : null]),
+        td(r.missed),
+        td(r.next_fire_at ? h("span", { title: fmtTime(r.next_fire_at) }, fmtTime(r.next_fire_at)) : h("span", { class: "faint" }, "–")),
+        td(when(r.last_fire_at)),
+        td(r.last_job_id ? jobLink(r.last_job_id) : h("span", { class: "faint" }, "–")),
+        td(r.last_status ? pill(r.last_status) : h("span", { class: "faint" }, "–")))),
+      "No schedules: none registered by a worker yet (@registry.task(cron=…) or every=…)."));
+  }
+
   // ---- database health ---------------------------------------------------------------------------
   function renderDatabase(d) {
     noteServerTime(d.now);
@@ -815,6 +832,7 @@
     jobs: { path: jobsPath, render: renderJobs, setup: setupJobs },
     job: { path: () => `/jobs/${location.pathname.split("/").pop()}`, render: renderJob },
     workers: { path: () => "/workers", render: renderWorkers },
+    schedules: { path: () => "/schedules", render: renderSchedules },
     database: { path: () => "/health", render: renderDatabase },
   };
   function boot() {
