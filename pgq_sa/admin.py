@@ -29,7 +29,8 @@ from .target import AsyncTarget, SyncTarget, connection, connection_sync
 
 __all__ = ["CancelResult", "QueueState", "cancel", "cancel_sync", "get_job", "job_to_dict",
            "missing", "pause_queue", "pause_queue_sync", "paused_queues", "prune",
-           "resume_queue", "resume_queue_sync", "retry", "retry_sync", "schedules"]
+           "resume_queue", "resume_queue_sync", "retry", "retry_sync", "run_schedule",
+           "schedules"]
 
 Target = AsyncTarget
 
@@ -272,3 +273,12 @@ async def schedules(target: Target, *, schema: str | None = None,
             "orphaned": orphaned, "seen_at": r.seen_at.isoformat(),
         })
     return out
+
+
+async def run_schedule(target: Target, name: str, *, schema: str | None = None) -> int | None:
+    """Enqueue schedule ``name``'s job now (its task, payload, queue and priority, as
+    the workers registered them), outside its fire times: its last firing does not
+    change.  Returns the job id, ``None`` if there is no such schedule."""
+    async with connection(target, schema=schema, what="run_schedule") as conn:
+        ids = await execute(conn, periodic_queries.run_now(_stmts(schema), name=name))
+    return ids[0] if ids else None

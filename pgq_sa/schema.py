@@ -270,6 +270,10 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("timezone", Text, nullable=True),
         # The missed-firing policy: skip, latest or all.
         Column("missed", Text, nullable=False),
+        # What each firing enqueues (also for "run now").
+        Column("queue", Text, nullable=False),
+        Column("priority", Integer, nullable=False, server_default=text("0")),
+        Column("payload", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
         Column("created_at", _TS, nullable=False, server_default=text("now()")),
         # When a worker that runs this schedule last registered it.
         Column("seen_at", _TS, nullable=False, server_default=text("now()")),

@@ -129,3 +129,12 @@ async def test_a_schedule_removed_from_the_code_stops_firing(dsn):
                                    "tests.apps.periodic_app:registry", dsn=dsn).stdout
     bad = pgq("schedules", "--registry", "tests.apps.nothing:registry", dsn=dsn)
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+    # run now: one more job, outside the fire times
+    ran = pgq("schedules", "run", "kept", dsn=dsn)
+    assert ran.returncode == 0, ran.stderr
+    job = query(dsn, "SELECT entrypoint, queue FROM pgq_jobs WHERE id = %s",
+                (int(ran.stdout),))
+    assert job == [("tick", "p")]
+    missing = pgq("schedules", "run", "nope", dsn=dsn)
+    assert missing.returncode == 1 and missing.stderr.strip() == (
+        "error: no schedule named 'nope' (pgq-sa schedules lists them)")

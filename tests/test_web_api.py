@@ -765,5 +765,18 @@ async def test_schedules_page_and_api(engine, dsn):
         assert row["next_fire_at"] and row["last_job_id"] is None
         page = await c.get("/schedules")
         assert page.status_code == 200 and 'id="s-table"' in page.text
+        # run now: one more job of the task (POST + CSRF), the fire times unchanged
+        assert (await c.post("/api/schedules/hourly/run", json={})).status_code == 403
+        token = await csrf(c)
+        r = await c.post("/api/schedules/hourly/run", json={}, headers=token)
+        assert r.status_code == 200, r.text
+        job = await pgq_sa.admin.get_job(engine, r.json()["id"])
+        assert job is not None and job["entrypoint"] == "hourly"
+        assert (await c.post("/api/schedules/nope/run", json={}, headers=token)
+                ).status_code == 404
+        [row] = (await c.get("/api/schedules")).json()["schedules"]
+        assert row["last_job_id"] is None and row["last_fire_at"] is None
     async with client(create_app(engine, read_only=True)) as c:
         assert (await c.get("/api/schedules")).status_code == 200
+        r = await c.post("/api/schedules/hourly/run", json={})
+        assert r.status_code in (404, 405)

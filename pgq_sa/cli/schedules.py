@@ -24,21 +24,25 @@ from .common import (
 __all__ = ["schedules"]
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @dsn_option
 @schema_option
 @json_option
 @click.option("--registry", default=None, metavar="MODULE:ATTR",
               help="The registry the workers run: a schedule not in it is orphaned.")
+@click.pass_context
 @handle_errors
-def schedules(dsn: str | None, schema: str | None, as_json: bool,
+def schedules(ctx: click.Context, dsn: str | None, schema: str | None, as_json: bool,
               registry: str | None) -> None:
     """Periodic schedules: expression, missed-firing policy, next and last fire time,
     last job and its status.
 
     A schedule no running worker registers any more (removed from the code) is
     marked orphaned: it never fires again.  Without --registry, that is a row
-    that no worker refreshed for three minutes while others did."""
+    that no worker refreshed for three minutes while others did.  ``pgq-sa
+    schedules run NAME`` enqueues a schedule's job now."""
+    if ctx.invoked_subcommand is not None:
+        return
     known: set[str] | None = None
     if registry is not None:
         from .loader import load_registry
@@ -66,3 +70,21 @@ def schedules(dsn: str | None, schema: str | None, as_json: bool,
               o["last_status"] or "-"] for o in out]
     click.echo(format_table(("SCHEDULE", "TASK", "EXPRESSION", "MISSED", "NEXT FIRE",
                              "LAST FIRE", "LAST JOB", "STATUS"), table))
+
+
+@schedules.command()
+@click.argument("name")
+@dsn_option
+@schema_option
+@handle_errors
+def run(name: str, dsn: str | None, schema: str | None) -> None:
+    """Enqueue schedule NAME's job now (its fire times do not change); print its id."""
+    url = resolve_dsn(dsn)
+
+    async def go(engine: AsyncEngine) -> int | None:
+        return await admin.run_schedule(engine, name, schema=schema)
+
+    job_id = run_async(go, url)
+    if job_id is None:
+        fail(f"no schedule named {name!r} (pgq-sa schedules lists them)")
+    click.echo(job_id)

@@ -10,7 +10,7 @@ from ..sql import Statements
 from . import Query, first_column
 
 __all__ = ["ScheduleRow", "ScheduleState", "fire", "list_schedules", "register_schedules",
-           "schedule_states"]
+           "run_now", "schedule_states"]
 
 
 class ScheduleState(NamedTuple):
@@ -42,12 +42,21 @@ class ScheduleRow(NamedTuple):
 def register_schedules(stmts: Statements, *, names: Sequence[str],
                        entrypoints: Sequence[str], expressions: Sequence[str],
                        timezones: Sequence[str | None], misseds: Sequence[str],
-                       now: datetime | None = None) -> Query[str]:
-    """Insert or refresh schedules (their last firing is kept)."""
+                       queues: Sequence[str], priorities: Sequence[int],
+                       payloads: Sequence[str], now: datetime | None = None) -> Query[str]:
+    """Insert or refresh schedules (their last firing is kept); ``payloads`` are
+    JSON text."""
     return Query(stmts.register_schedules, {
         "names": list(names), "entrypoints": list(entrypoints),
         "expressions": list(expressions), "timezones": list(timezones),
-        "misseds": list(misseds), "now": now}, first_column)
+        "misseds": list(misseds), "queues": list(queues), "priorities": list(priorities),
+        "payloads": list(payloads), "now": now}, first_column)
+
+
+def run_now(stmts: Statements, *, name: str, now: datetime | None = None) -> Query[Any]:
+    """Enqueue schedule ``name``'s job now; returns its id (no row: no such schedule)."""
+    return Query(stmts.run_schedule_now, {"name": name, "channel": stmts.channel,
+                                          "now": now}, first_column)
 
 
 def schedule_states(stmts: Statements, *, names: Sequence[str],

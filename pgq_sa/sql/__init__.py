@@ -111,6 +111,7 @@ class Statements:
     schedule_states = _built(schedules.schedule_states)
     fire_schedule = _built(schedules.fire)
     list_schedules = _built(schedules.list_schedules)
+    run_schedule_now = _built(schedules.run_now)
     # statistics
     record_counts = _built(statistics.record_counts)
     # inspection

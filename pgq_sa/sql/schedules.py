@@ -19,28 +19,49 @@ from sqlalchemy.dialects.postgresql import JSONB
 from ..schema import Tables
 from .common import TS, array, now
 
-__all__ = ["fire", "list_schedules", "register_schedules", "schedule_states"]
+__all__ = ["fire", "list_schedules", "register_schedules", "run_now", "schedule_states"]
 
 
 def register_schedules(tables: Tables) -> Any:
-    """Insert or refresh the schedules of ``names`` (parallel arrays); their last
-    firing is kept.  Returns the names."""
+    """Insert or refresh the schedules of ``names`` (parallel arrays; payloads as JSON
+    text); their last firing is kept.  Returns the names."""
     schedules = tables.schedules
     source = func.unnest(
         array("names", Text), array("entrypoints", Text), array("expressions", Text),
-        array("timezones", Text), array("misseds", Text),
-    ).table_valued("name", "entrypoint", "expression", "timezone", "missed"
-                   ).render_derived(name="src")
+        array("timezones", Text), array("misseds", Text), array("queues", Text),
+        array("priorities", Integer), array("payloads", Text),
+    ).table_valued("name", "entrypoint", "expression", "timezone", "missed", "queue",
+                   "priority", "payload").render_derived(name="src")
     at = now()
     new = postgresql.insert(schedules).from_select(
-        ["name", "entrypoint", "expression", "timezone", "missed", "created_at", "seen_at"],
+        ["name", "entrypoint", "expression", "timezone", "missed", "queue", "priority",
+         "payload", "created_at", "seen_at"],
         select(source.c.name, source.c.entrypoint, source.c.expression, source.c.timezone,
-               source.c.missed, at, at))
+               source.c.missed, source.c.queue, source.c.priority,
+               cast(source.c.payload, JSONB), at, at))
     return new.on_conflict_do_update(
         index_elements=[schedules.c.name],
         set_={name: new.excluded[name]
-              for name in ("entrypoint", "expression", "timezone", "missed", "seen_at")},
+              for name in ("entrypoint", "expression", "timezone", "missed", "queue",
+                           "priority", "payload", "seen_at")},
     ).returning(schedules.c.name)
+
+
+def run_now(tables: Tables) -> Any:
+    """Enqueue schedule ``name``'s job now, outside its fire times (its last firing
+    does not change).  Returns the job id; no row: no such schedule."""
+    jobs, schedules = tables.jobs, tables.schedules
+    inserted = (
+        postgresql.insert(jobs)
+        .from_select(["queue", "entrypoint", "payload", "priority", "run_at", "created_at"],
+                     select(schedules.c.queue, schedules.c.entrypoint, schedules.c.payload,
+                            schedules.c.priority, now(), now())
+                     .where(schedules.c.name == bindparam("name", type_=Text)))
+        .returning(jobs.c.id, jobs.c.queue)
+        .cte("ins")
+    )
+    return select(inserted.c.id,
+                  func.pg_notify(cast(bindparam("channel", type_=Text), Text), inserted.c.queue))
 
 
 def schedule_states(tables: Tables) -> Any:

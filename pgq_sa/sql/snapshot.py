@@ -40,6 +40,7 @@ _SIMPLE = (
     "set_paused", "paused_queues",
     "insert_unique_job", "repoint_unique",
     "register_schedules", "schedule_states", "fire_schedule", "list_schedules",
+    "run_schedule_now",
 )
 
 

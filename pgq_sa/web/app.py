@@ -421,6 +421,15 @@ class WebApp:
             return JSON({"error": f"unknown action {action!r}"}, status_code=404)
         return JSON(await self.data.pause(request.path_params["queue"], action == "pause"))
 
+    async def schedule_action(self, request: Request) -> Response:
+        name, action = request.path_params["name"], request.path_params["action"]
+        if action != "run":
+            return JSON({"error": f"unknown action {action!r}"}, status_code=404)
+        done = await self.data.run_schedule(name)
+        if done is None:
+            return JSON({"error": f"no schedule named {name!r}"}, status_code=404)
+        return JSON(done)
+
     # ---- the app ------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
         e = self.endpoint
@@ -461,6 +470,9 @@ class WebApp:
             if self.features.pause:
                 routes.append(Route("/api/queues/{queue:str}/{action:str}",
                                     e(self.queue_action), methods=["POST"]))
+            if self.features.schedules:
+                routes.append(Route("/api/schedules/{name:str}/{action:str}",
+                                    e(self.schedule_action), methods=["POST"]))
         routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"))
         return routes
 

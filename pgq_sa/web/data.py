@@ -721,6 +721,12 @@ class DashboardData:
         return {"now": now.isoformat(), "schedules": rows,
                 "orphaned": sum(r["orphaned"] for r in rows)}
 
+    async def run_schedule(self, name: str) -> dict[str, Any] | None:
+        """Enqueue schedule ``name``'s job now (:func:`pgq_sa.admin.run_schedule`);
+        ``None``: no such schedule."""
+        job_id = await admin.run_schedule(self.engine, name, schema=self.schema)
+        return None if job_id is None else {"action": "run", "schedule": name, "id": job_id}
+
     # ---- pause / resume (flow control) --------------------------------------------------
     async def pause(self, queue: str, paused: bool) -> dict[str, Any]:
         """Pause or resume ``queue`` (:func:`pgq_sa.admin.pause_queue`,

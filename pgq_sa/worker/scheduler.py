@@ -59,7 +59,9 @@ class Scheduler:
             self._stmts, names=[s.name for s in items],
             entrypoints=[s.entrypoint for s in items],
             expressions=[s.expression for s in items], timezones=[s.tz for s in items],
-            misseds=[s.missed for s in items]))
+            misseds=[s.missed for s in items], queues=[s.queue for s in items],
+            priorities=[s.priority for s in items],
+            payloads=[self._payloads[s.name] for s in items]))
         self._registered_at = anyio.current_time()
 
     async def tick(self) -> float:

@@ -762,7 +762,7 @@
   function renderSchedules(d) {
     noteServerTime(d.now);
     fill($("s-sub"), d.orphaned ? `${d.orphaned} orphaned (no longer in any worker's code: never fire again)` : "each fire time is one job, whichever workers are up");
-    fill($("s-table"), table(["Schedule", "Task", "Expression", "Missed", "Next fire", "Last fire", "Last job", "Status"],
+    fill($("s-table"), table(["Schedule", "Task", "Expression", "Missed", "Next fire", "Last fire", "Last job", "Status", ""],
       d.schedules.map((r) => h("tr", { dataset: { schedule: r.name } },
         td([h("span", { class: "mono" }, r.name), r.orphaned ? [" ", pill("failed", "orphaned")] : null]),
         td(h("a", { href: jobsHref({ entrypoint: r.entrypoint }), class: "mono" }, r.entrypoint)),
@@ -771,8 +771,18 @@
         td(r.next_fire_at ? h("span", { title: fmtTime(r.next_fire_at) }, fmtTime(r.next_fire_at)) : h("span", { class: "faint" }, "–")),
         td(when(r.last_fire_at)),
         td(r.last_job_id ? jobLink(r.last_job_id) : h("span", { class: "faint" }, "–")),
-        td(r.last_status ? pill(r.last_status) : h("span", { class: "faint" }, "–")))),
+        td(r.last_status ? pill(r.last_status) : h("span", { class: "faint" }, "–")),
+        td(cfg.readOnly || r.orphaned ? null : h("button", { class: "btn small", type: "button", onclick: () => runSchedule(r.name) }, "Run now…")))),
       "No schedules: none registered by a worker yet (@registry.task(cron=…) or every=…)."));
+  }
+
+  async function runSchedule(name) {
+    if (!(await confirmAction(`Run ${name} now?`, "One more job of its task, with its payload, is enqueued now; its fire times do not change.", "Run now", false))) return;
+    try {
+      const r = await api(`/schedules/${encodeURIComponent(name)}/run`, {});
+      toast(`${name}: job #${r.id} enqueued`);
+      live.now();
+    } catch (err) { toast(err.message, true); }
   }
 
   // ---- database health ---------------------------------------------------------------------------
