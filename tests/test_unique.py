@@ -111,6 +111,14 @@ async def test_every_way_to_enqueue_takes_a_key(engine, dsn):
     assert kept != rolled
     shown = pgq("jobs", "show", str(kept), dsn=dsn).stdout
     assert "unique_key: mail:3" in shown
+    import httpx
+
+    from pgq_sa.web import create_app
+
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(engine)),
+                                 base_url="http://testserver") as c:
+        job = (await c.get(f"/api/jobs/{kept}")).json()
+    assert job["unique_key"] == "mail:3"  # the job page shows it
 
 
 @pytest.mark.parametrize(("options", "message"), [

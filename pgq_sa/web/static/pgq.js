@@ -686,6 +686,7 @@
           : h("span", null, `${j.attempts} `, h("span", { class: "faint" }, "(of the task's default)"))),
       kv("Worker", j.worker_id ? h("a", { href: url("/workers"), class: "mono" }, j.worker_id) : h("span", { class: "faint" }, "–")),
       j.cancel_requested_at ? kv("Cancel asked", when(j.cancel_requested_at)) : null,
+      j.unique_key ? kv("Unique key", h("span", { class: "mono" }, j.unique_key)) : null,
       kv("Last error", j.last_error ? h("span", { class: "error" }, j.last_error.split("\n")[0]) : h("span", { class: "faint" }, "–"))));
     const t = (label, iso, c) => {
       const mark = h("span", { class: "mark" });
