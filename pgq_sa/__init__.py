@@ -27,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigurationError": "errors", "DatabaseUnavailable": "errors",
     "MigrationModeError": "errors", "PayloadError": "errors", "PgqError": "errors",
     "SchemaNotInstalled": "errors", "SchemaOutOfDate": "errors", "UnknownTask": "errors",
-    "JobSpec": "job", "Registry": "registry", "Task": "registry",
+    "JobSpec": "job", "Registry": "registry", "Task": "registry", "Schedule": "periodic",
     "FINISHED_STATUSES": "schema", "NAMING_CONVENTION": "schema", "STATUSES": "schema",
     "Tables": "schema", "add_tables": "schema", "metadata": "schema", "tables": "schema",
     "tables_for": "schema", "validate_identifier": "schema",
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
         UnknownTask,
     )
     from .job import JobSpec
+    from .periodic import Schedule
     from .registry import Registry, Task
     from .schema import (
         FINISHED_STATUSES,
@@ -121,6 +122,7 @@ __all__ = [
     "PayloadError",
     "PgqError",
     "Registry",
+    "Schedule",
     "SchemaNotInstalled",
     "SchemaOutOfDate",
     "Snooze",
