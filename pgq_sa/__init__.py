@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 #: Public name -> the module (under ``pgq_sa``) that defines it.
 _EXPORTS: dict[str, str] = {
     "cancel": "admin", "cancel_sync": "admin", "retry": "admin", "retry_sync": "admin",
+    "pause_queue": "admin", "pause_queue_sync": "admin", "resume_queue": "admin",
+    "resume_queue_sync": "admin", "paused_queues": "admin",
     "Backoff": "backoff",
     "JobContext": "context", "Snooze": "context",
     "enqueue": "enqueue", "enqueue_many": "enqueue", "enqueue_many_sync": "enqueue",
@@ -25,7 +27,7 @@ _EXPORTS: dict[str, str] = {
     "ConfigurationError": "errors", "DatabaseUnavailable": "errors",
     "MigrationModeError": "errors", "PayloadError": "errors", "PgqError": "errors",
     "SchemaNotInstalled": "errors", "SchemaOutOfDate": "errors", "UnknownTask": "errors",
-    "JobSpec": "job", "Registry": "registry", "Task": "registry",
+    "JobSpec": "job", "Registry": "registry", "Task": "registry", "Schedule": "periodic",
     "FINISHED_STATUSES": "schema", "NAMING_CONVENTION": "schema", "STATUSES": "schema",
     "Tables": "schema", "add_tables": "schema", "metadata": "schema", "tables": "schema",
     "tables_for": "schema", "validate_identifier": "schema",
@@ -37,7 +39,17 @@ _MODULES = frozenset({"admin", "dsn", "migrate", "testing", "web"})
 
 if TYPE_CHECKING:
     from . import admin, dsn, migrate, testing, web
-    from .admin import cancel, cancel_sync, retry, retry_sync
+    from .admin import (
+        cancel,
+        cancel_sync,
+        pause_queue,
+        pause_queue_sync,
+        paused_queues,
+        resume_queue,
+        resume_queue_sync,
+        retry,
+        retry_sync,
+    )
     from .backoff import Backoff
     from .context import JobContext, Snooze
     from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync
@@ -52,6 +64,7 @@ if TYPE_CHECKING:
         UnknownTask,
     )
     from .job import JobSpec
+    from .periodic import Schedule
     from .registry import Registry, Task
     from .schema import (
         FINISHED_STATUSES,
@@ -109,6 +122,7 @@ __all__ = [
     "PayloadError",
     "PgqError",
     "Registry",
+    "Schedule",
     "SchemaNotInstalled",
     "SchemaOutOfDate",
     "Snooze",
@@ -129,6 +143,11 @@ __all__ = [
     "enqueue_sync",
     "metadata",
     "migrate",
+    "pause_queue",
+    "pause_queue_sync",
+    "paused_queues",
+    "resume_queue",
+    "resume_queue_sync",
     "retry",
     "retry_sync",
     "tables",

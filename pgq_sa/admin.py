@@ -1,4 +1,5 @@
-"""Operator actions as a Python API: inspect, cancel, retry and prune jobs.
+"""Operator actions as a Python API: inspect, cancel, retry and prune jobs; pause
+and resume queues.
 
 Each function takes an ``AsyncEngine`` (own transaction) or an ``AsyncConnection``
 or ``AsyncSession`` (caller's transaction: the change, and the NOTIFY that tells
@@ -19,12 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from .queries import execute, execute_sync
 from .queries import inspection as inspect
 from .queries import operator as act
+from .queries import queues as flow
+from .queries import schedules as periodic_queries
+from .queries.queues import QueueState
 from .schema import tables_for
 from .sql import Statements, statements_for
 from .target import AsyncTarget, SyncTarget, connection, connection_sync
 
-__all__ = ["CancelResult", "cancel", "cancel_sync", "get_job", "job_to_dict", "missing",
-           "prune", "retry", "retry_sync"]
+__all__ = ["CancelResult", "QueueState", "cancel", "cancel_sync", "get_job", "job_to_dict",
+           "missing", "pause_queue", "pause_queue_sync", "paused_queues", "prune",
+           "resume_queue", "resume_queue_sync", "retry", "retry_sync", "run_schedule",
+           "schedules"]
 
 Target = AsyncTarget
 
@@ -161,3 +167,118 @@ async def prune(target: AsyncEngine, older_than: float | timedelta, *,
         total += n
         if n < batch:
             return total
+
+
+# -- pause and resume queues -------------------------------------------------------------
+
+
+def _queue_name(queue: object) -> str:
+    if not isinstance(queue, str) or not queue:
+        what = "an empty string" if queue == "" else f"a {type(queue).__name__}"
+        raise ValueError(f"a queue name is a non-empty string, got {what}")
+    return queue
+
+
+async def _set_paused(target: Target, queue: str, paused: bool, schema: str | None,
+                      now: datetime | None, what: str) -> QueueState:
+    name = _queue_name(queue)
+    async with connection(target, schema=schema, what=what) as conn:
+        [state] = await execute(conn, flow.set_paused(_stmts(schema), queue=name,
+                                                      paused=paused, now=now))
+    return state
+
+
+def _set_paused_sync(target: SyncTarget, queue: str, paused: bool, schema: str | None,
+                     now: datetime | None, what: str) -> QueueState:
+    name = _queue_name(queue)
+    with connection_sync(target, schema=schema, what=what) as conn:
+        [state] = execute_sync(conn, flow.set_paused(_stmts(schema), queue=name,
+                                                     paused=paused, now=now))
+    return state
+
+
+async def pause_queue(target: Target, queue: str, *, schema: str | None = None,
+                      now: datetime | None = None) -> QueueState:
+    """Pause ``queue``: no worker starts another of its jobs (from its next claim,
+    within about a second); running jobs finish, queued ones wait.  Persisted in
+    ``pgq_sa``'s ``pgq_queues`` table until :func:`resume_queue`.  A queue with no
+    jobs yet can be paused too.  Returns the queue's state."""
+    return await _set_paused(target, queue, True, schema, now, "pause_queue")
+
+
+async def resume_queue(target: Target, queue: str, *, schema: str | None = None,
+                       now: datetime | None = None) -> QueueState:
+    """Resume ``queue`` (a NOTIFY wakes its workers at once); resuming a queue that
+    is not paused changes nothing.  Returns the queue's state."""
+    return await _set_paused(target, queue, False, schema, now, "resume_queue")
+
+
+def pause_queue_sync(target: SyncTarget, queue: str, *, schema: str | None = None,
+                     now: datetime | None = None) -> QueueState:
+    """Sync twin of :func:`pause_queue` for an ``Engine``, ``Connection`` or ``Session``."""
+    return _set_paused_sync(target, queue, True, schema, now, "pause_queue_sync")
+
+
+def resume_queue_sync(target: SyncTarget, queue: str, *, schema: str | None = None,
+                      now: datetime | None = None) -> QueueState:
+    """Sync twin of :func:`resume_queue`."""
+    return _set_paused_sync(target, queue, False, schema, now, "resume_queue_sync")
+
+
+async def paused_queues(target: Target, *, schema: str | None = None
+                        ) -> dict[str, datetime | None]:
+    """The paused queues: name -> when it was paused."""
+    async with connection(target, schema=schema, what="paused_queues") as conn:
+        rows = await execute(conn, flow.paused_queues(_stmts(schema)))
+    return {r.name: r.paused_at for r in rows}
+
+
+# -- periodic schedules -------------------------------------------------------------------
+
+#: A schedule registered this much longer ago than the newest registration is no longer
+#: in the code of any running worker (workers refresh their rows every minute).
+ORPHANED_AFTER = timedelta(minutes=3)
+
+
+async def schedules(target: Target, *, schema: str | None = None,
+                    known: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The periodic schedules in ``pgq_schedules`` as JSON-able dicts: name, task,
+    expression, time zone, missed-firing policy, next and last fire time, last job
+    and its status, and ``orphaned``: not among ``known`` (the names a registry
+    has) when given, else not refreshed by any worker for :data:`ORPHANED_AFTER`
+    while others were (removed from the code: it never fires again)."""
+    from .periodic import next_fire, parse_expression
+
+    names = set(known) if known is not None else None
+    async with connection(target, schema=schema, what="schedules") as conn:
+        rows = await execute(conn, periodic_queries.list_schedules(_stmts(schema)))
+    newest = max((r.seen_at for r in rows), default=None)
+    out: list[dict[str, Any]] = []
+    for r in rows:
+        orphaned = (r.name not in names) if names is not None else (
+            newest is not None and r.seen_at < newest - ORPHANED_AFTER)
+        upcoming: datetime | None = None
+        if not orphaned:
+            try:
+                cron, every = parse_expression(r.expression, r.timezone)
+                upcoming = next_fire(cron, every, r.timezone, r.now)
+            except ValueError:
+                upcoming = None
+        out.append({
+            "name": r.name, "entrypoint": r.entrypoint, "expression": r.expression,
+            "timezone": r.timezone, "missed": r.missed,
+            "next_fire_at": upcoming.isoformat() if upcoming is not None else None,
+            "last_fire_at": r.last_fire_at.isoformat() if r.last_fire_at else None,
+            "last_job_id": r.last_job_id, "last_status": r.last_status,
+            "orphaned": orphaned, "seen_at": r.seen_at.isoformat(),
+        })
+    return out
+
+
+async def run_schedule(target: Target, name: str, *, schema: str | None = None) -> int | None:
+    """Enqueue schedule ``name``'s job now (its task, payload, queue and priority, as
+    the workers registered them), outside its fire times: its last firing does not
+    change.  Returns the job id, ``None`` if there is no such schedule."""
+    async with connection(target, schema=schema, what="run_schedule") as conn:
+        ids = await execute(conn, periodic_queries.run_now(_stmts(schema), name=name))
+    return ids[0] if ids else None

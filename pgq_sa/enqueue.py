@@ -23,7 +23,14 @@ from sqlalchemy.orm import Session
 from .job import DEFAULT_QUEUE, JobSpec
 from .payload import dump_payload
 from .queries import Query, execute, execute_sync
-from .queries.enqueue import NewJobs, insert_jobs, notify_queues, reserve_ids
+from .queries.enqueue import (
+    NewJobs,
+    insert_jobs,
+    insert_unique_job,
+    notify_queues,
+    repoint_unique,
+    reserve_ids,
+)
 from .schema import tables_for
 from .schema_state import missing_schema
 from .sql import compiled, statements_for
@@ -32,7 +39,8 @@ from .target import connection, connection_sync
 __all__ = ["enqueue", "enqueue_many", "enqueue_many_sync", "enqueue_sync", "tables_for"]
 
 JobLike = JobSpec | tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any], Mapping[str, Any]]
-_OPTION_NAMES = frozenset({"queue", "priority", "delay", "run_at", "max_attempts"})
+_OPTION_NAMES = frozenset({"queue", "priority", "delay", "run_at", "max_attempts",
+                           "unique_key", "unique_for"})
 
 
 
@@ -73,6 +81,26 @@ def _spec(item: JobLike) -> JobSpec:
     )
 
 
+def _unique(key: Any, hold: Any) -> tuple[str | None, timedelta | None]:
+    """A job's unique key and window, checked."""
+    if key is None:
+        if hold is not None:
+            raise ValueError("unique_for needs a unique_key (the key to hold)")
+        return None, None
+    if not isinstance(key, str) or not key:
+        what = "an empty string" if key == "" else f"a {type(key).__name__}"
+        raise ValueError(f"unique_key must be a non-empty string, got {what}")
+    if hold is None:
+        return key, None
+    if isinstance(hold, bool) or not isinstance(hold, (int, float, timedelta)):
+        raise TypeError(f"unique_for must be a timedelta or seconds, not "
+                        f"{type(hold).__name__}")
+    window = hold if isinstance(hold, timedelta) else timedelta(seconds=float(hold))
+    if window <= timedelta(0):
+        raise ValueError(f"unique_for must be > 0 seconds, got {window.total_seconds()}")
+    return key, window
+
+
 def _bad_entrypoint(entrypoint: Any) -> ValueError:
     what = "an empty string" if entrypoint == "" else f"a {type(entrypoint).__name__}"
     return ValueError(f"entrypoint must be a non-empty string, got {what}")
@@ -86,6 +114,8 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
     priorities: list[int] = []
     run_ats: list[datetime | None] = []
     max_attempts: list[int | None] = []
+    unique_keys: list[str | None] | None = None
+    unique_fors: list[timedelta | None] | None = None
     for item in jobs:
         if type(item) is tuple and len(item) == 2:  # fast path: (entrypoint, payload)
             entrypoint, payload = item
@@ -97,6 +127,9 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
             priorities.append(0)
             run_ats.append(None)
             max_attempts.append(None)
+            if unique_keys is not None and unique_fors is not None:
+                unique_keys.append(None)
+                unique_fors.append(None)
             continue
         spec = _spec(item)
         if not isinstance(spec.entrypoint, str) or not spec.entrypoint:
@@ -120,8 +153,16 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
         priorities.append(priority)
         run_ats.append(_run_at(spec.delay, spec.run_at))
         max_attempts.append(spec.max_attempts)
+        key, hold = _unique(spec.unique_key, spec.unique_for)
+        if key is not None and unique_keys is None:
+            unique_keys = [None] * (len(queues) - 1)
+            unique_fors = [None] * (len(queues) - 1)
+        if unique_keys is not None and unique_fors is not None:
+            unique_keys.append(key)
+            unique_fors.append(hold)
     return NewJobs(queues=queues, entrypoints=entrypoints, payloads=payloads,
-                   priorities=priorities, run_ats=run_ats, max_attempts=max_attempts)
+                   priorities=priorities, run_ats=run_ats, max_attempts=max_attempts,
+                   unique_keys=unique_keys, unique_fors=unique_fors)
 
 
 def _schema_error(exc: Exception, schema: str | None) -> Exception:
@@ -302,6 +343,89 @@ async def _raw_asyncpg(target: AsyncConnection | AsyncSession,
     return [query.row(row) for row in rows]
 
 
+# -- unique jobs: one statement per job with a key, the rest as one batch -------------
+#
+# A job with a unique key is inserted by its own statement (its key may be held);
+# the others of the batch by one.  All in the caller's transaction (or one of the
+# engine's).  A statement returns no id when the key's holder committed after its
+# snapshot was taken: it runs again (a new snapshot in READ COMMITTED).
+
+#: Runs of the unique insert before giving up (only a REPEATABLE READ or SERIALIZABLE
+#: transaction, whose snapshot never moves, can need more than two).
+UNIQUE_ATTEMPTS = 5
+
+
+def _table(schema: str | None) -> str:
+    return "pgq_jobs" if schema is None else f"{schema}.pgq_jobs"  # validated identifier
+
+
+def _unresolved(key: str) -> RuntimeError:
+    return RuntimeError(
+        f"unique_key {key!r}: its holder committed after this transaction's snapshot; "
+        "in a REPEATABLE READ or SERIALIZABLE transaction, retry the transaction")
+
+
+def _unique_plan(new: NewJobs) -> tuple[list[int], list[int]]:
+    """Indexes of the jobs with a key, and of the others."""
+    keys = new.unique_keys or []
+    return ([i for i, k in enumerate(keys) if k is not None],
+            [i for i, k in enumerate(keys) if k is None])
+
+
+async def _enqueue_unique(conn: Any, new: NewJobs, schema: str | None,
+                          now: datetime | None) -> list[int]:
+    stmts = statements_for(tables_for(schema))
+    unique, plain = _unique_plan(new)
+    ids: list[int] = [0] * len(new)
+    if plain:
+        rest = new.select(plain)
+        for i, job_id in zip(plain, await execute(conn, insert_jobs(stmts, rest, now=now)),
+                             strict=True):
+            ids[i] = job_id
+    for i in unique:
+        key = new.unique_keys[i]  # type: ignore[index]
+        assert key is not None
+        for _ in range(UNIQUE_ATTEMPTS):
+            [done] = await execute(conn, insert_unique_job(stmts, new, i, table=_table(schema),
+                                                           now=now))
+            if done.owned and not done.created:
+                await execute(conn, repoint_unique(stmts, unique_key=key,
+                                                   fresh_id=done.fresh_id, job_id=done.id))
+            if done.id is not None:
+                ids[i] = done.id
+                break
+        else:
+            raise _unresolved(key)
+    return ids
+
+
+def _enqueue_unique_sync(conn: Any, new: NewJobs, schema: str | None,
+                         now: datetime | None) -> list[int]:
+    stmts = statements_for(tables_for(schema))
+    unique, plain = _unique_plan(new)
+    ids: list[int] = [0] * len(new)
+    if plain:
+        rest = new.select(plain)
+        for i, job_id in zip(plain, execute_sync(conn, insert_jobs(stmts, rest, now=now)),
+                             strict=True):
+            ids[i] = job_id
+    for i in unique:
+        key = new.unique_keys[i]  # type: ignore[index]
+        assert key is not None
+        for _ in range(UNIQUE_ATTEMPTS):
+            [done] = execute_sync(conn, insert_unique_job(stmts, new, i, table=_table(schema),
+                                                          now=now))
+            if done.owned and not done.created:
+                execute_sync(conn, repoint_unique(stmts, unique_key=key,
+                                                  fresh_id=done.fresh_id, job_id=done.id))
+            if done.id is not None:
+                ids[i] = done.id
+                break
+        else:
+            raise _unresolved(key)
+    return ids
+
+
 async def enqueue_many(
     target: AsyncConnection | AsyncSession | AsyncEngine,
     jobs: Iterable[JobLike],
@@ -313,14 +437,20 @@ async def enqueue_many(
 
     ``jobs`` items are ``(entrypoint, payload)``, ``(entrypoint, payload, options)``,
     ``task.job(**payload)`` or ``registry.job(name, payload)``; options are
-    ``queue``, ``priority``, ``delay``, ``run_at`` and ``max_attempts``.  The jobs go
-    to ``schema``, else to the schema of their tasks' registry, else to the
-    search path.
+    ``queue``, ``priority``, ``delay``, ``run_at``, ``max_attempts``, ``unique_key``
+    and ``unique_for``.  A job whose ``unique_key`` a queued or running job holds
+    (or, with ``unique_for``, a job enqueued less than that long ago) is not
+    added: its place in the result holds the existing job's id.  The jobs go to
+    ``schema``, else to the schema of their tasks' registry, else to the search
+    path.
     """
     items = list(jobs)
     if not items:
         return []
     query, new, schema = _prepare(items, schema, now)
+    if new.unique_keys is not None:
+        async with connection(target, schema=schema, what="enqueue") as conn:
+            return await _enqueue_unique(conn, new, schema, now)
     if isinstance(target, AsyncEngine) and target.dialect.driver == "asyncpg":
         if len(items) >= COPY_THRESHOLD and now is None and not any(new.run_ats):
             return await _copy_asyncpg(target, schema, new)
@@ -344,7 +474,10 @@ def enqueue_many_sync(
     items = list(jobs)
     if not items:
         return []
-    query, _, schema = _prepare(items, schema, now)
+    query, new, schema = _prepare(items, schema, now)
+    if new.unique_keys is not None:
+        with connection_sync(target, schema=schema, what="enqueue_sync") as conn:
+            return _enqueue_unique_sync(conn, new, schema, now)
     with connection_sync(target, schema=schema, what="enqueue_sync") as conn:
         if len(items) == 1:
             ids = _raw_sync(conn, query)
@@ -363,9 +496,17 @@ async def enqueue(
     delay: float | timedelta | None = None,
     run_at: datetime | None = None,
     max_attempts: int | None = None,
+    unique_key: str | None = None,
+    unique_for: float | timedelta | None = None,
     schema: str | None = None,
 ) -> int:
     """Enqueue one job by name in ``target``'s transaction; returns its id.
+
+    With ``unique_key``, while a queued or running job has that key (and, with
+    ``unique_for``, while the job that took the key was enqueued less than that
+    long ago, whatever its state), no job is added and the existing job's id is
+    returned: race-free under concurrent producers (a unique index and ``ON
+    CONFLICT``).
 
     For producers without the registry: the payload must be plain JSON, and no
     task default applies (queue ``default``, priority 0, the worker's
@@ -375,11 +516,12 @@ async def enqueue(
     defaults."""
     job: JobLike
     if queue is None and type(priority) is int and priority == 0 and delay is None \
-            and run_at is None and max_attempts is None:
+            and run_at is None and max_attempts is None and unique_key is None \
+            and unique_for is None:
         job = (entrypoint, payload if payload is not None else {})  # the fast path
     else:
         job = JobSpec(entrypoint, payload if payload is not None else {}, queue,  # type: ignore[arg-type]
-                      priority, delay, run_at, max_attempts)
+                      priority, delay, run_at, max_attempts, unique_key, unique_for)
     return (await enqueue_many(target, [job], schema=schema))[0]
 
 
@@ -393,9 +535,11 @@ def enqueue_sync(
     delay: float | timedelta | None = None,
     run_at: datetime | None = None,
     max_attempts: int | None = None,
+    unique_key: str | None = None,
+    unique_for: float | timedelta | None = None,
     schema: str | None = None,
 ) -> int:
     """Sync twin of :func:`enqueue`."""
     spec = JobSpec(entrypoint, payload if payload is not None else {}, queue,  # type: ignore[arg-type]
-                    priority, delay, run_at, max_attempts)
+                    priority, delay, run_at, max_attempts, unique_key, unique_for)
     return enqueue_many_sync(target, [spec], schema=schema)[0]

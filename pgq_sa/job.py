@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["CANCELLED", "DEFAULT_HEARTBEAT_TIMEOUT", "DEFAULT_MAX_ATTEMPTS", "DEFAULT_QUEUE",
+__all__ = ["ACTIVE_STATUSES", "CANCELLED", "DEFAULT_HEARTBEAT_TIMEOUT", "DEFAULT_MAX_ATTEMPTS",
+           "DEFAULT_QUEUE",
            "FAILED", "FINISHED_STATUSES", "QUEUED", "RETRIED", "RUNNING", "STATS_STATUSES",
            "STATUSES", "SUCCEEDED", "JobSpec"]
 
@@ -22,6 +23,8 @@ CANCELLED = "cancelled"
 
 #: Every status a job can have, in lifecycle order.
 STATUSES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+#: Statuses of a job that may still run (a unique key is held while in them).
+ACTIVE_STATUSES: tuple[str, ...] = (QUEUED, RUNNING)
 #: Statuses after which a job never runs again (unless retried by an operator).
 FINISHED_STATUSES: tuple[str, ...] = (SUCCEEDED, FAILED, CANCELLED)
 #: Outcomes counted in ``pgq_stats``: the finished statuses, plus ``retried`` for an
@@ -48,6 +51,10 @@ class JobSpec:
     delay: float | timedelta | None = None
     run_at: datetime | None = None
     max_attempts: int | None = None
+    #: While a queued or running job has this key, enqueueing another returns its id.
+    unique_key: str | None = None
+    #: Also hold the key this long after the job was enqueued (whatever its state).
+    unique_for: float | timedelta | None = None
     #: The PostgreSQL schema of the task's registry (``None``: the search path).
     schema: str | None = None
     #: True when a task made it: ``schema`` is its registry's, even when ``None``.

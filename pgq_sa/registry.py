@@ -20,20 +20,21 @@ from .context import JobContext
 from .convert import Codec, converters, decode_payload, encode_payload
 from .errors import UnknownTask
 from .job import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, JobSpec
+from .periodic import Schedule
 from .schema import validate_identifier
 from .target import AsyncTarget, SyncTarget
 
 log = logging.getLogger("pgq_sa.registry")
 
-__all__ = ["JobSpec", "Registry", "Task", "TaskOptions"]
+__all__ = ["JobSpec", "Registry", "Schedule", "Task", "TaskOptions"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 _new_object = object.__new__
 assert set(JobSpec.__dataclass_fields__) == {  # Task.spec sets every field
-    "entrypoint", "payload", "queue", "priority", "delay", "run_at", "max_attempts", "schema",
-    "pinned"}
+    "entrypoint", "payload", "queue", "priority", "delay", "run_at", "max_attempts",
+    "unique_key", "unique_for", "schema", "pinned"}
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ class TaskOptions:
     delay: float | timedelta | None = None
     run_at: datetime | None = None
     max_attempts: int | None = None
+    #: Deduplication key (see :func:`pgq_sa.enqueue`).
+    unique_key: str | None = None
+    #: How long the key is held after the job was enqueued.
+    unique_for: float | timedelta | None = None
 
 
 def _find_context_param(fn: Callable[..., Any]) -> str | None:
@@ -177,8 +182,14 @@ class Task(Generic[P, R]):
         delay: float | timedelta | None = None,
         run_at: datetime | None = None,
         max_attempts: int | None = None,
+        unique_key: str | None = None,
+        unique_for: float | timedelta | None = None,
     ) -> Task[P, R]:
-        """A copy of this task whose next enqueues use these options."""
+        """A copy of this task whose next enqueues use these options.
+
+        ``unique_key``: while a queued or running job has that key, an enqueue
+        returns its id instead of adding a job; ``unique_for`` also holds the key
+        that long after the job was enqueued (see :func:`pgq_sa.enqueue`)."""
         o = self.opts
         opts = TaskOptions(
             queue=queue if queue is not None else o.queue,
@@ -186,6 +197,8 @@ class Task(Generic[P, R]):
             delay=delay if delay is not None else o.delay,
             run_at=run_at if run_at is not None else o.run_at,
             max_attempts=max_attempts if max_attempts is not None else o.max_attempts,
+            unique_key=unique_key if unique_key is not None else o.unique_key,
+            unique_for=unique_for if unique_for is not None else o.unique_for,
         )
         task = copy.copy(self)  # shares the signature and converters: no new inspection
         task.opts = opts
@@ -206,14 +219,16 @@ class Task(Generic[P, R]):
         if self._convert:
             payload = self.encode_payload(payload)
         o = self.opts
-        queue, priority, delay, run_at, max_attempts = (
-            o.queue, o.priority, o.delay, o.run_at, o.max_attempts)
+        queue, priority, delay, run_at, max_attempts, unique_key, unique_for = (
+            o.queue, o.priority, o.delay, o.run_at, o.max_attempts, o.unique_key, o.unique_for)
         if opts is not None:
             queue = opts.queue if opts.queue is not None else queue
             priority = opts.priority if opts.priority is not None else priority
             delay = opts.delay if opts.delay is not None else delay
             run_at = opts.run_at if opts.run_at is not None else run_at
             max_attempts = opts.max_attempts if opts.max_attempts is not None else max_attempts
+            unique_key = opts.unique_key if opts.unique_key is not None else unique_key
+            unique_for = opts.unique_for if opts.unique_for is not None else unique_for
         # What JobSpec(...) makes, without its frozen __init__ (one object.__setattr__
         # per field, half the cost of a plain job): a JobSpec per job is the hot
         # path of task.enqueue and enqueue_many.
@@ -226,6 +241,8 @@ class Task(Generic[P, R]):
             delay=delay,
             run_at=run_at,
             max_attempts=max_attempts,
+            unique_key=unique_key,
+            unique_for=unique_for,
             schema=self.schema,
             pinned=True,
         )
@@ -259,6 +276,9 @@ class Registry:
     def __init__(self, *, default_queue: str = DEFAULT_QUEUE, schema: str | None = None) -> None:
         self.default_queue = default_queue
         self.tasks: dict[str, Task[Any, Any]] = {}
+        #: Periodic schedules by name (:meth:`schedule`, ``task(cron=…|every=…)``):
+        #: the workers of this registry fire them.
+        self.schedules: dict[str, Schedule] = {}
         self.schema = schema
 
     @property
@@ -292,6 +312,11 @@ class Registry:
         timeout: float | None = None,
         heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
         backoff: Backoff | None = None,
+        cron: str | None = None,
+        tz: str | None = None,
+        every: float | timedelta | None = None,
+        missed: str = "latest",
+        max_missed: int = 100,
     ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
     def task(
@@ -306,11 +331,21 @@ class Registry:
         timeout: float | None = None,
         heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
         backoff: Backoff | None = None,
+        cron: str | None = None,
+        tz: str | None = None,
+        every: float | timedelta | None = None,
+        missed: str = "latest",
+        max_missed: int = 100,
     ) -> Any:
         """Register a handler (``async def`` runs on the event loop, ``def`` in a thread).
 
         ``name`` defaults to the function's name; ``max_attempts`` counts the first
         run; ``timeout`` and ``heartbeat_timeout`` are in seconds.
+
+        ``cron`` (five fields, or six with seconds last; in time zone ``tz``, else
+        UTC) or ``every`` (a timedelta or seconds) also make it periodic, without
+        arguments, under the task's name: see :meth:`schedule` (``missed``,
+        ``max_missed``).  A bad expression raises ``ValueError`` naming the task.
         """
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
@@ -341,10 +376,80 @@ class Registry:
                 schema=self.schema,
                 localns=localns,
             )
+            if cron is not None or every is not None:
+                self._add_schedule(t, name=None, cron=cron, tz=tz, every=every, payload=None,
+                                   missed=missed, max_missed=max_missed, grace=None)
+            elif tz is not None:
+                raise ValueError(f"task {task_name!r}: tz= applies to cron= schedules only")
             self.tasks[task_name] = t
             return t
 
         return register(fn) if fn is not None else register
+
+    def schedule(
+        self,
+        task: Task[Any, Any] | str,
+        *,
+        cron: str | None = None,
+        every: float | timedelta | None = None,
+        tz: str | None = None,
+        payload: Mapping[str, Any] | None = None,
+        name: str | None = None,
+        missed: str = "latest",
+        max_missed: int = 100,
+        grace: float | timedelta | None = None,
+    ) -> Schedule:
+        """Run ``task`` periodically: each fire time of ``cron`` (in ``tz``, else
+        UTC; a sixth field is seconds) or of ``every`` (whole multiples since the
+        epoch) becomes one ordinary job with ``payload``, exactly once whichever
+        workers of this registry are up.
+
+        ``name`` (default: the task's name) identifies the schedule in the
+        database: renaming it starts a new schedule.  ``missed`` says what happens
+        to fire times no worker made in time (more than ``grace``, default 10 s,
+        old): ``"latest"`` runs the latest of them once, ``"skip"`` none, ``"all"``
+        each, up to ``max_missed``.  A schedule no longer registered stops firing.
+        Bad values raise ``ValueError`` naming the task."""
+        if isinstance(task, str):
+            task = self[task]
+        elif not isinstance(task, Task) or self.tasks.get(task.name) is not task:
+            raise ValueError(f"schedule(): {getattr(task, 'name', task)!r} is not a task of "
+                             "this registry")
+        return self._add_schedule(task, name=name, cron=cron, tz=tz, every=every,
+                                  payload=payload, missed=missed, max_missed=max_missed,
+                                  grace=grace)
+
+    def _add_schedule(self, task: Task[Any, Any], *, name: str | None, cron: str | None,
+                      tz: str | None, every: float | timedelta | None,
+                      payload: Mapping[str, Any] | None, missed: str, max_missed: int,
+                      grace: float | timedelta | None) -> Schedule:
+        schedule_name = name if name is not None else task.name
+        where = (f"task {task.name!r}" if schedule_name == task.name
+                 else f"schedule {schedule_name!r} of task {task.name!r}")
+        if not isinstance(schedule_name, str) or not schedule_name:
+            raise ValueError(f"{where}: the schedule name must be a non-empty string")
+        if schedule_name in self.schedules:
+            raise ValueError(f"{where}: a schedule named {schedule_name!r} already exists "
+                             "(give name=)")
+        if payload is not None and not isinstance(payload, Mapping):
+            raise TypeError(f"{where}: payload must be a mapping of keyword arguments, not "
+                            f"{type(payload).__name__}")
+        try:
+            spec = task.spec(dict(payload or {}))
+        except TypeError as exc:
+            raise TypeError(f"{where}: {exc}") from None
+        options: dict[str, Any] = {} if grace is None else {"grace": grace}
+        try:
+            built = Schedule(name=schedule_name, entrypoint=task.name, cron=cron,
+                             every=every if every is None or isinstance(every, timedelta)
+                             else timedelta(seconds=float(every)),
+                             tz=tz, payload=spec.payload, queue=spec.queue or task.queue,
+                             priority=spec.priority or 0, missed=missed,
+                             max_missed=max_missed, **options)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        self.schedules[schedule_name] = built
+        return built
 
     def __getitem__(self, name: str) -> Task[Any, Any]:
         task = self.tasks.get(name)
@@ -373,6 +478,8 @@ class Registry:
         delay: float | timedelta | None = None,
         run_at: datetime | None = None,
         max_attempts: int | None = None,
+        unique_key: str | None = None,
+        unique_for: float | timedelta | None = None,
     ) -> JobSpec:
         """A :class:`JobSpec` for task ``name`` (for :func:`pgq_sa.enqueue_many`): the
         name must be registered (else :class:`~pgq_sa.UnknownTask`), the payload
@@ -383,7 +490,8 @@ class Registry:
             raise TypeError(f"payload for {name!r} must be a mapping of keyword arguments, "
                             f"not {type(payload).__name__}")
         opts = TaskOptions(queue=queue, priority=priority, delay=delay, run_at=run_at,
-                           max_attempts=max_attempts)
+                           max_attempts=max_attempts, unique_key=unique_key,
+                           unique_for=unique_for)
         return task.spec(dict(payload or {}), opts)
 
     async def enqueue(
@@ -397,6 +505,8 @@ class Registry:
         delay: float | timedelta | None = None,
         run_at: datetime | None = None,
         max_attempts: int | None = None,
+        unique_key: str | None = None,
+        unique_for: float | timedelta | None = None,
     ) -> int:
         """Enqueue task ``name`` in ``target``'s transaction (async connection, session
         or engine), checked as :meth:`job` checks it; returns the job id.
@@ -408,7 +518,8 @@ class Registry:
         from .enqueue import enqueue_many
 
         spec = self.job(name, payload, queue=queue, priority=priority, delay=delay,
-                        run_at=run_at, max_attempts=max_attempts)
+                        run_at=run_at, max_attempts=max_attempts, unique_key=unique_key,
+                        unique_for=unique_for)
         return (await enqueue_many(target, [spec]))[0]
 
     def enqueue_sync(
@@ -422,12 +533,15 @@ class Registry:
         delay: float | timedelta | None = None,
         run_at: datetime | None = None,
         max_attempts: int | None = None,
+        unique_key: str | None = None,
+        unique_for: float | timedelta | None = None,
     ) -> int:
         """Like :meth:`enqueue`, for a sync ``Connection``, ``Session`` or ``Engine``."""
         from .enqueue import enqueue_many_sync
 
         spec = self.job(name, payload, queue=queue, priority=priority, delay=delay,
-                        run_at=run_at, max_attempts=max_attempts)
+                        run_at=run_at, max_attempts=max_attempts, unique_key=unique_key,
+                        unique_for=unique_for)
         return enqueue_many_sync(target, [spec])[0]
 
     def __contains__(self, name: object) -> bool:

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Identity,
@@ -41,6 +42,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
 
 from .job import (
+    ACTIVE_STATUSES,
     CANCELLED,
     FAILED,
     FINISHED_STATUSES,
@@ -54,6 +56,7 @@ from .job import (
 from .schema_versions import LATEST, version_comment
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "CANCELLED",
     "FAILED",
     "FINISHED_STATUSES",
@@ -118,6 +121,12 @@ class Tables:
     #: Per-second and per-minute outcome counts (see :mod:`pgq_sa.sql.statistics`),
     #: written by the statements that record outcomes.
     stats: Table
+    #: Queues an operator paused or resumed (flow control).
+    queues: Table
+    #: Unique keys held for a window after their job was enqueued (``unique_for``).
+    unique: Table
+    #: Periodic schedules and their last firing.
+    schedules: Table
 
     @property
     def channel(self) -> str:
@@ -160,6 +169,8 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("last_error", Text, nullable=True),
         Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
         Column("cancel_requested_at", _TS, nullable=True),
+        # Deduplication: at most one queued or running job per key (schema version 3).
+        Column("unique_key", Text, nullable=True),
         CheckConstraint(f"status IN ({_status_literal(*STATUSES)})", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),
@@ -188,6 +199,15 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         "pgq_jobs_finished_idx",
         jobs.c.finished_at,
         postgresql_where=text(f"status IN ({_status_literal(*FINISHED_STATUSES)})"),
+    )
+
+    # Unique jobs: one active (queued or running) job per key.
+    Index(
+        "pgq_jobs_unique_key_idx",
+        jobs.c.unique_key,
+        unique=True,
+        postgresql_where=text(
+            f"unique_key IS NOT NULL AND status IN ({_status_literal(*ACTIVE_STATUSES)})"),
     )
 
     workers = Table(
@@ -222,7 +242,47 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         CheckConstraint("span > 0", name="span"),
         schema=schema,
     )
-    return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers, stats=stats)
+    queues = Table(
+        "pgq_queues",
+        target,
+        Column("name", Text, primary_key=True),
+        Column("paused", Boolean, nullable=False, server_default=text("false")),
+        Column("paused_at", _TS, nullable=True),
+        Column("updated_at", _TS, nullable=False, server_default=text("now()")),
+        schema=schema,
+    )
+    unique = Table(
+        "pgq_unique",
+        target,
+        Column("key", Text, primary_key=True),
+        Column("job_id", BigInteger, nullable=False),
+        Column("expires_at", _TS, nullable=False),
+        schema=schema,
+    )
+    schedules = Table(
+        "pgq_schedules",
+        target,
+        Column("name", Text, primary_key=True),
+        Column("entrypoint", Text, nullable=False),
+        # A cron expression (5 or 6 fields, the sixth for seconds) or ``every <seconds>s``.
+        Column("expression", Text, nullable=False),
+        # The cron expression's time zone (``None``: UTC).
+        Column("timezone", Text, nullable=True),
+        # The missed-firing policy: skip, latest or all.
+        Column("missed", Text, nullable=False),
+        # What each firing enqueues (also for "run now").
+        Column("queue", Text, nullable=False),
+        Column("priority", Integer, nullable=False, server_default=text("0")),
+        Column("payload", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+        Column("created_at", _TS, nullable=False, server_default=text("now()")),
+        # When a worker that runs this schedule last registered it.
+        Column("seen_at", _TS, nullable=False, server_default=text("now()")),
+        Column("last_fire_at", _TS, nullable=True),
+        Column("last_job_id", BigInteger, nullable=True),
+        schema=schema,
+    )
+    return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers, stats=stats,
+                  queues=queues, unique=unique, schedules=schedules)
 
 
 #: pgq-sa's own ``MetaData``, with :data:`NAMING_CONVENTION`.

@@ -7,6 +7,7 @@ queries (see :mod:`pgq_sa.sql.inspection`):
   of the oldest ready job, through the partial indexes of ``pgq_jobs``;
 - per-second rows of ``pgq_stats`` for the last ``window`` seconds: outcome counts,
   throughput, error rate, latency and run-time percentiles, the latest error;
+- the paused queues (``pgq_queues``), listed even when they hold no jobs;
 - the workers table, each worker flagged ``stale`` when its heartbeat is older than
   ``stale_after`` seconds; ready jobs that no live worker runs (no worker serving
   their queue has their entrypoint registered) are flagged ``unserved``, from the
@@ -36,6 +37,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from .queries import execute, inspection
+from .queries import queues as flow
 from .schema import CANCELLED, FAILED, RETRIED, SUCCEEDED, tables_for
 from .sql import Statements, statements_for
 from .target import connection
@@ -148,10 +150,16 @@ class QueueFigures(Figures):
     entrypoints: list[Figures] = field(default_factory=list)
     #: Finished jobs per slot, oldest first (``len == SLOTS``).
     series: list[int] = field(default_factory=list)
+    #: Paused by an operator (:func:`pgq_sa.pause_queue`): its jobs wait.
+    paused: bool = False
+    #: Since when (``None`` unless paused).
+    paused_at: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = super().to_dict()
         out["entrypoints"] = [e.to_dict() for e in self.entrypoints]
+        if self.paused_at is not None:
+            out["paused_at"] = self.paused_at.isoformat()
         return out
 
 
@@ -318,6 +326,7 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
         series = await execute(conn, inspection.series(s, span, slot_seconds=window_s / slots))
         errors = await execute(conn, inspection.last_errors(s, since=since))
         workers = await _workers(conn, s, at, stale_after)
+        paused = await execute(conn, flow.paused_queues(s))
 
     figures: dict[tuple[str, str], Figures] = {}
 
@@ -371,6 +380,9 @@ async def snapshot(target: Target, *, schema: str | None = None, now: datetime |
         q = queues.setdefault(point.queue, QueueFigures(queue=point.queue, series=[0] * slots))
         if 0 <= point.slot < slots:
             q.series[point.slot] += int(point.n)
+    for pause in paused:  # listed even without jobs
+        q = queues.setdefault(pause.name, QueueFigures(queue=pause.name, series=[0] * slots))
+        q.paused, q.paused_at = True, pause.paused_at
     for q in queues.values():
         q._finish(window_s, short_s)
         if q.queue in queue_timings:

@@ -7,12 +7,12 @@ transaction (a refused sign-up rolls its job back), a real ``pgq-sa worker`` pro
 runs the job, and downgrades behave as docs/migrations.rst says.  The app-owned run
 also serves the app with its in-process worker and stops it with SIGTERM.
 
-Modes, from the shipped app (app-owned: its revision 0002 was written by
+Modes, from the shipped app (app-owned: its revisions 0002 and 0004 were written by
 ``pgq-sa db revision``):
 
-- standalone: without revision 0002; start-up ``pgq-sa db upgrade && alembic upgrade
-  head``;
-- branch: without revision 0002, pgq-sa's revisions in ``version_locations`` by
+- standalone: without revisions 0002 and 0004; start-up ``pgq-sa db upgrade && alembic
+  upgrade head``;
+- branch: without revisions 0002 and 0004, pgq-sa's revisions in ``version_locations`` by
   package-resource notation (``pgq_sa:_migrations/versions``), with pgq-sa installed
   from its wheel as users get it; start-up ``alembic upgrade heads``.
 """
@@ -33,11 +33,17 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pgq_sa.schema_versions import LATEST
+
 from .procs import PGQ_SA, REPO, query, wait_until
 
 EXAMPLE = REPO / "examples" / "shop"
 ALEMBIC = str(Path(sys.executable).with_name("alembic"))
-PGQ_TABLES = {"pgq_jobs", "pgq_workers", "pgq_stats"}
+PGQ_TABLES = {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_queues", "pgq_unique",
+              "pgq_schedules"}
+#: The app's revisions that ``pgq-sa db revision`` wrote (app-owned mode), one per
+#: pgq-sa upgrade: schema 0 -> 2, then 2 -> 3.
+PGQ_REVISIONS = ("0002_pgq_sa_schema_version_2.py", "0004_pgq_sa_schema_version_3.py")
 
 
 @pytest.fixture(scope="session")
@@ -63,7 +69,8 @@ class Shop:
         if mode == "app-owned":
             return
         versions = root / "migrations" / "versions"
-        (versions / "0002_pgq_sa_schema_version_2.py").unlink()
+        for name in PGQ_REVISIONS:
+            (versions / name).unlink()
         emails = versions / "0003_welcome_emails.py"
         emails.write_text(emails.read_text().replace('"0002"', '"0001"')
                           .replace("Revises: 0002", "Revises: 0001"))
@@ -167,17 +174,25 @@ def test_shipped_revision_is_what_pgq_sa_db_revision_writes(tmp_path):
     """The example's pgq-sa revision comes from the command, in the app's template."""
     shop = Shop(tmp_path / "shop", "postgresql://unused@127.0.0.1/none", "app-owned", None)
     versions = shop.root / "migrations" / "versions"
-    for name in ("0002_pgq_sa_schema_version_2.py", "0003_welcome_emails.py"):
+    for name in (*PGQ_REVISIONS, "0003_welcome_emails.py"):
         (versions / name).unlink()
-    out = shop.pgq("db", "revision", "--rev-id", "0002")
-    assert "pgq-sa schema 0 -> 2, on top of 0001" in out.stdout
-    written = (versions / "0002_pgq_sa_schema_version_2.py").read_text()
-    shipped = (EXAMPLE / "migrations" / "versions" / "0002_pgq_sa_schema_version_2.py")
 
     def normal(text: str) -> str:
         return re.sub(r"Create Date: .*", "", text).replace("'", '"')
 
-    assert normal(written) == normal(shipped.read_text())
+    # the first: pgq-sa's schema 0 -> 2 (the version of that day)
+    out = shop.pgq("db", "revision", "--rev-id", "0002", "--version", "2")
+    assert "pgq-sa schema 0 -> 2, on top of 0001" in out.stdout
+    for name in ("0002_pgq_sa_schema_version_2.py",):
+        assert normal((versions / name).read_text()) == normal(
+            (EXAMPLE / "migrations" / "versions" / name).read_text())
+    # the app's own revision, then the next pgq-sa: 2 -> 3
+    shutil.copy(EXAMPLE / "migrations" / "versions" / "0003_welcome_emails.py", versions)
+    out = shop.pgq("db", "revision", "--rev-id", "0004")
+    assert "pgq-sa schema 2 -> 3, on top of 0003" in out.stdout
+    name = "0004_pgq_sa_schema_version_3.py"
+    assert normal((versions / name).read_text()) == normal(
+        (EXAMPLE / "migrations" / "versions" / name).read_text())
     again = shop.pgq("db", "revision", "--alembic-dir", "migrations")
     assert again.stdout.startswith("nothing to write"), again.stdout
 
@@ -201,7 +216,7 @@ def test_example_app_in_each_mode(mode, empty_db, tmp_path, request):
     current = shop.pgq("db", "current").stdout
     label = {"app-owned": "app-owned", "standalone": "standalone",
              "branch": "app history branch"}[mode]
-    assert current.startswith(f"version 2, {label}"), current
+    assert current.startswith(f"version {LATEST}, {label}"), current
 
     with shop.serve() as http:
         sign_up_and_work(shop, http)
@@ -217,8 +232,10 @@ def test_example_app_in_each_mode(mode, empty_db, tmp_path, request):
 
     # downgrades, as documented
     if mode == "app-owned":
-        shop.alembic("downgrade", "-1")  # the app's own last revision
-        assert "welcome_emails" not in shop.tables() and shop.tables() >= PGQ_TABLES
+        shop.alembic("downgrade", "-1")  # the app's revision that took pgq-sa 2 -> 3
+        assert "pgq_queues" not in shop.tables() and "pgq_stats" in shop.tables()
+        shop.alembic("downgrade", "-1")  # the app's own revision
+        assert "welcome_emails" not in shop.tables() and "pgq_jobs" in shop.tables()
         shop.alembic("downgrade", "-1")  # the app's revision that installed pgq-sa
         assert PGQ_TABLES & shop.tables() == set() and "users" in shop.tables()
     elif mode == "standalone":

@@ -135,7 +135,7 @@ async def test_queues(engine):
         "emails", 4, 2, 2)
     assert (emails["succeeded"], emails["failed"], emails["cancelled"], emails["retried"]) == (
         60, 2, 1, 1)
-    assert emails["last_error"] == "TimeoutError: slow" and emails["paused"] is None
+    assert emails["last_error"] == "TimeoutError: slow" and emails["paused"] is False
     assert sum(emails["series"]) == 63 and len(emails["series"]) == 30
     assert d["series_slot_seconds"] == 10
     assert [e["entrypoint"] for e in emails["entrypoints"]] == ["send"]
@@ -556,15 +556,33 @@ async def test_missing_schema_is_one_clear_line(empty_db):
         await engine.dispose()
 
 
-async def test_pause_is_not_offered_until_the_feature_exists(engine):
-    async with client(create_app(engine)) as c:
+async def test_pause_and_resume_a_queue(engine):
+    """The queues page offers pause / resume (POST + CSRF); the state is persisted
+    and shown; read-only dashboards offer neither."""
+    await build(engine)
+    async with client(known_app(engine)) as c:
         config = (await c.get("/api/config")).json()
-        assert config["features"] == {"pause": False, "schedules": False, "limits": False,
-                                      "results": False, "workflows": False}
+        assert config["features"]["pause"] is True
+        assert config["features"]["limits"] is False
+        no_token = await c.post("/api/queues/emails/pause", json={})
+        assert no_token.status_code == 403
+        assert await pgq_sa.paused_queues(engine) == {}
         token = await csrf(c)
         r = await c.post("/api/queues/emails/pause", json={}, headers=token)
+        assert r.status_code == 200, r.text
+        assert r.json()["paused"] is True and r.json()["queue"] == "emails"
+        assert list(await pgq_sa.paused_queues(engine)) == ["emails"]
+        queues = {q["queue"]: q for q in (await c.get("/api/queues")).json()["queues"]}
+        assert queues["emails"]["paused"] is True and queues["emails"]["paused_at"]
+        assert queues["reports"]["paused"] is False
+        bad = await c.post("/api/queues/emails/explode", json={}, headers=token)
+        assert bad.status_code == 404
+        r = await c.post("/api/queues/emails/resume", json={}, headers=token)
+        assert r.status_code == 200 and r.json()["paused"] is False
+        assert await pgq_sa.paused_queues(engine) == {}
+    async with client(known_app(engine, read_only=True)) as c:
+        r = await c.post("/api/queues/emails/pause", json={})
         assert r.status_code in (404, 405)
-        assert "Schedules" not in (await c.get("/")).text
 
 
 def test_create_app_checks_its_arguments(sync_engine):
@@ -721,3 +739,44 @@ async def test_readings_are_shared_between_close_requests(engine, monkeypatch):
         return 42
 
     assert await failing.get("k", ok) == 42
+
+
+async def test_schedules_page_and_api(engine, dsn):
+    """The schedules page lists what the workers registered, with the last job."""
+    registry = pgq_sa.Registry()
+
+    @registry.task(every=3600)
+    async def hourly() -> None: ...
+
+    async with client(create_app(engine)) as c:
+        assert (await c.get("/api/config")).json()["features"]["schedules"] is True
+        empty = (await c.get("/api/schedules")).json()
+        assert empty["schedules"] == [] and empty["orphaned"] == 0
+        assert "Schedules" in (await c.get("/")).text  # in the navigation
+        from .conftest import running_worker
+
+        async with running_worker(registry, engine) as worker:
+            assert worker.scheduler is not None
+            await worker.scheduler.passes.wait(1)
+        d = (await c.get("/api/schedules")).json()
+        [row] = d["schedules"]
+        assert (row["name"], row["expression"], row["missed"], row["orphaned"]) == (
+            "hourly", "every 3600s", "latest", False)
+        assert row["next_fire_at"] and row["last_job_id"] is None
+        page = await c.get("/schedules")
+        assert page.status_code == 200 and 'id="s-table"' in page.text
+        # run now: one more job of the task (POST + CSRF), the fire times unchanged
+        assert (await c.post("/api/schedules/hourly/run", json={})).status_code == 403
+        token = await csrf(c)
+        r = await c.post("/api/schedules/hourly/run", json={}, headers=token)
+        assert r.status_code == 200, r.text
+        job = await pgq_sa.admin.get_job(engine, r.json()["id"])
+        assert job is not None and job["entrypoint"] == "hourly"
+        assert (await c.post("/api/schedules/nope/run", json={}, headers=token)
+                ).status_code == 404
+        [row] = (await c.get("/api/schedules")).json()["schedules"]
+        assert row["last_job_id"] is None and row["last_fire_at"] is None
+    async with client(create_app(engine, read_only=True)) as c:
+        assert (await c.get("/api/schedules")).status_code == 200
+        r = await c.post("/api/schedules/hourly/run", json={})
+        assert r.status_code in (404, 405)

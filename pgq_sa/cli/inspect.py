@@ -1,4 +1,4 @@
-"""``pgq-sa queues`` and ``pgq-sa workers``.
+"""``pgq-sa queues`` (and ``queues pause`` / ``queues resume``) and ``pgq-sa workers``.
 
 Human output is aligned plain-text tables; ``--json`` prints the same data for
 machines.
@@ -13,6 +13,7 @@ from ..dashboard.text import format_table, render_queues, render_unserved, rende
 from ..stats import STALE_AFTER, Snapshot, WorkerInfo, format_seconds, list_workers, snapshot
 from .common import (
     dsn_option,
+    fail,
     handle_errors,
     json_option,
     now_option,
@@ -24,17 +25,24 @@ from .common import (
 from .dashboard import parse_now
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @dsn_option
 @schema_option
 @json_option
 @now_option
+@click.pass_context
 @handle_errors
-def queues(dsn: str | None, schema: str | None, as_json: bool, now_text: str | None) -> None:
-    """Per queue: ready and scheduled jobs, running jobs, age of the oldest ready job.
+def queues(ctx: click.Context, dsn: str | None, schema: str | None, as_json: bool,
+           now_text: str | None) -> None:
+    """Per queue: ready and scheduled jobs, running jobs, age of the oldest ready job;
+    paused queues are marked ``(paused)``.
 
     Ready jobs that no live worker runs (no worker serving their queue has their
-    entrypoint) are listed under the table, with the reason."""
+    entrypoint) are listed under the table, with the reason.  ``pgq-sa queues pause
+    QUEUE`` and ``pgq-sa queues resume QUEUE`` stop and restart a queue on every
+    worker."""
+    if ctx.invoked_subcommand is not None:
+        return
     url = resolve_dsn(dsn)
     now = parse_now(now_text)
 
@@ -47,6 +55,8 @@ def queues(dsn: str | None, schema: str | None, as_json: bool, now_text: str | N
             {"queue": q.queue, "ready": q.ready, "scheduled": q.scheduled,
              "running": q.running, "oldest_ready_age": q.oldest_ready_age,
              "throughput": q.throughput, "error_rate": q.error_rate, "unserved": q.unserved,
+             "paused": q.paused,
+             "paused_at": q.paused_at.isoformat() if q.paused_at is not None else None,
              "entrypoints": {e.entrypoint: {"ready": e.ready, "scheduled": e.scheduled,
                                             "running": e.running, "unserved": e.unserved}
                              for e in q.entrypoints}}
@@ -56,14 +66,60 @@ def queues(dsn: str | None, schema: str | None, as_json: bool, now_text: str | N
     if not snap.queues:
         click.echo("no queues: no queued, running or recently finished jobs")
         return
-    rows = [[q.queue, q.ready, q.scheduled, q.running, format_seconds(q.oldest_ready_age),
-             f"{q.throughput:.2f}"] for q in snap.queues]
+    rows = [[f"{q.queue} (paused)" if q.paused else q.queue, q.ready, q.scheduled, q.running,
+             format_seconds(q.oldest_ready_age), f"{q.throughput:.2f}"] for q in snap.queues]
     click.echo(format_table(("QUEUE", "READY", "SCHEDULED", "RUNNING", "OLDEST READY",
                              f"DONE/S {snap.window // 60}M"), rows,
                             (False, True, True, True, True, True)))
     unserved = render_unserved(snap)
     if unserved is not None:
         click.echo(f"\n{unserved}")
+
+
+def _set_paused(queue: str, paused: bool, dsn: str | None, schema: str | None,
+                as_json: bool) -> None:
+    from .. import admin
+
+    if not queue:
+        fail("QUEUE must be a non-empty queue name", 2)
+    url = resolve_dsn(dsn)
+
+    async def go(engine: AsyncEngine) -> admin.QueueState:
+        call = admin.pause_queue if paused else admin.resume_queue
+        return await call(engine, queue, schema=schema)
+
+    state = run_async(go, url)
+    if as_json:
+        print_json({"queue": state.name, "paused": state.paused,
+                    "paused_at": state.paused_at.isoformat() if state.paused_at else None})
+    elif state.paused:
+        click.echo(f"{state.name}: paused (running jobs finish; queued jobs wait until "
+                   f"pgq-sa queues resume {state.name})")
+    else:
+        click.echo(f"{state.name}: active")
+
+
+@queues.command()
+@click.argument("queue")
+@dsn_option
+@schema_option
+@json_option
+@handle_errors
+def pause(queue: str, dsn: str | None, schema: str | None, as_json: bool) -> None:
+    """Pause QUEUE on every worker: no job of it starts until it is resumed (running
+    ones finish).  Persisted in the database."""
+    _set_paused(queue, True, dsn, schema, as_json)
+
+
+@queues.command()
+@click.argument("queue")
+@dsn_option
+@schema_option
+@json_option
+@handle_errors
+def resume(queue: str, dsn: str | None, schema: str | None, as_json: bool) -> None:
+    """Resume QUEUE: its workers claim its jobs again at once."""
+    _set_paused(queue, False, dsn, schema, as_json)
 
 
 @click.command()

@@ -20,6 +20,7 @@ COMMANDS = {
     "dashboard": "dashboard:dashboard",
     "queues": "inspect:queues",
     "workers": "inspect:workers",
+    "schedules": "schedules:schedules",
     "web": "web:web",
 }
 

@@ -95,7 +95,10 @@ def render_queues(snap: Snapshot, *, entrypoints: bool = True) -> str:
     """The queues table (queue totals, then one row per entrypoint)."""
     rows: list[list[object]] = []
     for q in snap.queues:
-        rows.append(figures_row(q, entrypoint="*"))
+        row = figures_row(q, entrypoint="*")
+        if q.paused:
+            row[0] = f"{q.queue} (paused)"
+        rows.append(row)
         if entrypoints:
             rows += [figures_row(e, entrypoint=e.entrypoint or "") for e in q.entrypoints]
     if not rows:

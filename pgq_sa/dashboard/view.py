@@ -77,7 +77,10 @@ def queues_table(snap: Snapshot, *, trend: bool = True) -> Table:
     for name in ("ok", "fail", "canc", "retry", "err%"):
         table.add_column(name, justify="right", no_wrap=True)
     for q in snap.queues:
-        _row(table, q, Text(q.queue, style="bold"), sparkline(q.series) if trend else None)
+        queue_label = Text(q.queue, style="bold")
+        if q.paused:
+            queue_label.append(" (paused)", style="bold yellow")
+        _row(table, q, queue_label, sparkline(q.series) if trend else None)
         for e in q.entrypoints:
             label = Text(f"  {e.entrypoint}")
             if e.unserved:

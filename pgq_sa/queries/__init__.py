@@ -8,6 +8,8 @@ module                      calls
 :mod:`.acknowledge`         record outcomes (:class:`~.acknowledge.Acknowledgements`)
 :mod:`.lifecycle`           register, heartbeat, deregister, rescue, reap workers
 :mod:`.operator`            cancel, retry, prune, notify
+:mod:`.queues`              pause and resume queues
+:mod:`.schedules`           periodic schedules: register, read, fire, list
 :mod:`.statistics`          add outcome counts to ``pgq_stats``
 :mod:`.inspection`          what the dashboard, the CLI and the metrics read
 :mod:`.charts`              outcomes and latency per time slot (web dashboard)

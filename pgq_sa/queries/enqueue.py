@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from ..sql import Statements
 from . import Query, first_column
 
-__all__ = ["NewJobs", "insert_job", "insert_jobs", "notify_queues", "reserve_ids"]
+__all__ = ["NewJobs", "UniqueInsert", "insert_job", "insert_jobs", "insert_unique_job",
+           "notify_queues", "repoint_unique", "reserve_ids"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +25,21 @@ class NewJobs:
     priorities: list[int]
     run_ats: list[datetime | None]
     max_attempts: list[int | None]
+    #: Unique keys and their windows (``None`` when no job of the batch has a key).
+    unique_keys: list[str | None] | None = None
+    unique_fors: list[timedelta | None] | None = None
 
     def __len__(self) -> int:
         return len(self.entrypoints)
+
+    def select(self, indexes: Sequence[int]) -> NewJobs:
+        """The jobs at ``indexes`` (without unique keys)."""
+        return NewJobs([self.queues[i] for i in indexes],
+                       [self.entrypoints[i] for i in indexes],
+                       [self.payloads[i] for i in indexes],
+                       [self.priorities[i] for i in indexes],
+                       [self.run_ats[i] for i in indexes],
+                       [self.max_attempts[i] for i in indexes])
 
 
 def insert_jobs(stmts: Statements, jobs: NewJobs, *,
@@ -65,3 +78,38 @@ def notify_queues(stmts: Statements, *, queues: Sequence[str]) -> Query[Any]:
     """One NOTIFY per queue of ``queues`` (after a COPY)."""
     return Query(stmts.notify_queues, {"channel": stmts.channel, "queues": list(queues)},
                  first_column)
+
+
+class UniqueInsert(NamedTuple):
+    """What :func:`insert_unique_job` did."""
+
+    #: The new job's id, else the id of the job that holds the key; ``None``: the
+    #: holder committed after the statement's snapshot (run it again).
+    id: int | None
+    created: bool
+    #: The statement took the key's ``pgq_unique`` row (for ``fresh_id``).
+    owned: bool
+    fresh_id: int
+    notified: int
+
+
+def insert_unique_job(stmts: Statements, jobs: NewJobs, index: int, *, table: str,
+                      now: datetime | None = None) -> Query[UniqueInsert]:
+    """Insert job ``index`` of ``jobs`` (which has a unique key) unless its key is
+    held (see :func:`pgq_sa.sql.enqueue.insert_unique_job`)."""
+    assert jobs.unique_keys is not None and jobs.unique_fors is not None
+    return Query(stmts.insert_unique_job, {
+        "channel": stmts.channel, "now": now, "table": table, "queue": jobs.queues[index],
+        "entrypoint": jobs.entrypoints[index], "payload": jobs.payloads[index],
+        "priority": jobs.priorities[index], "run_at": jobs.run_ats[index],
+        "max_attempts": jobs.max_attempts[index], "unique_key": jobs.unique_keys[index],
+        "unique_for": jobs.unique_fors[index],
+    }, UniqueInsert._make)
+
+
+def repoint_unique(stmts: Statements, *, unique_key: str, fresh_id: int,
+                   job_id: int | None) -> Query[Any]:
+    """Point the key's ``pgq_unique`` row taken for ``fresh_id`` at ``job_id`` (or
+    give it up: ``job_id=None``)."""
+    return Query(stmts.repoint_unique, {"unique_key": unique_key, "fresh_id": fresh_id,
+                                        "job_id": job_id}, tuple)

@@ -8,6 +8,8 @@ module                 statements
 :mod:`.acknowledge`    record outcomes (the completer's batched write)
 :mod:`.lifecycle`      worker rows, heartbeats, rescue of dead workers' jobs
 :mod:`.operator`       cancel, retry, prune, notify
+:mod:`.queues`         pause and resume queues (and the claim's filter)
+:mod:`.schedules`      periodic schedules: register, read, fire (exactly once), list
 :mod:`.statistics`     outcome counts in ``pgq_stats``
 :mod:`.inspection`     what the dashboard, the CLI and the metrics read
 :mod:`.charts`         the web dashboard's outcomes and latency per time slot
@@ -45,6 +47,8 @@ from . import (
     inspection,
     lifecycle,
     operator,
+    queues,
+    schedules,
     statistics,
 )
 from .claim import claim as build_claim
@@ -79,6 +83,8 @@ class Statements:
     insert_jobs_notify = _built(enqueue.insert_jobs_notify)
     reserve_ids = _built(enqueue.reserve_ids)
     notify_queues = _built(enqueue.notify_queues)
+    insert_unique_job = _built(enqueue.insert_unique_job)
+    repoint_unique = _built(enqueue.repoint_unique)
     copy_columns = enqueue.COPY_COLUMNS
     # acknowledge
     finish = _built(acknowledge.finish)
@@ -97,6 +103,15 @@ class Statements:
     prune_jobs = _built(operator.prune_jobs)
     prune_stats = _built(operator.prune_stats)
     notify = _built(operator.notify)
+    # queues (pause / resume)
+    set_paused = _built(queues.set_paused)
+    paused_queues = _built(queues.paused_queues)
+    # periodic schedules
+    register_schedules = _built(schedules.register_schedules)
+    schedule_states = _built(schedules.schedule_states)
+    fire_schedule = _built(schedules.fire)
+    list_schedules = _built(schedules.list_schedules)
+    run_schedule_now = _built(schedules.run_now)
     # statistics
     record_counts = _built(statistics.record_counts)
     # inspection

@@ -7,7 +7,8 @@ scan per queue reads ``limit`` rows each (``queue = ANY(…)`` would sort every 
 row of those queues: 75 ms at 133k rows).  The locked ids are then updated through
 ``id = ANY(ARRAY(…))``: a primary-key probe whatever the planner guesses for
 ``limit``, so even a generic plan (which assumes a tenth of the table) never turns
-it into a hash join over the whole table.
+it into a hash join over the whole table.  Paused queues are skipped
+(:func:`.queues.not_paused`, a one-time filter).
 
 A claim may carry the acknowledgement of the previous jobs as a data-modifying CTE
 (:func:`claim_and_acknowledge`): the outcomes are recorded by the same statement
@@ -25,6 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from ..schema import QUEUED, RUNNING, Tables
 from .acknowledge import finish, finish_succeeded
 from .common import now, status_is
+from .queues import not_paused
 
 __all__ = ["claim", "claim_and_acknowledge"]
 
@@ -46,7 +48,8 @@ def claim(tables: Tables, *, many_queues: bool) -> Any:
         return (
             select(jobs.c.id, jobs.c.priority, jobs.c.run_at)
             .where(status_is(jobs.c.status, QUEUED), jobs.c.queue == queue, entrypoints,
-                   jobs.c.run_at <= at)
+                   jobs.c.run_at <= at,
+                   not_paused(tables, queue))  # paused queues: pgq_sa/sql/queues.py
             .order_by(jobs.c.queue, jobs.c.priority.desc(), jobs.c.run_at, jobs.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)

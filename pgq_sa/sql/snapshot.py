@@ -37,6 +37,10 @@ _SIMPLE = (
     "id_bounds", "job_at", "bulk_timeout", "running_by_worker",
     "table_stats", "open_transactions", "replication_slots", "prepared_transactions",
     "settings", "database",
+    "set_paused", "paused_queues",
+    "insert_unique_job", "repoint_unique",
+    "register_schedules", "schedule_states", "fire_schedule", "list_schedules",
+    "run_schedule_now",
 )
 
 

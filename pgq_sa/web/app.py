@@ -352,6 +352,9 @@ class WebApp:
     async def load_workers(self, request: Request) -> Any:
         return await self.data.workers()
 
+    async def load_schedules(self, request: Request) -> Any:
+        return await self.data.schedules()
+
     async def load_health(self, request: Request) -> Any:
         return await self.data.health()
 
@@ -413,8 +416,19 @@ class WebApp:
                                          dry_run=bool(body.get("dry_run"))))
 
     async def queue_action(self, request: Request) -> Response:
-        paused = request.path_params["action"] == "pause"
-        return JSON(await self.data.pause(request.path_params["queue"], paused))
+        action = request.path_params["action"]
+        if action not in ("pause", "resume"):
+            return JSON({"error": f"unknown action {action!r}"}, status_code=404)
+        return JSON(await self.data.pause(request.path_params["queue"], action == "pause"))
+
+    async def schedule_action(self, request: Request) -> Response:
+        name, action = request.path_params["name"], request.path_params["action"]
+        if action != "run":
+            return JSON({"error": f"unknown action {action!r}"}, status_code=404)
+        done = await self.data.run_schedule(name)
+        if done is None:
+            return JSON({"error": f"no schedule named {name!r}"}, status_code=404)
+        return JSON(done)
 
     # ---- the app ------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:
@@ -426,6 +440,8 @@ class WebApp:
             ("/workers", "workers", "Workers", self.load_workers),
             ("/database", "database", "Database health", self.load_health),
         ]
+        if self.features.schedules:
+            pages.append(("/schedules", "schedules", "Schedules", self.load_schedules))
         routes: list[BaseRoute] = [
             Route(path, e(self.page(name, title, load), api=False), name=f"page-{name}")
             for path, name, title, load in pages
@@ -443,6 +459,8 @@ class WebApp:
             Route("/api/workers", e(self.api(self.load_workers))),
             Route("/api/health", e(self.api(self.load_health))),
         ]
+        if self.features.schedules:
+            routes.append(Route("/api/schedules", e(self.api(self.load_schedules))))
         if not self.read_only:
             routes += [
                 Route("/api/jobs/{job_id:int}/{action:str}", e(self.job_action),
@@ -452,6 +470,9 @@ class WebApp:
             if self.features.pause:
                 routes.append(Route("/api/queues/{queue:str}/{action:str}",
                                     e(self.queue_action), methods=["POST"]))
+            if self.features.schedules:
+                routes.append(Route("/api/schedules/{name:str}/{action:str}",
+                                    e(self.schedule_action), methods=["POST"]))
         routes.append(Mount("/static", app=StaticFiles(directory=str(STATIC)), name="static"))
         return routes
 

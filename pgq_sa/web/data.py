@@ -406,8 +406,7 @@ class DashboardData:
                 "succeeded": q.succeeded, "failed": q.failed, "cancelled": q.cancelled,
                 "retried": q.retried, "last_error": q.last_error,
                 "last_error_at": _iso(q.last_error_at), "series": q.series,
-                # flow control (pausing queues) slots in here when it exists
-                "paused": None,
+                "paused": q.paused, "paused_at": _iso(q.paused_at),
                 "entrypoints": [{**self._queue_row(e), "entrypoint": e.entrypoint,
                                  "succeeded": e.succeeded, "failed": e.failed,
                                  "cancelled": e.cancelled, "retried": e.retried,
@@ -713,11 +712,31 @@ class DashboardData:
         result = await (self.cancel(ids) if action == "cancel" else self.retry(ids))
         return {**out, "result": result}
 
+    # ---- periodic schedules --------------------------------------------------------------
+    async def schedules(self) -> dict[str, Any]:
+        """The periodic schedules (:func:`pgq_sa.admin.schedules`): next and last
+        firing, last job and its status, orphaned ones."""
+        rows = await admin.schedules(self.engine, schema=self.schema)
+        now = self.clock() or datetime.now(timezone.utc)
+        return {"now": now.isoformat(), "schedules": rows,
+                "orphaned": sum(r["orphaned"] for r in rows)}
+
+    async def run_schedule(self, name: str) -> dict[str, Any] | None:
+        """Enqueue schedule ``name``'s job now (:func:`pgq_sa.admin.run_schedule`);
+        ``None``: no such schedule."""
+        job_id = await admin.run_schedule(self.engine, name, schema=self.schema)
+        return None if job_id is None else {"action": "run", "schedule": name, "id": job_id}
+
     # ---- pause / resume (flow control) --------------------------------------------------
     async def pause(self, queue: str, paused: bool) -> dict[str, Any]:
-        """Pause or resume ``queue``: the flow-control feature fills this in (the
-        web app only offers it when :attr:`Features.pause` is true)."""
-        raise NotAvailable("pausing queues is not available in this version of pgq-sa")
+        """Pause or resume ``queue`` (:func:`pgq_sa.admin.pause_queue`,
+        :func:`~pgq_sa.admin.resume_queue`)."""
+        if not queue:
+            raise BadRequest("give a queue name")
+        call = admin.pause_queue if paused else admin.resume_queue
+        state = await call(self.engine, queue, schema=self.schema)
+        return {"action": "pause" if paused else "resume", "queue": state.name,
+                "paused": state.paused, "paused_at": _iso(state.paused_at)}
 
 
 class NotAvailable(BadRequest):

@@ -1,14 +1,16 @@
 """Which optional parts of pgq-sa exist, so the web dashboard shows each part only
 when it does.
 
-Today none of them do: flow control (paused queues, schedules, limits) and
+Pausing queues and periodic schedules exist (``pgq_queues``, ``pgq_schedules``,
+schema version 3): the queues page shows each queue's state and offers pause /
+resume (:meth:`pgq_sa.web.data.DashboardData.pause`), the schedules page lists the
+schedules (:meth:`~pgq_sa.web.data.DashboardData.schedules`).  Limits and
 results/workflows (results, progress, dependencies) are later features.  Each one,
 when it lands, sets its flag in :func:`detect_features` (from the tables it adds)
-and fills in its hook: :meth:`pgq_sa.web.data.DashboardData.pause` for pausing,
-the ``paused`` field of each queue, a schedules page, the result / progress /
-dependencies sections of a job (``pgq.js`` renders a section when the job's JSON
-has the field).  The page templates and the JSON API read :class:`Features`; nothing
-is shown, and no action is offered, for a feature that is off.
+and fills in its hook: the result / progress / dependencies sections of a job
+(``pgq.js`` renders a section when the job's JSON has the field).  The page
+templates and the JSON API read :class:`Features`; nothing is shown, and no action
+is offered, for a feature that is off.
 """
 
 from __future__ import annotations
@@ -41,5 +43,5 @@ class Features:
 
 
 def detect_features(tables: Tables) -> Features:
-    """The features ``tables`` support (none yet: see the module docstring)."""
-    return Features()
+    """The features ``tables`` support (see the module docstring)."""
+    return Features(pause=True, schedules=True)

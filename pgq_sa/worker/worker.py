@@ -44,6 +44,7 @@ from .notifier import Notifier
 from .producer import Producer
 from .pruner import Pruner
 from .rescuer import Rescuer
+from .scheduler import Scheduler
 from .service import supervise
 from .state import Running, WorkerState
 from .stats_writer import StatsWriter
@@ -150,6 +151,8 @@ class Worker:
         self.heartbeat: Heartbeat | None = None
         self.rescuer: Rescuer | None = None
         self.pruner: Pruner | None = None
+        #: Fires the registry's periodic schedules (``None``: it has none).
+        self.scheduler: Scheduler | None = None
         self.stats: StatsWriter | None = None
         self.metrics: WorkerMetrics | None = None
         if config.metrics_port is not None:
@@ -312,6 +315,11 @@ class Worker:
                                interval=max(0.5, self.heartbeat_interval))
         self.pruner = Pruner(leases["maintenance"], self.stmts, jobs=cfg.job_retention,
                              stats=cfg.stats_retention, interval=cfg.prune_interval)
+        if self.registry.schedules:
+            schema = self.registry.schema
+            self.scheduler = Scheduler(
+                leases["maintenance"], self.stmts, self.registry.schedules,
+                table="pgq_jobs" if schema is None else f"{schema}.pgq_jobs")
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
                                  queues=self.queues,
                                  health_interval=cfg.listener_health_interval)
@@ -330,6 +338,8 @@ class Worker:
                     services.start_soon(supervise, "rescuer", self.rescuer.run)
                 if self.pruner.enabled:
                     services.start_soon(supervise, "pruner", self.pruner.run)
+                if self.scheduler is not None:
+                    services.start_soon(supervise, "scheduler", self.scheduler.run)
                 if self.stats is not None:
                     services.start_soon(supervise, "stats", self.stats.run)
                 if self.metrics is not None:

@@ -478,7 +478,8 @@
         td(f.last_error || "", "trunc error", f.last_error ? `${f.last_error} (${ago(f.last_error_at)})` : null),
       ];
       const head = [td(h("a", { href: url(`/?${new URLSearchParams({ queue: q.queue })}`) }, q.queue))];
-      if (paused) head.push(td(q.paused ? pill("cancelled", "paused") : pill("succeeded", "active")));
+      if (paused) head.push(td([q.paused ? pill("cancelled", "paused") : pill("succeeded", "active"),
+        cfg.readOnly ? null : h("button", { class: "btn small", type: "button", "data-queue": q.queue, onclick: () => pauseQueue(q.queue, !q.paused) }, q.paused ? "Resume" : "Pause…")], "nowrap"));
       rows.push(h("tr", { class: "group" }, head, cells(q, false)));
       for (const e of q.entrypoints) {
         const name = [h("a", { href: jobsHref({ queue: q.queue, entrypoint: e.entrypoint }) }, e.entrypoint)];
@@ -489,6 +490,15 @@
       }
     }
     fill($("q-table"), table(headers, rows, "No queues: no queued, running or recently finished jobs."));
+  }
+
+  async function pauseQueue(queue, pause) {
+    if (pause && !(await confirmAction(`Pause queue ${queue}?`, "No worker starts another of its jobs until it is resumed; running jobs finish, queued jobs wait.", "Pause", true))) return;
+    try {
+      const r = await api(`/queues/${encodeURIComponent(queue)}/${pause ? "pause" : "resume"}`, {});
+      toast(`${r.queue}: ${r.paused ? "paused" : "resumed"}`);
+      live.now();
+    } catch (err) { toast(err.message, true); }
   }
 
   // ---- jobs ------------------------------------------------------------------------------------
@@ -676,6 +686,7 @@
           : h("span", null, `${j.attempts} `, h("span", { class: "faint" }, "(of the task's default)"))),
       kv("Worker", j.worker_id ? h("a", { href: url("/workers"), class: "mono" }, j.worker_id) : h("span", { class: "faint" }, "–")),
       j.cancel_requested_at ? kv("Cancel asked", when(j.cancel_requested_at)) : null,
+      j.unique_key ? kv("Unique key", h("span", { class: "mono" }, j.unique_key)) : null,
       kv("Last error", j.last_error ? h("span", { class: "error" }, j.last_error.split("\n")[0]) : h("span", { class: "faint" }, "–"))));
     const t = (label, iso, c) => {
       const mark = h("span", { class: "mark" });
@@ -748,6 +759,33 @@
     fill($("w-table"), table(["State", "Worker", "Host", { text: "PID", cls: "num" }, "Queues", "Tasks", "Running", "Started", { text: "Heartbeat", cls: "num" }], rows, "No worker registered: start one with pgq-sa worker module:registry."));
   }
 
+  // ---- schedules ---------------------------------------------------------------------------------
+  function renderSchedules(d) {
+    noteServerTime(d.now);
+    fill($("s-sub"), d.orphaned ? `${d.orphaned} orphaned (no longer in any worker's code: never fire again)` : "each fire time is one job, whichever workers are up");
+    fill($("s-table"), table(["Schedule", "Task", "Expression", "Missed", "Next fire", "Last fire", "Last job", "Status", ""],
+      d.schedules.map((r) => h("tr", { dataset: { schedule: r.name } },
+        td([h("span", { class: "mono" }, r.name), r.orphaned ? [" ", pill("failed", "orphaned")] : null]),
+        td(h("a", { href: jobsHref({ entrypoint: r.entrypoint }), class: "mono" }, r.entrypoint)),
+        td([h("span", { class: "mono" }, r.expression), r.timezone ? h("span", { class: "faint" }, ` (${r.timezone})`) : null]),
+        td(r.missed),
+        td(r.next_fire_at ? h("span", { title: fmtTime(r.next_fire_at) }, fmtTime(r.next_fire_at)) : h("span", { class: "faint" }, "–")),
+        td(when(r.last_fire_at)),
+        td(r.last_job_id ? jobLink(r.last_job_id) : h("span", { class: "faint" }, "–")),
+        td(r.last_status ? pill(r.last_status) : h("span", { class: "faint" }, "–")),
+        td(cfg.readOnly || r.orphaned ? null : h("button", { class: "btn small", type: "button", onclick: () => runSchedule(r.name) }, "Run now…")))),
+      "No schedules: none registered by a worker yet (@registry.task(cron=…) or every=…)."));
+  }
+
+  async function runSchedule(name) {
+    if (!(await confirmAction(`Run ${name} now?`, "One more job of its task, with its payload, is enqueued now; its fire times do not change.", "Run now", false))) return;
+    try {
+      const r = await api(`/schedules/${encodeURIComponent(name)}/run`, {});
+      toast(`${name}: job #${r.id} enqueued`);
+      live.now();
+    } catch (err) { toast(err.message, true); }
+  }
+
   // ---- database health ---------------------------------------------------------------------------
   function renderDatabase(d) {
     noteServerTime(d.now);
@@ -805,6 +843,7 @@
     jobs: { path: jobsPath, render: renderJobs, setup: setupJobs },
     job: { path: () => `/jobs/${location.pathname.split("/").pop()}`, render: renderJob },
     workers: { path: () => "/workers", render: renderWorkers },
+    schedules: { path: () => "/schedules", render: renderSchedules },
     database: { path: () => "/health", render: renderDatabase },
   };
   function boot() {
