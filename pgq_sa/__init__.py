@@ -25,7 +25,9 @@ _EXPORTS: dict[str, str] = {
     "ConfigurationError": "errors", "DatabaseUnavailable": "errors",
     "MigrationModeError": "errors", "PayloadError": "errors", "PgqError": "errors",
     "SchemaNotInstalled": "errors", "SchemaOutOfDate": "errors", "UnknownTask": "errors",
+    "JobFailed": "errors",
     "JobSpec": "job", "Registry": "registry", "Task": "registry",
+    "wait": "results", "wait_sync": "results",
     "FINISHED_STATUSES": "schema", "NAMING_CONVENTION": "schema", "STATUSES": "schema",
     "Tables": "schema", "add_tables": "schema", "metadata": "schema", "tables": "schema",
     "tables_for": "schema", "validate_identifier": "schema",
@@ -44,6 +46,7 @@ if TYPE_CHECKING:
     from .errors import (
         ConfigurationError,
         DatabaseUnavailable,
+        JobFailed,
         MigrationModeError,
         PayloadError,
         PgqError,
@@ -53,6 +56,7 @@ if TYPE_CHECKING:
     )
     from .job import JobSpec
     from .registry import Registry, Task
+    from .results import wait, wait_sync
     from .schema import (
         FINISHED_STATUSES,
         NAMING_CONVENTION,
@@ -104,6 +108,7 @@ __all__ = [
     "ConfigurationError",
     "DatabaseUnavailable",
     "JobContext",
+    "JobFailed",
     "JobSpec",
     "MigrationModeError",
     "PayloadError",
@@ -135,5 +140,7 @@ __all__ = [
     "tables_for",
     "testing",
     "validate_identifier",
+    "wait",
+    "wait_sync",
     "web",
 ]

@@ -6,6 +6,7 @@ import copy
 import difflib
 import functools
 import inspect
+import json
 import logging
 import sys
 import types
@@ -17,8 +18,8 @@ from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from .backoff import Backoff
 from .context import JobContext
-from .convert import Codec, converters, decode_payload, encode_payload
-from .errors import UnknownTask
+from .convert import Codec, converters, decode_payload, encode_payload, result_codec
+from .errors import PayloadError, UnknownTask
 from .job import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, JobSpec
 from .schema import validate_identifier
 from .target import AsyncTarget, SyncTarget
@@ -108,6 +109,10 @@ class Task(Generic[P, R]):
         except TypeError as exc:
             raise TypeError(f"task {self.name!r}: {exc}") from None
         self._convert = bool(self._codecs or self._unresolved)
+        try:
+            self._result_codec = result_codec(self.fn, localns=self.localns)
+        except TypeError as exc:
+            raise TypeError(f"task {self.name!r}: {exc}") from None
         functools.update_wrapper(self, self.fn)  # type: ignore[arg-type]
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
@@ -167,6 +172,55 @@ class Task(Generic[P, R]):
         if self.context_param is not None:
             kwargs[self.context_param] = ctx
         return kwargs
+
+    # -- results ---------------------------------------------------------------------------
+    def dump_result(self, value: Any, limit: int | None = None) -> str | None:
+        """The handler's return ``value`` as JSON text (typed values converted from
+        the return annotation, as payloads are); ``None`` for ``None``.  Raises
+        :class:`~pgq_sa.PayloadError` when it is not JSON or is longer than ``limit``
+        bytes, naming its type and size, never the value."""
+        if value is None:
+            return None
+        if self._result_codec is not None:
+            value = self._result_codec.encode(value, "result")
+        try:
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError):
+            text = None
+        if text is None:
+            raise PayloadError(
+                f"the result of {self.name!r} is not JSON ({type(value).__name__}): return "
+                "str, int, float, bool, None, list or dict, or annotate the return type "
+                "(UUID, datetime, Decimal, Enum, a model) to convert it")
+        if limit is not None and len(text) > limit // 4 and len(text.encode()) > limit:
+            raise PayloadError(
+                f"the result of {self.name!r} is {len(text.encode())} bytes of JSON, over "
+                f"the worker's limit of {limit} (WorkerConfig.max_result_bytes, "
+                "--max-result-bytes): store large data elsewhere and return its key")
+        return text
+
+    def load_result(self, value: Any) -> Any:
+        """A stored result (JSON value) converted to the handler's return type."""
+        if value is None or self._result_codec is None:
+            return value
+        return self._result_codec.decode(value, "result")
+
+    async def wait(self, engine: Any, job_id: int, *, timeout: float | None = None,
+                   poll_interval: float = 1.0) -> Any:
+        """:func:`pgq_sa.wait` for a job of this task: its result converted to the
+        handler's return type."""
+        from .results import wait
+
+        return await wait(engine, job_id, timeout=timeout, schema=self.schema,
+                          poll_interval=poll_interval, decode=self.load_result)
+
+    def wait_sync(self, engine: Any, job_id: int, *, timeout: float | None = None,
+                  poll_interval: float = 1.0) -> Any:
+        """Sync twin of :meth:`wait` (:func:`pgq_sa.wait_sync`)."""
+        from .results import wait_sync
+
+        return wait_sync(engine, job_id, timeout=timeout, schema=self.schema,
+                         poll_interval=poll_interval, decode=self.load_result)
 
     # -- enqueueing ----------------------------------------------------------------------
     def options(

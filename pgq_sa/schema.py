@@ -25,7 +25,9 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    REAL,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Identity,
@@ -38,7 +40,7 @@ from sqlalchemy import (
     literal_column,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB, TIMESTAMP
 
 from .job import (
     CANCELLED,
@@ -125,6 +127,11 @@ class Tables:
         return "pgq_sa" if self.schema is None else f"pgq_sa_{self.schema}"
 
     @property
+    def done_channel(self) -> str:
+        """The channel on which the ids of awaited jobs are sent when they end."""
+        return f"{self.channel}_done"
+
+    @property
     def version_table(self) -> str:
         """Alembic version table used by pgq-sa's own migration environment."""
         return "pgq_sa_alembic_version"
@@ -160,6 +167,16 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("last_error", Text, nullable=True),
         Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
         Column("cancel_requested_at", _TS, nullable=True),
+        # The handler's return value (JSON), kept as long as the job.
+        Column("result", JSONB, nullable=True),
+        # Someone waits for this job (pgq_sa.wait): its acknowledgement notifies.
+        Column("awaited", Boolean, nullable=False, server_default=text("false")),
+        # The last progress a running handler reported (ctx.progress).
+        Column("progress", REAL, nullable=True),
+        Column("progress_message", Text, nullable=True),
+        # The task's heartbeat timeout at enqueue (NULL: the rescuing worker's
+        # registry, else the default).
+        Column("heartbeat_timeout", DOUBLE_PRECISION, nullable=True),
         CheckConstraint(f"status IN ({_status_literal(*STATUSES)})", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),

@@ -28,7 +28,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("sql", ("pgq_sa.sql",)),
     ("database access", ("pgq_sa.driver", "pgq_sa.queries")),
     ("client API", ("pgq_sa.target", "pgq_sa.enqueue", "pgq_sa.admin", "pgq_sa.stats",
-                    "pgq_sa.retention")),
+                    "pgq_sa.retention", "pgq_sa.results")),
     ("registry", ("pgq_sa.registry",)),
     ("worker", ("pgq_sa.worker",)),
     ("tools", ("pgq_sa.cli", "pgq_sa.dashboard", "pgq_sa.metrics", "pgq_sa.testing",

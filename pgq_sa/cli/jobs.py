@@ -129,8 +129,10 @@ def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool,
     for key, value_ in job.items():
         if key == "errors":
             continue
-        if key == "payload":
+        if key in ("payload", "result") and value_ is not None:
             value_ = json.dumps(value_)
+        if key == "awaited":
+            continue
         if key == "max_attempts":
             value_ = f"{'?' if value is None else value} ({explanation})"
         click.echo(f"{key:>20}: {'' if value_ is None else value_}")

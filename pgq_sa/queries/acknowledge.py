@@ -32,7 +32,8 @@ class Acknowledgements:
         ids = [outcome.job_id for outcome in outcomes]
         attempts = [outcome.attempt for outcome in outcomes]
         if not every_column and all(outcome.kind is Kind.SUCCEEDED for outcome in outcomes):
-            return cls("succeeded", {"ids": ids, "attempts": attempts})
+            return cls("succeeded", {"ids": ids, "attempts": attempts,
+                                     "results": [outcome.result for outcome in outcomes]})
         return cls("any", {
             "ids": ids,
             "attempts": attempts,
@@ -42,6 +43,7 @@ class Acknowledgements:
             "errors": [None if outcome.error is None else json.dumps(outcome.error, default=str)
                        for outcome in outcomes],
             "uncount": [outcome.uncount for outcome in outcomes],
+            "results": [outcome.result for outcome in outcomes],
         })
 
 

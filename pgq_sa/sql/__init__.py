@@ -14,6 +14,7 @@ module                 statements
 :mod:`.browse`         the web dashboard's jobs list, bulk selections, running
                        jobs per worker
 :mod:`.health`         what holds back cleanup (PostgreSQL's statistics views)
+:mod:`.results`        wait for a job: mark it awaited, read how it ended
 =====================  =========================================================
 
 Each builder is a small function of :class:`~pgq_sa.schema.Tables` (one schema);
@@ -45,6 +46,7 @@ from . import (
     inspection,
     lifecycle,
     operator,
+    results,
     statistics,
 )
 from .claim import claim as build_claim
@@ -112,6 +114,9 @@ class Statements:
     get_job = _built(inspection.get_job)
     existing_ids = _built(inspection.existing_ids)
     pending = _built(inspection.pending)
+    # results
+    await_job = _built(results.await_job)
+    job_end = _built(results.job_end)
     # charts (web dashboard)
     counts_per_second = _built(charts.counts_per_second)
     counts_per_minute = _built(charts.counts_per_minute)

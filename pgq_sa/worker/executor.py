@@ -90,8 +90,10 @@ class Executor:
     """Runs jobs for one worker; slots are released as soon as a job ends."""
 
     def __init__(self, registry: Registry, state: WorkerState, outcomes: OutcomeBuffer,
-                 worker_id: str, stats: StatsWriter | None = None) -> None:
+                 worker_id: str, stats: StatsWriter | None = None,
+                 max_result_bytes: int | None = None) -> None:
         self.registry = registry
+        self.max_result_bytes = max_result_bytes
         self.state = state
         self.outcomes = outcomes
         self.worker_id = worker_id
@@ -229,9 +231,9 @@ class Executor:
             scope.deadline = anyio.current_time() + task.timeout  # type: ignore[operator]
         try:
             if task.is_async:
-                await task.fn(**kwargs)
+                value = await task.fn(**kwargs)
             else:
-                await self.threads.run(partial(task.fn, **kwargs))
+                value = await self.threads.run(partial(task.fn, **kwargs))
         except Snooze as snooze:
             return Outcome(job_id, attempt, Kind.SNOOZED,
                            run_at=datetime.now(timezone.utc) + timedelta(seconds=snooze.seconds))
@@ -251,8 +253,23 @@ class Executor:
             entry.stop_reason = "timeout"  # the handler swallowed the cancellation
             ctx._cancelled = True
         if entry.stop_reason is None:
-            return Outcome(job_id, attempt, Kind.SUCCEEDED)
+            if value is None:
+                return Outcome(job_id, attempt, Kind.SUCCEEDED)
+            return self._succeeded(task, ctx, value)
         return self._stopped(task, ctx, entry.stop_reason)
+
+    def _succeeded(self, task: Task[Any, Any], ctx: JobContext, value: Any) -> Outcome:
+        """A success with a return value: stored as JSON, or, when it is not JSON or
+        over the size limit, the job fails (not retried: it would return the same)."""
+        try:
+            result = task.dump_result(value, self.max_result_bytes)
+        except (TypeError, ValueError) as exc:
+            msg = clean_text(str(exc))
+            self._log_failure(ctx, logging.ERROR, "failed: its result cannot be stored "
+                              "(not retried)", type(exc).__name__, msg, bare(exc))
+            return Outcome(ctx.id, ctx.attempt, Kind.FAILED, message=f"bad result: {msg}",
+                           error=_error(ctx, exc, type(exc).__name__, msg, with_tb=False))
+        return Outcome(ctx.id, ctx.attempt, Kind.SUCCEEDED, result=result)
 
     def _stopped(self, task: Task[Any, Any], ctx: JobContext, reason: str) -> Outcome:
         """The outcome of a job stopped for ``reason``."""

@@ -291,7 +291,8 @@ class Worker:
         if cfg.stats:
             self.stats = StatsWriter(leases["maintenance"], self.stmts, shard=shard)
         executor = self._executor = Executor(self.registry, self.state, outcomes, self.id,
-                                             stats=self.stats)
+                                             stats=self.stats,
+                                             max_result_bytes=cfg.max_result_bytes)
         # Two claim loops, each owning half of the capacity (see Producer).
         sizes = [cfg.concurrency] if cfg.concurrency < 4 else [
             cfg.concurrency - cfg.concurrency // 2, cfg.concurrency // 2]
