@@ -40,7 +40,7 @@ def job_to_dict(row: Any) -> dict[str, Any]:
     for key, value in mapping.items():
         if isinstance(value, datetime):
             value = value.isoformat()
-        elif key in ("payload", "errors", "result") and isinstance(value, str):
+        elif key in ("payload", "errors") and isinstance(value, str):
             value = json.loads(value)
         out[key] = value
     return out

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -30,11 +32,39 @@ class JobContext:
     worker_id: str = ""
     #: set by the worker (any thread may read it)
     _cancelled: bool = False
+    #: The worker's progress sink: ``report(ctx)`` after :meth:`progress` (it
+    #: writes the latest value, throttled); ``None`` outside a worker.
+    _report: Callable[[JobContext], None] | None = None
+    #: The last progress reported: ``(fraction, message)``.
+    _progress: tuple[float, str | None] | None = None
 
     @property
     def cancelled(self) -> bool:
         """True once the job has been asked to stop."""
         return self._cancelled
+
+    async def progress(self, fraction: float, message: str | None = None) -> None:
+        """Report how far the job got: ``fraction`` from 0 to 1, and an optional
+        one-line ``message`` (``"resized 4/10"``).  Never blocks on the database:
+        the worker writes the latest value of each job at most twice a second
+        (``pgq_jobs.progress`` and ``progress_message``), seen by ``pgq-sa jobs
+        show``/``list`` and the web dashboard.  The last value is kept when the
+        job ends."""
+        self.progress_sync(fraction, message)
+
+    def progress_sync(self, fraction: float, message: str | None = None) -> None:
+        """:meth:`progress` for plain ``def`` handlers (any thread)."""
+        if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
+                or not math.isfinite(fraction) or not 0 <= fraction <= 1:
+            raise ValueError("progress needs a fraction between 0 and 1 (0.4 for 40%)")
+        if message is not None:
+            if not isinstance(message, str):
+                raise TypeError(f"progress message must be a str, not "
+                                f"{type(message).__name__}")
+            message = message.replace("\x00", "")[:500]
+        self._progress = (float(fraction), message)
+        if self._report is not None:
+            self._report(self)
 
     @property
     def is_last_attempt(self) -> bool:

@@ -241,12 +241,18 @@ def list_jobs(statuses: tuple[str, ...], queue: str | None, entrypoint: str | No
         label = {"run_at": "runs", "started_at": "started", "finished_at": "finished"}[key]
         return f"{label} {datetime.fromisoformat(job[key]):%Y-%m-%d %H:%M:%S}"
 
+    def progress(job: dict[str, Any]) -> str:
+        if job.get("progress") is None:
+            return ""
+        text = f"{job['progress']:.0%}"
+        return f"{text} {job['progress_message']}"[:40] if job.get("progress_message") else text
+
     rows = [[j["id"], j["queue"], j["entrypoint"], j["status"], j["priority"],
-             f"{j['attempts']}/{j['max_attempts'] or '-'}", when(j),
+             f"{j['attempts']}/{j['max_attempts'] or '-'}", when(j), progress(j),
              (j["last_error"] or "").replace("\n", " ")[:60]] for j in found]
     click.echo(format_table(("ID", "QUEUE", "ENTRYPOINT", "STATUS", "PRIO", "ATTEMPTS",
-                             "WHEN", "LAST ERROR"), rows,
-                            (True, False, False, False, True, True, False, False)))
+                             "WHEN", "PROGRESS", "LAST ERROR"), rows,
+                            (True, False, False, False, True, True, False, False, False)))
 
 
 @jobs.command("prune")

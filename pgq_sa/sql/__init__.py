@@ -14,7 +14,8 @@ module                 statements
 :mod:`.browse`         the web dashboard's jobs list, bulk selections, running
                        jobs per worker
 :mod:`.health`         what holds back cleanup (PostgreSQL's statistics views)
-:mod:`.results`        wait for a job: mark it awaited, read how it ended
+:mod:`.results`        wait for a job: mark it awaited, read how it ended;
+                       write the progress of running jobs
 =====================  =========================================================
 
 Each builder is a small function of :class:`~pgq_sa.schema.Tables` (one schema);
@@ -117,6 +118,7 @@ class Statements:
     # results
     await_job = _built(results.await_job)
     job_end = _built(results.job_end)
+    report_progress = _built(results.report_progress)
     # charts (web dashboard)
     counts_per_second = _built(charts.counts_per_second)
     counts_per_minute = _built(charts.counts_per_minute)

@@ -1,4 +1,5 @@
-"""Results: waiting for a job to end, and reading how it ended.
+"""Results and progress: waiting for a job to end, reading how it ended, and the
+progress running handlers report.
 
 :func:`await_job` marks a job as awaited (its acknowledgement then sends its id on
 the completion channel, see :mod:`.acknowledge`); :func:`job_end` reads its
@@ -9,13 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import REAL, Integer, Text, bindparam, func, select, update
 from sqlalchemy.dialects import postgresql
 
-from ..schema import FINISHED_STATUSES, Tables
-from .common import status_in
+from ..schema import FINISHED_STATUSES, RUNNING, Tables
+from .common import array, status_in, status_is
 
-__all__ = ["await_job", "job_end"]
+__all__ = ["await_job", "job_end", "report_progress"]
 
 
 def await_job(tables: Tables) -> Any:
@@ -36,3 +37,21 @@ def job_end(tables: Tables) -> Any:
     jobs = tables.jobs
     return select(jobs.c.status, jobs.c.result, jobs.c.last_error).where(
         jobs.c.id == bindparam("job_id", type_=postgresql.BIGINT))
+
+
+def report_progress(tables: Tables) -> Any:
+    """The latest progress of running jobs (parallel arrays ``ids``, ``attempts``,
+    ``fractions``, ``messages``), fenced on the attempt: a job no longer running at
+    that attempt is left alone."""
+    jobs = tables.jobs
+    reported = func.unnest(
+        array("ids", postgresql.BIGINT), array("attempts", Integer),
+        array("fractions", REAL), array("messages", Text),
+    ).table_valued("id", "attempt", "fraction", "message").render_derived(name="reported")
+    return (
+        update(jobs)
+        .where(jobs.c.id == reported.c.id, jobs.c.attempts == reported.c.attempt,
+               status_is(jobs.c.status, RUNNING))
+        .values(progress=reported.c.fraction, progress_message=reported.c.message)
+        .returning(jobs.c.id)
+    )

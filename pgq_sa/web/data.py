@@ -530,7 +530,13 @@ class DashboardData:
         job["actions"] = {"retry": job["status"] in (FAILED, CANCELLED),
                           "cancel": job["status"] in (QUEUED, RUNNING)
                           and not (job["status"] == RUNNING and job["cancel_requested_at"])}
-        # results, progress and dependencies slot in here when those features exist
+        # the page shows these sections when present (progress, result, dependencies)
+        fraction = job.pop("progress", None)
+        message = job.pop("progress_message", None)
+        if fraction is not None:
+            job["progress"] = {"fraction": fraction, "percent": round(fraction * 100, 1),
+                               "message": message}
+        job.pop("awaited", None)
         return job
 
     # ---- workers ------------------------------------------------------------------------

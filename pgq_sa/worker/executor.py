@@ -10,6 +10,7 @@ import logging
 import math
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from types import TracebackType
@@ -94,6 +95,8 @@ class Executor:
                  max_result_bytes: int | None = None) -> None:
         self.registry = registry
         self.max_result_bytes = max_result_bytes
+        #: Where ``ctx.progress`` reports go (the worker's ProgressWriter).
+        self.report_progress: Callable[[JobContext], None] | None = None
         self.state = state
         self.outcomes = outcomes
         self.worker_id = worker_id
@@ -114,6 +117,7 @@ class Executor:
             created_at=job.created_at,
             run_at=job.run_at,
             worker_id=self.worker_id,
+            _report=self.report_progress,
         )
         return self.state.capacity.hold(ctx, job, share)
 

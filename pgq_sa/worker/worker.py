@@ -40,6 +40,7 @@ from .config import WorkerConfig
 from .dispatch import Dispatcher
 from .executor import Executor
 from .heartbeat import Heartbeat, heartbeat_interval
+from .progress import ProgressWriter
 from .notifier import Notifier
 from .producer import Producer
 from .pruner import Pruner
@@ -311,6 +312,8 @@ class Worker:
         # most about 1.4 heartbeat timeouts.
         self.rescuer = Rescuer(leases["maintenance"], self.stmts, self.state, self.registry,
                                interval=max(0.5, self.heartbeat_interval))
+        self.progress = ProgressWriter(leases["maintenance"], self.stmts)
+        executor.report_progress = self.progress.report
         self.pruner = Pruner(leases["maintenance"], self.stmts, jobs=cfg.job_retention,
                              stats=cfg.stats_retention, interval=cfg.prune_interval)
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
@@ -327,6 +330,7 @@ class Worker:
                 if cfg.listen:
                     services.start_soon(supervise, "listener", self.notifier.run)
                 services.start_soon(supervise, "heartbeat", self.heartbeat.run)
+                services.start_soon(supervise, "progress", self.progress.run)
                 if cfg.rescue:
                     services.start_soon(supervise, "rescuer", self.rescuer.run)
                 if self.pruner.enabled:
