@@ -40,9 +40,9 @@ from .config import WorkerConfig
 from .dispatch import Dispatcher
 from .executor import Executor
 from .heartbeat import Heartbeat, heartbeat_interval
-from .progress import ProgressWriter
 from .notifier import Notifier
 from .producer import Producer
+from .progress import ProgressWriter
 from .pruner import Pruner
 from .rescuer import Rescuer
 from .service import supervise
