@@ -52,3 +52,6 @@ class JobSpec:
     schema: str | None = None
     #: True when a task made it: ``schema`` is its registry's, even when ``None``.
     pinned: bool = field(default=False, repr=False)
+    #: The task's heartbeat timeout, stored with the job so any worker's rescue
+    #: applies it (``None``: the rescuing worker's registry, else the default).
+    heartbeat_timeout: float | None = None

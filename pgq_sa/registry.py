@@ -34,7 +34,7 @@ R = TypeVar("R")
 _new_object = object.__new__
 assert set(JobSpec.__dataclass_fields__) == {  # Task.spec sets every field
     "entrypoint", "payload", "queue", "priority", "delay", "run_at", "max_attempts", "schema",
-    "pinned"}
+    "pinned", "heartbeat_timeout"}
 
 
 @dataclass(frozen=True)
@@ -282,6 +282,7 @@ class Task(Generic[P, R]):
             max_attempts=max_attempts,
             schema=self.schema,
             pinned=True,
+            heartbeat_timeout=self.heartbeat_timeout,
         )
         return spec
 

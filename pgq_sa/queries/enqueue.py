@@ -24,6 +24,8 @@ class NewJobs:
     priorities: list[int]
     run_ats: list[datetime | None]
     max_attempts: list[int | None]
+    #: Per job, the heartbeat timeout its rescue applies (``None``: the rescuer's).
+    heartbeat_timeouts: list[float | None]
 
     def __len__(self) -> int:
         return len(self.entrypoints)
@@ -39,12 +41,13 @@ def insert_jobs(stmts: Statements, jobs: NewJobs, *,
             "entrypoint": jobs.entrypoints[0], "payload": jobs.payloads[0],
             "priority": jobs.priorities[0], "run_at": jobs.run_ats[0],
             "max_attempts": jobs.max_attempts[0],
+            "heartbeat_timeout": jobs.heartbeat_timeouts[0],
         }, first_column)
     return Query(stmts.insert_jobs_notify, {
         "channel": stmts.channel, "now": now, "queues": jobs.queues,
         "entrypoints": jobs.entrypoints, "payloads": jobs.payloads,
         "priorities": jobs.priorities, "run_ats": jobs.run_ats,
-        "max_attempts": jobs.max_attempts,
+        "max_attempts": jobs.max_attempts, "heartbeat_timeouts": jobs.heartbeat_timeouts,
     }, first_column)
 
 
@@ -53,7 +56,7 @@ def insert_job(stmts: Statements, *, entrypoint: str, payload: str, queue: str,
                max_attempts: int | None = None, now: datetime | None = None) -> Query[int]:
     """Insert one job and notify its queue; returns its id."""
     return insert_jobs(stmts, NewJobs([queue], [entrypoint], [payload], [priority], [run_at],
-                                      [max_attempts]), now=now)
+                                      [max_attempts], [None]), now=now)
 
 
 def reserve_ids(stmts: Statements, *, table: str, n: int) -> Query[list[int]]:

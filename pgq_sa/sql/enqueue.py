@@ -19,7 +19,8 @@ __all__ = ["COPY_COLUMNS", "insert_job_notify", "insert_jobs_notify", "notify_qu
            "reserve_ids"]
 
 #: Columns a COPY of new jobs writes (the rest take their defaults).
-COPY_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "max_attempts")
+COPY_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "max_attempts",
+                "heartbeat_timeout")
 
 
 def _channel() -> Any:
@@ -37,8 +38,10 @@ def insert_jobs_notify(tables: Tables) -> Any:
         array("priorities", Integer),
         array("run_ats", TS),
         array("max_attempts", Integer),
+        array("heartbeat_timeouts", postgresql.DOUBLE_PRECISION),
     ).table_valued(
-        "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts"
+        "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
+        "heartbeat_timeout",
     ).render_derived(name="src")
     rows = select(
         source.c.queue,
@@ -47,13 +50,14 @@ def insert_jobs_notify(tables: Tables) -> Any:
         source.c.priority,
         func.coalesce(source.c.run_at, now()),
         source.c.max_attempts,
+        source.c.heartbeat_timeout,
         now(),
     )
     inserted = (
         insert(jobs)
         .from_select(
             ["queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-             "created_at"],
+             "heartbeat_timeout", "created_at"],
             rows,
         )
         .returning(jobs.c.id, jobs.c.queue)
@@ -80,6 +84,7 @@ def insert_job_notify(tables: Tables) -> Any:
             priority=bindparam("priority", type_=Integer),
             run_at=func.coalesce(bindparam("run_at", type_=TS), now()),
             max_attempts=bindparam("max_attempts", type_=Integer),
+            heartbeat_timeout=bindparam("heartbeat_timeout", type_=postgresql.DOUBLE_PRECISION),
             created_at=now(),
         )
         .returning(jobs.c.id, jobs.c.queue)
