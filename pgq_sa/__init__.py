@@ -22,7 +22,7 @@ _EXPORTS: dict[str, str] = {
     "JobContext": "context", "Snooze": "context",
     "enqueue": "enqueue", "enqueue_many": "enqueue", "enqueue_many_sync": "enqueue",
     "enqueue_sync": "enqueue",
-    "ConfigurationError": "errors", "DatabaseUnavailable": "errors",
+    "CommitRefused": "errors", "ConfigurationError": "errors", "DatabaseUnavailable": "errors",
     "MigrationModeError": "errors", "PayloadError": "errors", "PgqError": "errors",
     "SchemaNotInstalled": "errors", "SchemaOutOfDate": "errors", "UnknownTask": "errors",
     "JobFailed": "errors",
@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from .context import JobContext, Snooze
     from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync
     from .errors import (
+        CommitRefused,
         ConfigurationError,
         DatabaseUnavailable,
         JobFailed,
@@ -105,6 +106,7 @@ __all__ = [
     "NAMING_CONVENTION",
     "STATUSES",
     "Backoff",
+    "CommitRefused",
     "ConfigurationError",
     "DatabaseUnavailable",
     "JobContext",

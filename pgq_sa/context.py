@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -37,6 +38,14 @@ class JobContext:
     _report: Callable[[JobContext], None] | None = None
     #: The last progress reported: ``(fraction, message)``.
     _progress: tuple[float, str | None] | None = None
+    #: The worker's transactions (``pgq_sa.worker.effects.Effects``); ``None``
+    #: outside a worker.
+    _effects: Any = None
+    #: True once ``transaction()`` committed the job's success.
+    _completed: bool = False
+    #: What :meth:`set_result` gave (when ``_has_result``).
+    _result: Any = None
+    _has_result: bool = False
 
     @property
     def cancelled(self) -> bool:
@@ -65,6 +74,37 @@ class JobContext:
         self._progress = (float(fraction), message)
         if self._report is not None:
             self._report(self)
+
+    def transaction(self) -> AbstractAsyncContextManager[Any]:
+        """``async with ctx.transaction() as conn:`` an ``AsyncConnection`` on the
+        worker's engine, in a transaction whose commit also marks this job
+        ``succeeded``: the handler's writes and the job's success commit together
+        or not at all, so a crash never applies them twice.
+
+        The commit is fenced on this attempt: when the job was meanwhile rescued
+        (this worker looked dead), cancelled or ended, the transaction is rolled
+        back and :class:`~pgq_sa.CommitRefused` is raised.  An exception inside the
+        block rolls back, and the job fails or retries as usual.  Once committed,
+        the job has succeeded whatever the handler does next; its result is what
+        :meth:`set_result` gave before the block ended (else none).  Use it once
+        per attempt."""
+        if self._effects is None:
+            raise RuntimeError("ctx.transaction() works in a job run by a pgq-sa worker")
+        return self._effects.transaction(self)  # type: ignore[no-any-return]
+
+    def transaction_sync(self) -> AbstractContextManager[Any]:
+        """:meth:`transaction` for plain ``def`` handlers: a sync ``Connection``
+        (through psycopg 3 or psycopg2 on the worker's database URL)."""
+        if self._effects is None:
+            raise RuntimeError("ctx.transaction_sync() works in a job run by a pgq-sa "
+                               "worker")
+        return self._effects.transaction_sync(self)  # type: ignore[no-any-return]
+
+    def set_result(self, value: Any) -> None:
+        """The result stored when :meth:`transaction` commits (converted and
+        checked like a return value)."""
+        self._result = value
+        self._has_result = True
 
     @property
     def is_last_attempt(self) -> bool:

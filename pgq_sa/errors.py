@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 __all__ = [
+    "CommitRefused",
     "ConfigurationError",
     "DatabaseUnavailable",
     "JobFailed",
@@ -76,3 +77,9 @@ class JobFailed(PgqError):
         self.status = status
         self.error = error
         super().__init__(f"job {job_id} {status}" + (f": {error}" if error else ""))
+
+
+class CommitRefused(PgqError):
+    """``ctx.transaction()`` could not mark the job succeeded: it was rescued (its
+    worker looked dead), cancelled or ended meanwhile.  The transaction was rolled
+    back: none of its writes were applied."""

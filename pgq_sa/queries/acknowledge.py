@@ -12,7 +12,7 @@ from ..outcome import Kind, Outcome
 from ..sql import Statements
 from . import Query, first_column
 
-__all__ = ["Acknowledgements", "acknowledge", "acknowledge_counted"]
+__all__ = ["Acknowledgements", "acknowledge", "acknowledge_counted", "complete"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +54,14 @@ def acknowledge(stmts: Statements, acknowledgements: Acknowledgements, *,
     statement = (stmts.finish_succeeded if acknowledgements.form == "succeeded"
                  else stmts.finish)
     return Query(statement, {**acknowledgements.params, "now": now}, first_column)
+
+
+def complete(stmts: Statements, *, job_id: int, attempt: int, result: str | None,
+             now: datetime | None = None) -> Query[int]:
+    """Mark one attempt succeeded inside the handler's transaction, fenced on the
+    attempt; no row when the job is no longer that attempt's (roll back)."""
+    return Query(stmts.complete, {"job_id": job_id, "attempt": attempt, "result": result,
+                                  "now": now}, first_column)
 
 
 def acknowledge_counted(stmts: Statements, outcomes: Sequence[Outcome], *,

@@ -87,6 +87,7 @@ class Statements:
     finish = _built(acknowledge.finish)
     finish_succeeded = _built(acknowledge.finish_succeeded)
     finish_counted = _built(acknowledge.finish_counted)
+    complete = _built(acknowledge.complete)
     # lifecycle
     register_worker = _built(lifecycle.register_worker)
     heartbeat = _built(lifecycle.heartbeat)

@@ -38,7 +38,7 @@ from ..schema import CANCELLED, QUEUED, RUNNING, SUCCEEDED, Tables
 from .common import TS, literal, now
 from .statistics import record, stats_message, stats_status
 
-__all__ = ["finish", "finish_counted", "finish_succeeded"]
+__all__ = ["complete", "finish", "finish_counted", "finish_succeeded"]
 
 
 def _outcomes() -> Any:
@@ -125,6 +125,26 @@ def finish_succeeded(tables: Tables) -> Any:
         .where(*_same_attempt_still_running(tables, done))
         .values(status=literal(f"'{SUCCEEDED}'"), finished_at=now(),
                 result=cast(done.c.result, JSONB))
+        .returning(jobs.c.id, _notify_awaited(tables, ended=true()))
+    )
+
+
+def complete(tables: Tables) -> Any:
+    """Mark job ``job_id`` succeeded (with ``result``) inside the handler's own
+    transaction (``ctx.transaction()``), fenced: only while it is still ``running``
+    at ``attempt`` and nobody asked to cancel it.  No row: the job was rescued,
+    cancelled or ended meanwhile, and the caller rolls back.  Its row stays locked
+    until that transaction ends, so the rescue (SKIP LOCKED) cannot take it
+    meanwhile."""
+    jobs = tables.jobs
+    return (
+        update(jobs)
+        .where(jobs.c.id == bindparam("job_id", type_=postgresql.BIGINT),
+               jobs.c.attempts == bindparam("attempt", type_=Integer),
+               jobs.c.status == literal(f"'{RUNNING}'"),
+               jobs.c.cancel_requested_at.is_(None))
+        .values(status=literal(f"'{SUCCEEDED}'"), finished_at=now(),
+                result=cast(bindparam("result", type_=Text), JSONB))
         .returning(jobs.c.id, _notify_awaited(tables, ended=true()))
     )
 

@@ -27,7 +27,7 @@ DIRECTORY = Path(__file__).with_name("compiled")
 
 _SIMPLE = (
     "insert_job_notify", "insert_jobs_notify", "reserve_ids", "notify_queues",
-    "finish", "finish_succeeded", "finish_counted",
+    "finish", "finish_succeeded", "finish_counted", "complete",
     "register_worker", "heartbeat", "delete_worker", "rescue", "reap_workers",
     "cancel_queued", "cancel_running", "retry", "prune_jobs", "prune_stats", "notify",
     "record_counts",

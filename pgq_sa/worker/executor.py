@@ -97,6 +97,8 @@ class Executor:
         self.max_result_bytes = max_result_bytes
         #: Where ``ctx.progress`` reports go (the worker's ProgressWriter).
         self.report_progress: Callable[[JobContext], None] | None = None
+        #: What ``ctx.transaction()`` opens (the worker's Effects).
+        self.effects: Any = None
         self.state = state
         self.outcomes = outcomes
         self.worker_id = worker_id
@@ -118,6 +120,7 @@ class Executor:
             run_at=job.run_at,
             worker_id=self.worker_id,
             _report=self.report_progress,
+            _effects=self.effects,
         )
         return self.state.capacity.hold(ctx, job, share)
 
@@ -181,7 +184,15 @@ class Executor:
     def _done(self, entry: Running, task: Task[Any, Any], outcome: Outcome, observed: bool,
               started: float) -> None:
         ctx = entry.ctx
-        self.outcomes.submit(outcome)
+        if ctx._completed and not outcome.committed:
+            # ctx.transaction() committed the job's success: nothing after it changes
+            # that (an error, a timeout, a cancellation came too late)
+            if outcome.kind is not Kind.SUCCEEDED:
+                log.warning("job %s: %s after its transaction committed its success; it "
+                            "stays succeeded", ctx.id, outcome.kind.label)
+            outcome = Outcome(ctx.id, ctx.attempt, Kind.SUCCEEDED, committed=True)
+        if not outcome.committed:
+            self.outcomes.submit(outcome)
         self.state.capacity.release(entry)
         self.state.counters[outcome.kind.label] += 1
         if self.stats is not None:
@@ -256,6 +267,8 @@ class Executor:
         if entry.stop_reason is None and scope.cancel_called:
             entry.stop_reason = "timeout"  # the handler swallowed the cancellation
             ctx._cancelled = True
+        if ctx._completed:
+            return Outcome(job_id, attempt, Kind.SUCCEEDED, committed=True)
         if entry.stop_reason is None:
             if value is None:
                 return Outcome(job_id, attempt, Kind.SUCCEEDED)

@@ -38,6 +38,7 @@ from ..sql import statements_for
 from .completer import Completer
 from .config import WorkerConfig
 from .dispatch import Dispatcher
+from .effects import Effects
 from .executor import Executor
 from .heartbeat import Heartbeat, heartbeat_interval
 from .notifier import Notifier
@@ -314,6 +315,8 @@ class Worker:
                                interval=max(0.5, self.heartbeat_interval))
         self.progress = ProgressWriter(leases["maintenance"], self.stmts)
         executor.report_progress = self.progress.report
+        self.effects = executor.effects = Effects(
+            self.engine, self.stmts, self.registry, max_result_bytes=cfg.max_result_bytes)
         self.pruner = Pruner(leases["maintenance"], self.stmts, jobs=cfg.job_retention,
                              stats=cfg.stats_retention, interval=cfg.prune_interval)
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
@@ -367,6 +370,7 @@ class Worker:
                     self.metrics.close()
                 for lease in leases.values():
                     await lease.close()
+                self.effects.dispose()
                 if self._own_engine:
                     with anyio.move_on_after(5):  # a close can hang on a dead network
                         await self.engine.dispose()

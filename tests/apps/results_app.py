@@ -88,3 +88,17 @@ def effect_sync(key: str, ctx: pgq_sa.JobContext) -> str:
         conn.execute(text("INSERT INTO effects (job_id, key) VALUES (:id, :key)"),
                      {"id": ctx.id, "key": key})
     return key
+
+
+@registry.task(max_attempts=3)
+async def fenced(key: str, marker: str, ctx: pgq_sa.JobContext) -> str:
+    """Inserts a row inside ``ctx.transaction()`` and, on its first attempt, waits
+    for ``marker`` before the block ends (the test takes the job away meanwhile)."""
+    async with ctx.transaction() as conn:
+        await conn.execute(text("INSERT INTO effects (job_id, key) VALUES (:id, :key)"),
+                           {"id": ctx.id, "key": key})
+        ctx.set_result({"attempt": ctx.attempt})
+        if ctx.attempt == 1:
+            while not await anyio.Path(marker).exists():  # noqa: ASYNC110 (another process)
+                await anyio.sleep(0.02)
+    return "ignored"
