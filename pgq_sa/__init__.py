@@ -28,6 +28,7 @@ _EXPORTS: dict[str, str] = {
     "JobFailed": "errors",
     "JobSpec": "job", "Registry": "registry", "Task": "registry",
     "wait": "results", "wait_sync": "results",
+    "Step": "workflow", "Workflow": "workflow",
     "FINISHED_STATUSES": "schema", "NAMING_CONVENTION": "schema", "STATUSES": "schema",
     "Tables": "schema", "add_tables": "schema", "metadata": "schema", "tables": "schema",
     "tables_for": "schema", "validate_identifier": "schema",
@@ -70,6 +71,7 @@ if TYPE_CHECKING:
         validate_identifier,
     )
     from .worker import Worker, WorkerConfig
+    from .workflow import Step, Workflow
 
 
 def __getattr__(name: str) -> Any:
@@ -119,11 +121,13 @@ __all__ = [
     "SchemaNotInstalled",
     "SchemaOutOfDate",
     "Snooze",
+    "Step",
     "Tables",
     "Task",
     "UnknownTask",
     "Worker",
     "WorkerConfig",
+    "Workflow",
     "__version__",
     "add_tables",
     "admin",

@@ -100,6 +100,21 @@ class JobContext:
                                "worker")
         return self._effects.transaction_sync(self)  # type: ignore[no-any-return]
 
+    async def dependencies(self) -> dict[int, Any]:
+        """The results of the jobs this one waited on (``depends_on``, a workflow's
+        ``after``), by job id (JSON values; ``None`` for a dependency without
+        one, or one that failed when this job runs anyway)."""
+        if self._effects is None:
+            raise RuntimeError("ctx.dependencies() works in a job run by a pgq-sa worker")
+        return await self._effects.dependencies(self)  # type: ignore[no-any-return]
+
+    def dependencies_sync(self) -> dict[int, Any]:
+        """:meth:`dependencies` for plain ``def`` handlers (their thread)."""
+        if self._effects is None:
+            raise RuntimeError("ctx.dependencies_sync() works in a job run by a pgq-sa "
+                               "worker")
+        return self._effects.dependencies_sync(self)  # type: ignore[no-any-return]
+
     def set_result(self, value: Any) -> None:
         """The result stored when :meth:`transaction` commits (converted and
         checked like a return value)."""

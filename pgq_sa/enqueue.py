@@ -20,10 +20,11 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from .job import DEFAULT_QUEUE, JobSpec
+from .job import DEFAULT_QUEUE, DEPENDENCY_POLICIES, ON_FAILURE_CANCEL, JobSpec
 from .payload import dump_payload
 from .queries import Query, execute, execute_sync
 from .queries.enqueue import NewJobs, insert_jobs, notify_queues, reserve_ids
+from .queries.workflow import Graph, insert_graph
 from .schema import tables_for
 from .schema_state import missing_schema
 from .sql import compiled, statements_for
@@ -32,7 +33,8 @@ from .target import connection, connection_sync
 __all__ = ["enqueue", "enqueue_many", "enqueue_many_sync", "enqueue_sync", "tables_for"]
 
 JobLike = JobSpec | tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any], Mapping[str, Any]]
-_OPTION_NAMES = frozenset({"queue", "priority", "delay", "run_at", "max_attempts"})
+_OPTION_NAMES = frozenset({"queue", "priority", "delay", "run_at", "max_attempts",
+                           "depends_on", "on_dependency_failure"})
 
 
 
@@ -306,6 +308,97 @@ async def _raw_asyncpg(target: AsyncConnection | AsyncSession,
     return [query.row(row) for row in rows]
 
 
+# -- jobs with dependencies: a graph in one statement ---------------------------------
+
+
+def dependency_policy(value: str | None) -> str:
+    """``value`` checked (``None``: the default, ``cancel``)."""
+    if value is None:
+        return ON_FAILURE_CANCEL
+    if value not in DEPENDENCY_POLICIES:
+        raise ValueError(f"on_dependency_failure must be one of {', '.join(DEPENDENCY_POLICIES)}"
+                         f", got {value!r}")
+    return value
+
+
+def dependency_ids(value: Any) -> tuple[int, ...]:
+    """``depends_on`` checked: job ids (ints)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"depends_on must be a list of job ids, got {type(value).__name__}")
+    ids = tuple(value)
+    for item in ids:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise TypeError(f"depends_on must hold job ids (int), got a {type(item).__name__}")
+    return ids
+
+
+def has_dependencies(items: Sequence[JobLike]) -> bool:
+    """True when one of ``items`` names dependencies."""
+    return any((type(item) is JobSpec and item.depends_on)
+               or (type(item) is tuple and len(item) == 3
+                   and bool(item[2].get("depends_on")))  # type: ignore[misc]
+               for item in items)
+
+
+def graph_of(items: Sequence[JobLike]) -> Graph:
+    """``items`` (some with ``depends_on`` ids) as a graph of external edges."""
+    jobs = build_params(items)
+    policies: list[str | None] = []
+    outer_jobs: list[int] = []
+    outer_deps: list[int] = []
+    for position, item in enumerate(items):
+        spec = None if type(item) is tuple and len(item) == 2 else _spec(item)
+        ids: tuple[int, ...] = ()
+        policy = None
+        if spec is not None and spec.depends_on:
+            ids = dependency_ids(spec.depends_on)
+            policy = dependency_policy(spec.on_dependency_failure)
+        policies.append(policy)
+        for dep in dict.fromkeys(ids):
+            outer_jobs.append(position)
+            outer_deps.append(dep)
+    return Graph(jobs, policies, [], [], outer_jobs, outer_deps)
+
+
+def _jobs_table(schema: str | None) -> str:
+    return "pgq_jobs" if schema is None else f"{schema}.pgq_jobs"  # validated identifier
+
+
+def _graph_error(exc: Exception, schema: str | None) -> Exception:
+    if "fk_pgq_job_deps_depends_on" in str(exc):
+        return ValueError("depends_on names a job that does not exist (or was pruned): "
+                          "check the ids; nothing was enqueued")
+    return _schema_error(exc, schema)
+
+
+async def enqueue_graph(target: AsyncConnection | AsyncSession | AsyncEngine, graph: Graph,
+                        *, schema: str | None = None, now: datetime | None = None
+                        ) -> list[int]:
+    """Insert ``graph`` (jobs and their dependencies) with one statement in
+    ``target``'s transaction; returns the ids by position."""
+    query = insert_graph(statements_for(tables_for(schema)), graph,
+                         table=_jobs_table(schema), now=now)
+    try:
+        async with connection(target, schema=schema, what="enqueue") as conn:
+            rows = await execute(conn, query)
+    except DBAPIError as exc:
+        raise _graph_error(exc, schema) from exc
+    return [row.id for row in rows]
+
+
+def enqueue_graph_sync(target: Connection | Session | Engine, graph: Graph, *,
+                       schema: str | None = None, now: datetime | None = None) -> list[int]:
+    """Sync twin of :func:`enqueue_graph`."""
+    query = insert_graph(statements_for(tables_for(schema)), graph,
+                         table=_jobs_table(schema), now=now)
+    try:
+        with connection_sync(target, schema=schema, what="enqueue_sync") as conn:
+            rows = execute_sync(conn, query)
+    except DBAPIError as exc:
+        raise _graph_error(exc, schema) from exc
+    return [row.id for row in rows]
+
+
 async def enqueue_many(
     target: AsyncConnection | AsyncSession | AsyncEngine,
     jobs: Iterable[JobLike],
@@ -317,13 +410,18 @@ async def enqueue_many(
 
     ``jobs`` items are ``(entrypoint, payload)``, ``(entrypoint, payload, options)``,
     ``task.job(**payload)`` or ``registry.job(name, payload)``; options are
-    ``queue``, ``priority``, ``delay``, ``run_at`` and ``max_attempts``.  The jobs go
+    ``queue``, ``priority``, ``delay``, ``run_at``, ``max_attempts``,
+    ``depends_on`` (ids of jobs that must succeed first) and
+    ``on_dependency_failure`` (``"cancel"``, the default, or ``"run"``).  The jobs go
     to ``schema``, else to the schema of their tasks' registry, else to the
     search path.
     """
     items = list(jobs)
     if not items:
         return []
+    if has_dependencies(items):
+        schema = resolve_schema(items, schema)
+        return await enqueue_graph(target, graph_of(items), schema=schema, now=now)
     query, new, schema = _prepare(items, schema, now)
     if isinstance(target, AsyncEngine) and target.dialect.driver == "asyncpg":
         if len(items) >= COPY_THRESHOLD and now is None and not any(new.run_ats):
@@ -348,6 +446,9 @@ def enqueue_many_sync(
     items = list(jobs)
     if not items:
         return []
+    if has_dependencies(items):
+        schema = resolve_schema(items, schema)
+        return enqueue_graph_sync(target, graph_of(items), schema=schema, now=now)
     query, _, schema = _prepare(items, schema, now)
     with connection_sync(target, schema=schema, what="enqueue_sync") as conn:
         if len(items) == 1:
@@ -368,8 +469,14 @@ async def enqueue(
     run_at: datetime | None = None,
     max_attempts: int | None = None,
     schema: str | None = None,
+    depends_on: Iterable[int] | None = None,
+    on_dependency_failure: str | None = None,
 ) -> int:
     """Enqueue one job by name in ``target``'s transaction; returns its id.
+
+    ``depends_on``: ids of jobs that must succeed first (it waits in status
+    ``waiting``); when one fails or is cancelled it is cancelled too, or run
+    anyway with ``on_dependency_failure="run"``.
 
     For producers without the registry: the payload must be plain JSON, and no
     task default applies (queue ``default``, priority 0, the worker's
@@ -379,11 +486,13 @@ async def enqueue(
     defaults."""
     job: JobLike
     if queue is None and type(priority) is int and priority == 0 and delay is None \
-            and run_at is None and max_attempts is None:
+            and run_at is None and max_attempts is None and depends_on is None:
         job = (entrypoint, payload if payload is not None else {})  # the fast path
     else:
         job = JobSpec(entrypoint, payload if payload is not None else {}, queue,  # type: ignore[arg-type]
-                      priority, delay, run_at, max_attempts)
+                      priority, delay, run_at, max_attempts,
+                      depends_on=None if depends_on is None else dependency_ids(depends_on),
+                      on_dependency_failure=on_dependency_failure)
     return (await enqueue_many(target, [job], schema=schema))[0]
 
 
@@ -398,8 +507,12 @@ def enqueue_sync(
     run_at: datetime | None = None,
     max_attempts: int | None = None,
     schema: str | None = None,
+    depends_on: Iterable[int] | None = None,
+    on_dependency_failure: str | None = None,
 ) -> int:
     """Sync twin of :func:`enqueue`."""
     spec = JobSpec(entrypoint, payload if payload is not None else {}, queue,  # type: ignore[arg-type]
-                    priority, delay, run_at, max_attempts)
+                    priority, delay, run_at, max_attempts,
+                    depends_on=None if depends_on is None else dependency_ids(depends_on),
+                    on_dependency_failure=on_dependency_failure)
     return enqueue_many_sync(target, [spec], schema=schema)[0]

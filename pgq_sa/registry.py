@@ -11,7 +11,7 @@ import logging
 import sys
 import types
 import typing
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
@@ -34,7 +34,7 @@ R = TypeVar("R")
 _new_object = object.__new__
 assert set(JobSpec.__dataclass_fields__) == {  # Task.spec sets every field
     "entrypoint", "payload", "queue", "priority", "delay", "run_at", "max_attempts", "schema",
-    "pinned", "heartbeat_timeout"}
+    "pinned", "heartbeat_timeout", "depends_on", "on_dependency_failure"}
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,8 @@ class TaskOptions:
     delay: float | timedelta | None = None
     run_at: datetime | None = None
     max_attempts: int | None = None
+    depends_on: tuple[int, ...] | None = None
+    on_dependency_failure: str | None = None
 
 
 def _find_context_param(fn: Callable[..., Any]) -> str | None:
@@ -231,8 +233,11 @@ class Task(Generic[P, R]):
         delay: float | timedelta | None = None,
         run_at: datetime | None = None,
         max_attempts: int | None = None,
+        depends_on: Iterable[int] | None = None,
+        on_dependency_failure: str | None = None,
     ) -> Task[P, R]:
-        """A copy of this task whose next enqueues use these options."""
+        """A copy of this task whose next enqueues use these options
+        (``depends_on``: ids of jobs that must succeed first)."""
         o = self.opts
         opts = TaskOptions(
             queue=queue if queue is not None else o.queue,
@@ -240,6 +245,9 @@ class Task(Generic[P, R]):
             delay=delay if delay is not None else o.delay,
             run_at=run_at if run_at is not None else o.run_at,
             max_attempts=max_attempts if max_attempts is not None else o.max_attempts,
+            depends_on=tuple(depends_on) if depends_on is not None else o.depends_on,
+            on_dependency_failure=(on_dependency_failure if on_dependency_failure is not None
+                                   else o.on_dependency_failure),
         )
         task = copy.copy(self)  # shares the signature and converters: no new inspection
         task.opts = opts
@@ -283,6 +291,10 @@ class Task(Generic[P, R]):
             schema=self.schema,
             pinned=True,
             heartbeat_timeout=self.heartbeat_timeout,
+            depends_on=o.depends_on if opts is None or opts.depends_on is None
+            else opts.depends_on,
+            on_dependency_failure=o.on_dependency_failure if opts is None
+            or opts.on_dependency_failure is None else opts.on_dependency_failure,
         )
         return spec
 

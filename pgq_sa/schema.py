@@ -30,10 +30,12 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    ForeignKey,
     Identity,
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     Table,
     Text,
@@ -44,6 +46,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB, TIMES
 
 from .job import (
     CANCELLED,
+    DEPENDENCY_POLICIES,
     FAILED,
     FINISHED_STATUSES,
     QUEUED,
@@ -52,6 +55,7 @@ from .job import (
     STATS_STATUSES,
     STATUSES,
     SUCCEEDED,
+    WAITING,
 )
 from .schema_versions import LATEST, version_comment
 
@@ -66,6 +70,7 @@ __all__ = [
     "STATS_STATUSES",
     "STATUSES",
     "SUCCEEDED",
+    "WAITING",
     "Tables",
     "add_tables",
     "metadata",
@@ -120,6 +125,8 @@ class Tables:
     #: Per-second and per-minute outcome counts (see :mod:`pgq_sa.sql.statistics`),
     #: written by the statements that record outcomes.
     stats: Table
+    #: Job dependencies (``pgq_job_deps``): which job waits on which.
+    deps: Table
 
     @property
     def channel(self) -> str:
@@ -177,9 +184,17 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         # The task's heartbeat timeout at enqueue (NULL: the rescuing worker's
         # registry, else the default).
         Column("heartbeat_timeout", DOUBLE_PRECISION, nullable=True),
+        # Dependencies (status 'waiting'): how many have not ended yet, what to do
+        # when one fails ('cancel' or 'run'), and whether other jobs wait on this
+        # one (the pgq_sa_dependents trigger then resolves them when it ends).
+        Column("deps_left", Integer, nullable=True),
+        Column("deps_policy", Text, nullable=True),
+        Column("has_dependents", Boolean, nullable=False, server_default=text("false")),
         CheckConstraint(f"status IN ({_status_literal(*STATUSES)})", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),
+        CheckConstraint(f"deps_policy IN ({_status_literal(*DEPENDENCY_POLICIES)})",
+                        name="deps_policy"),
         schema=schema,
         comment=version_comment(LATEST),
     )
@@ -220,6 +235,19 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("heartbeat_at", _TS, nullable=False, server_default=text("now()")),
         schema=schema,
     )
+    deps = Table(
+        "pgq_job_deps",
+        target,
+        # job_id waits on depends_on; done once depends_on's end was counted
+        Column("job_id", BigInteger, ForeignKey(jobs.c.id, ondelete="CASCADE"),
+               nullable=False),
+        Column("depends_on", BigInteger, ForeignKey(jobs.c.id, ondelete="CASCADE"),
+               nullable=False),
+        Column("done", Boolean, nullable=False, server_default=text("false")),
+        PrimaryKeyConstraint("depends_on", "job_id"),
+        schema=schema,
+    )
+    Index("ix_pgq_job_deps_job_id", deps.c.job_id)
     stats = Table(
         "pgq_stats",
         target,
@@ -239,7 +267,8 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         CheckConstraint("span > 0", name="span"),
         schema=schema,
     )
-    return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers, stats=stats)
+    return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers, stats=stats,
+                  deps=deps)
 
 
 #: pgq-sa's own ``MetaData``, with :data:`NAMING_CONVENTION`.

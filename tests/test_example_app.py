@@ -39,7 +39,7 @@ from .procs import PGQ_SA, REPO, query, wait_until
 
 EXAMPLE = REPO / "examples" / "shop"
 ALEMBIC = str(Path(sys.executable).with_name("alembic"))
-PGQ_TABLES = {"pgq_jobs", "pgq_workers", "pgq_stats"}
+PGQ_TABLES = {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_job_deps"}
 
 
 @pytest.fixture(scope="session")

@@ -117,7 +117,12 @@ def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool,
     url = resolve_dsn(dsn)
 
     async def go(engine: AsyncEngine) -> dict[str, Any] | None:
-        return await admin.get_job(engine, job_id, schema=schema)
+        found = await admin.get_job(engine, job_id, schema=schema)
+        if found is not None and (found["deps_policy"] is not None
+                                  or found["has_dependents"]):
+            found["dependencies"] = await admin.get_dependencies(engine, job_id,
+                                                                 schema=schema)
+        return found
 
     job = run_async(go, url)
     if job is None:
@@ -127,7 +132,7 @@ def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool,
         print_json({**job, "effective_max_attempts": value, "max_attempts_source": source})
         return
     for key, value_ in job.items():
-        if key == "errors":
+        if key in ("errors", "dependencies", "has_dependents"):
             continue
         if key in ("payload", "result") and value_ is not None:
             value_ = json.dumps(value_)
@@ -136,6 +141,12 @@ def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool,
         if key == "max_attempts":
             value_ = f"{'?' if value is None else value} ({explanation})"
         click.echo(f"{key:>20}: {'' if value_ is None else value_}")
+    relations = job.get("dependencies") or {}
+    for relation, label in (("waits_on", "waits on"), ("waited_by", "waited by")):
+        related = relations.get(relation) or []
+        if related:
+            click.echo(f"{label:>20}: " + ", ".join(
+                f"{r['id']} {r['entrypoint']} ({r['status']})" for r in related))
     for err in job.get("errors") or []:
         click.echo(f"\nattempt {err.get('attempt')} at {err.get('at')}: "
                    f"{err.get('type')}: {err.get('message')}")

@@ -15,6 +15,7 @@ module                      calls
                             jobs per worker (web dashboard)
 :mod:`.health`              what holds back cleanup (web dashboard)
 :mod:`.results`             wait for a job (mark awaited, read its end)
+:mod:`.workflow`            jobs with dependencies, what a job waits on
 ==========================  ==================================================
 
 Each call takes keyword arguments and returns a :class:`Query`: the statement of

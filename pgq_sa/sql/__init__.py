@@ -14,6 +14,8 @@ module                 statements
 :mod:`.browse`         the web dashboard's jobs list, bulk selections, running
                        jobs per worker
 :mod:`.health`         what holds back cleanup (PostgreSQL's statistics views)
+:mod:`.workflow`       jobs with dependencies (a graph in one statement),
+                       what a job waits on and what waits on it
 :mod:`.results`        wait for a job: mark it awaited, read how it ended;
                        write the progress of running jobs
 =====================  =========================================================
@@ -49,6 +51,7 @@ from . import (
     operator,
     results,
     statistics,
+    workflow,
 )
 from .claim import claim as build_claim
 from .claim import claim_and_acknowledge
@@ -120,6 +123,10 @@ class Statements:
     await_job = _built(results.await_job)
     job_end = _built(results.job_end)
     report_progress = _built(results.report_progress)
+    # workflows (dependencies)
+    insert_graph = _built(workflow.insert_graph)
+    dependencies = _built(workflow.dependencies)
+    dependency_results = _built(workflow.dependency_results)
     # charts (web dashboard)
     counts_per_second = _built(charts.counts_per_second)
     counts_per_minute = _built(charts.counts_per_minute)

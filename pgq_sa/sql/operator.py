@@ -8,7 +8,7 @@ from sqlalchemy import Integer, Text, bindparam, cast, delete, func, null, selec
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from ..schema import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RUNNING, Tables
+from ..schema import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RUNNING, WAITING, Tables
 from .common import TS, literal, now, status_in, status_is
 from .statistics import record
 
@@ -20,12 +20,12 @@ def _ids() -> Any:
 
 
 def cancel_queued(tables: Tables) -> Any:
-    """Cancel the queued jobs of ``ids`` outright (and count them in ``pgq_stats``);
+    """Cancel the queued (or waiting) jobs of ``ids`` outright (and count them in ``pgq_stats``);
     returns their ids."""
     jobs = tables.jobs
     cancelled = (
         update(jobs)
-        .where(jobs.c.id == func.any(_ids()), status_is(jobs.c.status, QUEUED))
+        .where(jobs.c.id == func.any(_ids()), status_in(jobs.c.status, (QUEUED, WAITING)))
         .values(status=literal(f"'{CANCELLED}'"), finished_at=now(),
                 cancel_requested_at=now())
         .returning(jobs.c.id, jobs.c.queue, jobs.c.entrypoint)

@@ -34,6 +34,7 @@ _SIMPLE = (
     "clock", "no_parallel", "window", "timings", "series", "last_errors", "queued", "running",
     "workers", "get_job", "existing_ids", "pending",
     "await_job", "job_end", "report_progress",
+    "insert_graph", "dependencies", "dependency_results",
     "counts_per_second", "counts_per_minute", "latency_all", "latency_queue",
     "id_bounds", "job_at", "bulk_timeout", "running_by_worker",
     "table_stats", "open_transactions", "replication_slots", "prepared_transactions",

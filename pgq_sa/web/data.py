@@ -537,6 +537,9 @@ class DashboardData:
             job["progress"] = {"fraction": fraction, "percent": round(fraction * 100, 1),
                                "message": message}
         job.pop("awaited", None)
+        if job.get("deps_policy") is not None or job.get("has_dependents"):
+            job["dependencies"] = await admin.get_dependencies(self.engine, job_id,
+                                                               schema=self.schema)
         return job
 
     # ---- workers ------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -28,6 +29,7 @@ from ..context import JobContext
 from ..errors import CommitRefused, ConfigurationError
 from ..queries import execute, execute_sync
 from ..queries.acknowledge import complete
+from ..queries.workflow import dependency_results
 from ..registry import Registry
 from ..sql import Statements
 
@@ -126,6 +128,20 @@ class Effects:
                 raise _refused(ctx)
             conn.commit()
             ctx._completed = True
+
+    async def dependencies(self, ctx: JobContext) -> dict[int, Any]:
+        """The results of ``ctx``'s dependencies, by id."""
+        async with self.engine.connect() as conn:
+            rows = await execute(conn, dependency_results(self.stmts, job_id=ctx.id))
+            await conn.rollback()
+        return {row.id: row.result for row in rows}
+
+    def dependencies_sync(self, ctx: JobContext) -> dict[int, Any]:
+        """Sync twin of :meth:`dependencies`."""
+        with self.sync_engine().connect() as conn:
+            rows = execute_sync(conn, dependency_results(self.stmts, job_id=ctx.id))
+            conn.rollback()
+        return {row.id: row.result for row in rows}
 
     def dispose(self) -> None:
         """Close the sync engine's connections."""
