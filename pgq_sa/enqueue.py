@@ -11,6 +11,7 @@ Any number of jobs is inserted by one ``INSERT … SELECT FROM unnest(…)`` sta
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -365,9 +366,12 @@ def _jobs_table(schema: str | None) -> str:
 
 
 def _graph_error(exc: Exception, schema: str | None) -> Exception:
-    if "fk_pgq_job_deps_depends_on" in str(exc):
-        return ValueError("depends_on names a job that does not exist (or was pruned): "
-                          "check the ids; nothing was enqueued")
+    text = str(exc)
+    if "pgq-sa: depends_on names job" in text:
+        found = re.search(r"names job (\d+)", text)
+        which = f" {found.group(1)}" if found else ""
+        return ValueError(f"depends_on names job{which}, which does not exist (or was "
+                          "pruned): check the ids; nothing was enqueued")
     return _schema_error(exc, schema)
 
 

@@ -30,7 +30,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
-    ForeignKey,
     Identity,
     Index,
     Integer,
@@ -239,10 +238,10 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         "pgq_job_deps",
         target,
         # job_id waits on depends_on; done once depends_on's end was counted
-        Column("job_id", BigInteger, ForeignKey(jobs.c.id, ondelete="CASCADE"),
-               nullable=False),
-        Column("depends_on", BigInteger, ForeignKey(jobs.c.id, ondelete="CASCADE"),
-               nullable=False),
+        # no foreign keys: their checks cost half of a graph's insert (the insert
+        # refuses unknown ids itself, the pruning deletes the edges of its jobs)
+        Column("job_id", BigInteger, nullable=False),
+        Column("depends_on", BigInteger, nullable=False),
         Column("done", Boolean, nullable=False, server_default=text("false")),
         PrimaryKeyConstraint("depends_on", "job_id"),
         schema=schema,

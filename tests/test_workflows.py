@@ -175,3 +175,17 @@ async def test_depends_on_existing_jobs(engine, dsn, runs, tmp_path):
     blocker = await step.options(delay=3600).enqueue(engine, name="v")
     held = await pgq_sa.enqueue(engine, "step", {"name": "w"}, depends_on=[blocker])
     assert (await pgq_sa.cancel(engine, [held]))["cancelled"] == [held]
+
+
+async def test_pruning_deletes_the_edges_of_pruned_jobs(engine):
+    flow = pgq_sa.Workflow()
+    flow.chain(step.job(name="a"), step.job(name="b"))
+    ids = await flow.enqueue(engine)
+    plain = await step.enqueue(engine, name="plain")
+    async with engine.begin() as conn:
+        await conn.execute(text(
+            "UPDATE pgq_jobs SET status = 'succeeded', finished_at = now() - interval '2 days' "
+            "WHERE id = ANY(:ids)"), {"ids": [*ids, plain]})
+    assert await pgq_sa.admin.prune(engine, older_than=3600) >= 3
+    async with engine.connect() as conn:
+        assert (await conn.execute(text("SELECT count(*) FROM pgq_job_deps"))).scalar() == 0

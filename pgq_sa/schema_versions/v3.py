@@ -12,8 +12,10 @@
 - status ``waiting`` (a job whose dependencies have not all succeeded), and on
   ``pgq_jobs`` ``deps_left`` (dependencies not ended yet), ``deps_policy``
   (``cancel`` or ``run`` when one fails) and ``has_dependents``.
-- ``pgq_job_deps`` (job_id waits on depends_on; ``done`` once counted), with
-  foreign keys that cascade when jobs are pruned.
+- ``pgq_job_deps`` (job_id waits on depends_on; ``done`` once counted); no
+  foreign keys (their checks cost half of a graph's insert): the graph insert
+  refuses an unknown dependency with ``pgq_sa_refuse_missing`` and the pruning
+  deletes the edges of the jobs it deletes.
 - the trigger ``pgq_sa_dependents`` (AFTER UPDATE OF status, only on rows with
   ``has_dependents``): when a dependency ends it counts it for each waiting
   dependent, queues those with nothing left (NOTIFY of their queues), and cancels
@@ -32,6 +34,12 @@ from .comment import version_comment
 
 STATUSES_V2 = "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')"
 STATUSES_V3 = "status IN ('waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled')"
+
+
+def _refuse_name(op: Any, schema: str | None) -> str:
+    preparer = op.get_context().dialect.identifier_preparer
+    return ("" if schema is None else preparer.quote_schema(schema) + ".") \
+        + "pgq_sa_refuse_missing"
 
 
 def _trigger_sql(op: Any, schema: str | None) -> tuple[str, str, str]:
@@ -110,13 +118,6 @@ def upgrade(op: Any, schema: str | None) -> None:
         sa.Column("job_id", sa.BigInteger(), nullable=False),
         sa.Column("depends_on", sa.BigInteger(), nullable=False),
         sa.Column("done", sa.Boolean(), server_default=sa.text("false"), nullable=False),
-        sa.ForeignKeyConstraint(["job_id"], [f"{schema + '.' if schema else ''}pgq_jobs.id"],
-                                name=op.f("fk_pgq_job_deps_job_id_pgq_jobs"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["depends_on"],
-                                [f"{schema + '.' if schema else ''}pgq_jobs.id"],
-                                name=op.f("fk_pgq_job_deps_depends_on_pgq_jobs"),
-                                ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("depends_on", "job_id", name=op.f("pk_pgq_job_deps")),
         schema=schema,
     )
@@ -125,6 +126,13 @@ def upgrade(op: Any, schema: str | None) -> None:
     _, function, trigger = _trigger_sql(op, schema)
     op.execute(function)
     op.execute(trigger)
+    op.execute(f"""CREATE FUNCTION {_refuse_name(op, schema)}(job_id bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'pgq-sa: depends_on names job %, which does not exist', job_id
+        USING ERRCODE = 'foreign_key_violation';
+END
+$$""")
     op.create_table_comment("pgq_jobs", version_comment(3),
                             existing_comment=version_comment(2), schema=schema)
 
@@ -137,6 +145,7 @@ def downgrade(op: Any, schema: str | None) -> None:
     jobs = preparer.format_table(sa.table("pgq_jobs", schema=schema))
     op.execute(f"DROP TRIGGER pgq_sa_dependents ON {jobs}")
     op.execute(f"DROP FUNCTION {function}()")
+    op.execute(f"DROP FUNCTION {_refuse_name(op, schema)}(bigint)")
     op.drop_index(op.f("ix_pgq_job_deps_job_id"), "pgq_job_deps", schema=schema)
     op.drop_table("pgq_job_deps", schema=schema)
     op.drop_constraint(op.f("ck_pgq_jobs_deps_policy"), "pgq_jobs", type_="check",

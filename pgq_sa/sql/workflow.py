@@ -9,7 +9,7 @@ it when the last one succeeds, or cancels it when one fails (its policy
 ``cancel``).  Existing dependencies are flagged ``has_dependents`` by the same
 statement (their row lock orders it against their own end); one that already
 ended counts as done.  A dependency id that names no job fails the statement
-(foreign key), so nothing is written.
+(``pgq_sa_refuse_missing``), so nothing is written.
 
 :func:`dependencies` reads what a job waits on and what waits on it.
 """
@@ -25,7 +25,6 @@ from sqlalchemy import (
     bindparam,
     case,
     cast,
-    exists,
     func,
     insert,
     select,
@@ -81,35 +80,45 @@ def insert_graph(tables: Tables) -> Any:
         .cte("existing")
     )
     ended = status_in(existing.c.status, FINISHED_STATUSES)
-    left = (
-        select(func.count()).select_from(inner_edges)
-        .where(inner_edges.c.job_ord == source.c.ord).scalar_subquery()
-        + select(func.count()).select_from(outer_edges.join(
-            existing, existing.c.id == outer_edges.c.dep_id))
-        .where(outer_edges.c.job_ord == source.c.ord, ~ended).scalar_subquery()
+    # per job, aggregated once (a subquery per job would scan the edges per job)
+    inner_counts = (
+        select(inner_edges.c.job_ord, func.count().label("n"))
+        .group_by(inner_edges.c.job_ord).cte("inner_counts")
     )
-    failed_dep = (
-        select(func.min(func.concat("dependency ", existing.c.id, " (", existing.c.entrypoint,
-                                    ") ", existing.c.status)))
+    parents = select(inner_edges.c.dep_ord).distinct().cte("parents")
+    outer_counts = (
+        select(
+            outer_edges.c.job_ord,
+            func.count().filter(~ended).label("n"),
+            func.min(func.concat("dependency ", existing.c.id, " (", existing.c.entrypoint,
+                                 ") ", existing.c.status))
+            .filter(status_in(existing.c.status, (FAILED, CANCELLED))).label("failed_dep"),
+        )
         .select_from(outer_edges.join(existing, existing.c.id == outer_edges.c.dep_id))
-        .where(outer_edges.c.job_ord == source.c.ord,
-               status_in(existing.c.status, (FAILED, CANCELLED)))
-        .scalar_subquery()
+        .group_by(outer_edges.c.job_ord).cte("outer_counts")
     )
-    planned = select(source, ids.c.id, left.label("deps_left"),
-                     failed_dep.label("failed_dep")).join_from(
-        source, ids, ids.c.ord == source.c.ord).cte("planned")
+    planned = (
+        select(source, ids.c.id,
+               (func.coalesce(inner_counts.c.n, 0) + func.coalesce(outer_counts.c.n, 0))
+               .label("deps_left"),
+               outer_counts.c.failed_dep,
+               parents.c.dep_ord.is_not(None).label("parent"))
+        .join_from(source, ids, ids.c.ord == source.c.ord)
+        .outerjoin(inner_counts, inner_counts.c.job_ord == source.c.ord)
+        .outerjoin(outer_counts, outer_counts.c.job_ord == source.c.ord)
+        .outerjoin(parents, parents.c.dep_ord == source.c.ord)
+        .cte("planned")
+    )
     cancel = and_(planned.c.failed_dep.is_not(None), planned.c.policy == literal("'cancel'"))
     status = case((cancel, literal(f"'{CANCELLED}'")),
                   (planned.c.deps_left > 0, literal(f"'{WAITING}'")),
                   else_=literal(f"'{QUEUED}'"))
-    parent = exists().where(inner_edges.c.dep_ord == planned.c.ord)
     rows = select(
         planned.c.id, planned.c.queue, planned.c.entrypoint, cast(planned.c.payload, JSONB),
         planned.c.priority, func.coalesce(planned.c.run_at, now()), planned.c.max_attempts,
         planned.c.heartbeat_timeout, now(), status,
         case((planned.c.policy.is_(None), None), else_=planned.c.deps_left),
-        planned.c.policy, parent,
+        planned.c.policy, planned.c.parent,
         case((cancel, now()), else_=None),
         case((cancel, planned.c.failed_dep), else_=None),
     )
@@ -127,7 +136,10 @@ def insert_graph(tables: Tables) -> Any:
         select(waiter.c.id, waited.c.id, literal("false"))
         .select_from(inner_edges.join(waiter, waiter.c.ord == inner_edges.c.job_ord)
                      .join(waited, waited.c.ord == inner_edges.c.dep_ord)),
-        select(waiter.c.id, outer_edges.c.dep_id,
+        select(waiter.c.id,
+               # an id that names no job aborts the statement (nothing is written)
+               case((existing.c.id.is_(None), _refuse_missing(tables, outer_edges.c.dep_id)),
+                    else_=outer_edges.c.dep_id),
                func.coalesce(status_in(existing.c.status, FINISHED_STATUSES), literal("false")))
         .select_from(outer_edges.join(waiter, waiter.c.ord == outer_edges.c.job_ord)
                      .outerjoin(existing, existing.c.id == outer_edges.c.dep_id)),
@@ -147,6 +159,13 @@ def insert_graph(tables: Tables) -> Any:
                written.label("written"))
         .order_by(ids.c.ord)
     )
+
+
+def _refuse_missing(tables: Tables, job_id: Any) -> Any:
+    """``pgq_sa_refuse_missing(job_id)`` (schema version 3), in the tables' schema:
+    raises a foreign key violation naming ``job_id``."""
+    functions = func if tables.schema is None else getattr(func, tables.schema)
+    return functions.pgq_sa_refuse_missing(job_id, type_=_BIGINT)
 
 
 def dependencies(tables: Tables) -> Any:
