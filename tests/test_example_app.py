@@ -7,12 +7,12 @@ transaction (a refused sign-up rolls its job back), a real ``pgq-sa worker`` pro
 runs the job, and downgrades behave as docs/migrations.rst says.  The app-owned run
 also serves the app with its in-process worker and stops it with SIGTERM.
 
-Modes, from the shipped app (app-owned: its revision 0002 was written by
+Modes, from the shipped app (app-owned: its revisions 0002 and 0004 were written by
 ``pgq-sa db revision``):
 
-- standalone: without revision 0002; start-up ``pgq-sa db upgrade && alembic upgrade
+- standalone: without revisions 0002 and 0004; start-up ``pgq-sa db upgrade && alembic upgrade
   head``;
-- branch: without revision 0002, pgq-sa's revisions in ``version_locations`` by
+- branch: without revisions 0002 and 0004, pgq-sa's revisions in ``version_locations`` by
   package-resource notation (``pgq_sa:_migrations/versions``), with pgq-sa installed
   from its wheel as users get it; start-up ``alembic upgrade heads``.
 """
@@ -66,6 +66,7 @@ class Shop:
             return
         versions = root / "migrations" / "versions"
         (versions / "0002_pgq_sa_schema_version_2.py").unlink()
+        (versions / "0004_pgq_sa_schema_version_3.py").unlink()
         emails = versions / "0003_welcome_emails.py"
         emails.write_text(emails.read_text().replace('"0002"', '"0001"')
                           .replace("Revises: 0002", "Revises: 0001"))
@@ -169,17 +170,25 @@ def test_shipped_revision_is_what_pgq_sa_db_revision_writes(tmp_path):
     """The example's pgq-sa revision comes from the command, in the app's template."""
     shop = Shop(tmp_path / "shop", "postgresql://unused@127.0.0.1/none", "app-owned", None)
     versions = shop.root / "migrations" / "versions"
-    for name in ("0002_pgq_sa_schema_version_2.py", "0003_welcome_emails.py"):
+    for name in ("0002_pgq_sa_schema_version_2.py", "0003_welcome_emails.py",
+                 "0004_pgq_sa_schema_version_3.py"):
         (versions / name).unlink()
-    out = shop.pgq("db", "revision", "--rev-id", "0002")
-    assert "pgq-sa schema 0 -> 2, on top of 0001" in out.stdout
-    written = (versions / "0002_pgq_sa_schema_version_2.py").read_text()
-    shipped = (EXAMPLE / "migrations" / "versions" / "0002_pgq_sa_schema_version_2.py")
 
     def normal(text: str) -> str:
         return re.sub(r"Create Date: .*", "", text).replace("'", '"')
 
-    assert normal(written) == normal(shipped.read_text())
+    shipped = EXAMPLE / "migrations" / "versions"
+    out = shop.pgq("db", "revision", "--rev-id", "0002", "--version", "2")
+    assert "pgq-sa schema 0 -> 2, on top of 0001" in out.stdout
+    written = (versions / "0002_pgq_sa_schema_version_2.py").read_text()
+    assert normal(written) == normal((shipped / "0002_pgq_sa_schema_version_2.py").read_text())
+    # a later pgq-sa: one more revision on top of the app's newest
+    shutil.copy(shipped / "0003_welcome_emails.py", versions)
+    out = shop.pgq("db", "revision", "--rev-id", "0004")
+    assert f"pgq-sa schema 2 -> {LATEST}, on top of 0003" in out.stdout
+    written = (versions / f"0004_pgq_sa_schema_version_{LATEST}.py").read_text()
+    assert normal(written) == normal(
+        (shipped / f"0004_pgq_sa_schema_version_{LATEST}.py").read_text())
     again = shop.pgq("db", "revision", "--alembic-dir", "migrations")
     assert again.stdout.startswith("nothing to write"), again.stdout
 
@@ -219,8 +228,11 @@ def test_example_app_in_each_mode(mode, empty_db, tmp_path, request):
 
     # downgrades, as documented
     if mode == "app-owned":
-        shop.alembic("downgrade", "-1")  # the app's own last revision
-        assert "welcome_emails" not in shop.tables() and shop.tables() >= PGQ_TABLES
+        shop.alembic("downgrade", "-1")  # the app's revision that took pgq-sa's newest
+        assert "pgq_job_deps" not in shop.tables() and "welcome_emails" in shop.tables()
+        shop.alembic("downgrade", "-1")  # the app's own revision before it
+        assert "welcome_emails" not in shop.tables() and shop.tables() >= PGQ_TABLES - {
+            "pgq_job_deps"}
         shop.alembic("downgrade", "-1")  # the app's revision that installed pgq-sa
         assert PGQ_TABLES & shop.tables() == set() and "users" in shop.tables()
     elif mode == "standalone":

@@ -37,6 +37,7 @@ from ..schema import (
     RUNNING,
     STATUSES,
     SUCCEEDED,
+    WAITING,
     tables_for,
 )
 from ..sql import Statements, statements_for
@@ -528,7 +529,7 @@ class DashboardData:
                     job["effective_max_attempts"] = err["max_attempts"]
                     break
         job["actions"] = {"retry": job["status"] in (FAILED, CANCELLED),
-                          "cancel": job["status"] in (QUEUED, RUNNING)
+                          "cancel": job["status"] in (WAITING, QUEUED, RUNNING)
                           and not (job["status"] == RUNNING and job["cancel_requested_at"])}
         # the page shows these sections when present (progress, result, dependencies)
         fraction = job.pop("progress", None)
