@@ -77,3 +77,19 @@ def test_progress_rejects_bad_values():
             ctx.progress_sync(bad)  # type: ignore[arg-type]
     ctx.progress_sync(0.25, "a quarter")  # outside a worker: recorded, not written
     assert ctx._progress == (0.25, "a quarter")
+
+
+def test_progress_is_throttled_to_the_latest_value_per_job():
+    """Many reports between two writes become one row per job: its latest value."""
+    from pgq_sa.worker.progress import ProgressWriter
+
+    writer = ProgressWriter(lease=None, stmts=None)  # type: ignore[arg-type]
+    ctxs = [pgq_sa.JobContext(id=i, entrypoint="x", queue="q", attempt=2, max_attempts=3,
+                              priority=0, payload={}, _report=writer.report)
+            for i in (7, 3)]
+    for step in range(1, 101):
+        for ctx in ctxs:
+            ctx.progress_sync(step / 100, f"{step}/100")
+    taken = writer.take()
+    assert sorted(taken) == [(3, 2, 1.0, "100/100"), (7, 2, 1.0, "100/100")]
+    assert writer.take() == []  # nothing new: nothing to write

@@ -102,3 +102,22 @@ async def test_wait_on_failure_cancel_and_timeout(engine, worker):
 
     with pytest.raises(LookupError):
         await pgq_sa.wait(engine, 10**12, timeout=1)
+
+
+def test_wait_sync_listens_with_psycopg3(dsn):
+    """The sync twin on psycopg 3 (the other LISTEN path): woken by the NOTIFY, not
+    by a poll an hour away."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(make_url(dsn).set(drivername="postgresql+psycopg"))
+    try:
+        with WorkerProcess(dsn, "--concurrency", "2", app=APP) as proc:
+            proc.wait_registered()
+            job_id = results_app.plain.enqueue_sync(engine, n=4)
+            started = time.monotonic()
+            assert pgq_sa.wait_sync(engine, job_id, timeout=20, poll_interval=3600) == {
+                "n": 4, "squares": [0, 1, 4, 9]}
+            assert time.monotonic() - started < 15
+    finally:
+        engine.dispose()

@@ -59,6 +59,13 @@ async def test_chain_of_three_in_order(engine, dsn, runs, tmp_path):
     with workers(APP, dsn, 2, "--concurrency", "4", log_dir=tmp_path):
         last = await step.wait(engine, flow.id_of(c), timeout=60)
     assert last == {"name": "c", "saw": ["b"]}  # it read its dependency's result
+    from pgq_sa.web.data import DashboardData
+
+    page = await DashboardData(engine).job(ids[1])  # the web job page's data
+    assert page is not None and page["dependencies"] == {
+        "waits_on": [{"id": ids[0], "entrypoint": "step", "status": "succeeded", "done": True}],
+        "waited_by": [{"id": ids[2], "entrypoint": "step", "status": "succeeded",
+                       "done": True}]}  # done: this job's end was counted for it
     done = await fetch_runs(engine)
     assert done["a"]["ended_at"] <= done["b"]["started_at"]
     assert done["b"]["ended_at"] <= done["c"]["started_at"]
