@@ -76,9 +76,9 @@ async def test_sigkill_before_or_after_commit_applies_each_effect_once(
 
 async def test_commit_refused_when_the_job_was_taken_away(engine, dsn, effects_table,
                                                          tmp_path):
-    """The job is put back in the queue (as a rescue would) while the handler is
-    inside its transaction: the fence refuses the commit, nothing is applied; the
-    next attempt commits once."""
+    """The job's row moves on to a later attempt while the handler is inside its
+    transaction: the fence refuses the commit, nothing is applied; the next
+    attempt commits once."""
     marker = tmp_path / "go"
     job = await results_app.fenced.enqueue(engine, key="x", marker=str(marker))
     with WorkerProcess(dsn, "--concurrency", "2", app=APP) as worker:
@@ -92,14 +92,25 @@ async def test_commit_refused_when_the_job_was_taken_away(engine, dsn, effects_t
                     "WHERE c.relname = 'effects' AND l.mode = 'RowExclusiveLock'"))).scalar())
 
         await wait_for(inserted_uncommitted, timeout=20)
-        async with engine.begin() as conn:  # taken away: its attempt is no longer running
-            await conn.execute(text(
-                "UPDATE pgq_jobs SET status = 'queued', worker_id = NULL, run_at = now() "
-                "WHERE id = :id"), {"id": job})
+        # taken away: the row now holds a later attempt (as after a rescue and a new
+        # claim).  It stays running on this worker, so its heartbeat does not stop
+        # the handler: only the fence can refuse the commit.
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE pgq_jobs SET attempts = attempts + 1 "
+                                    "WHERE id = :id"), {"id": job})
         marker.touch()
+
+        async def refused() -> bool:
+            return "CommitRefused" in worker.output()
+
+        await wait_for(refused, timeout=20)
+        assert await rows_per_job(engine) == {}  # rolled back: nothing applied
+        async with engine.begin() as conn:  # back in the queue, as the rescue would
+            await conn.execute(text(
+                "UPDATE pgq_jobs SET status = 'queued', worker_id = NULL, attempts = 1, "
+                "run_at = now() WHERE id = :id"), {"id": job})
         assert await pgq_sa.wait(engine, job, timeout=30) == {"attempt": 2}
         found = await get_job(engine, job)
-        assert "CommitRefused" in worker.output()
     assert found["status"] == "succeeded" and found["attempts"] == 2
     assert await rows_per_job(engine) == {job: 1}
 

@@ -54,7 +54,9 @@ async def test_typed_round_trip_and_wait(engine, sync_engine, dsn, worker):
 async def test_wait_wakes_on_notify_not_poll(engine, worker):
     """With a poll interval far beyond the test's bound, only the NOTIFY of the
     awaited job's acknowledgement can end the wait in time."""
-    job_id = await results_app.plain.enqueue(engine, n=2)
+    # due in 2 s: still queued when wait marks it awaited (a job that ended before
+    # that is read at once, and needs no notification)
+    job_id = await results_app.plain.options(delay=2).enqueue(engine, n=2)
     started = time.monotonic()
     value = await pgq_sa.wait(engine, job_id, timeout=20, poll_interval=60)
     assert value == {"n": 2, "squares": [0, 1]}
