@@ -54,7 +54,8 @@ async def statement_level(url: str, rounds: int) -> None:
                     params = {"ids": ids, "attempts": [1] * batch,
                               "statuses": ["succeeded"] * batch, "run_ats": [None] * batch,
                               "messages": [None] * batch, "errors": [None] * batch,
-                              "uncount": [False] * batch, "now": None}
+                              "uncount": [False] * batch,
+                              "results": [None] * batch, "now": None}
                     t0 = time.perf_counter()
                     await conn.fetch(stmt.sql, *stmt.args(params))
                     times[name].append(time.perf_counter() - t0)

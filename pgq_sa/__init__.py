@@ -24,10 +24,13 @@ _EXPORTS: dict[str, str] = {
     "JobContext": "context", "Snooze": "context",
     "enqueue": "enqueue", "enqueue_many": "enqueue", "enqueue_many_sync": "enqueue",
     "enqueue_sync": "enqueue",
-    "ConfigurationError": "errors", "DatabaseUnavailable": "errors",
+    "CommitRefused": "errors", "ConfigurationError": "errors", "DatabaseUnavailable": "errors",
     "MigrationModeError": "errors", "PayloadError": "errors", "PgqError": "errors",
     "SchemaNotInstalled": "errors", "SchemaOutOfDate": "errors", "UnknownTask": "errors",
+    "JobFailed": "errors",
     "JobSpec": "job", "Registry": "registry", "Task": "registry", "Schedule": "periodic",
+    "wait": "results", "wait_sync": "results",
+    "Step": "workflow", "Workflow": "workflow",
     "FINISHED_STATUSES": "schema", "NAMING_CONVENTION": "schema", "STATUSES": "schema",
     "Tables": "schema", "add_tables": "schema", "metadata": "schema", "tables": "schema",
     "tables_for": "schema", "validate_identifier": "schema",
@@ -54,8 +57,10 @@ if TYPE_CHECKING:
     from .context import JobContext, Snooze
     from .enqueue import enqueue, enqueue_many, enqueue_many_sync, enqueue_sync
     from .errors import (
+        CommitRefused,
         ConfigurationError,
         DatabaseUnavailable,
+        JobFailed,
         MigrationModeError,
         PayloadError,
         PgqError,
@@ -66,6 +71,7 @@ if TYPE_CHECKING:
     from .job import JobSpec
     from .periodic import Schedule
     from .registry import Registry, Task
+    from .results import wait, wait_sync
     from .schema import (
         FINISHED_STATUSES,
         NAMING_CONVENTION,
@@ -78,6 +84,7 @@ if TYPE_CHECKING:
         validate_identifier,
     )
     from .worker import Worker, WorkerConfig
+    from .workflow import Step, Workflow
 
 
 def __getattr__(name: str) -> Any:
@@ -114,9 +121,11 @@ __all__ = [
     "NAMING_CONVENTION",
     "STATUSES",
     "Backoff",
+    "CommitRefused",
     "ConfigurationError",
     "DatabaseUnavailable",
     "JobContext",
+    "JobFailed",
     "JobSpec",
     "MigrationModeError",
     "PayloadError",
@@ -126,11 +135,13 @@ __all__ = [
     "SchemaNotInstalled",
     "SchemaOutOfDate",
     "Snooze",
+    "Step",
     "Tables",
     "Task",
     "UnknownTask",
     "Worker",
     "WorkerConfig",
+    "Workflow",
     "__version__",
     "add_tables",
     "admin",
@@ -154,5 +165,7 @@ __all__ = [
     "tables_for",
     "testing",
     "validate_identifier",
+    "wait",
+    "wait_sync",
     "web",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from .queries import execute, execute_sync
+from .queries import execute, execute_sync, workflow
 from .queries import inspection as inspect
 from .queries import operator as act
 from .queries import queues as flow
@@ -27,8 +27,8 @@ from .schema import tables_for
 from .sql import Statements, statements_for
 from .target import AsyncTarget, SyncTarget, connection, connection_sync
 
-__all__ = ["CancelResult", "QueueState", "cancel", "cancel_sync", "get_job", "job_to_dict",
-           "missing", "pause_queue", "pause_queue_sync", "paused_queues", "prune",
+__all__ = ["CancelResult", "QueueState", "cancel", "cancel_sync", "get_dependencies", "get_job",
+           "job_to_dict", "missing", "pause_queue", "pause_queue_sync", "paused_queues", "prune",
            "resume_queue", "resume_queue_sync", "retry", "retry_sync", "run_schedule",
            "schedules"]
 
@@ -49,6 +49,20 @@ def job_to_dict(row: Any) -> dict[str, Any]:
         elif key in ("payload", "errors") and isinstance(value, str):
             value = json.loads(value)
         out[key] = value
+    return out
+
+
+async def get_dependencies(target: Target, job_id: int, *, schema: str | None = None
+                           ) -> dict[str, list[dict[str, Any]]]:
+    """``{"waits_on": [...], "waited_by": [...]}``: the jobs job ``job_id`` waits on
+    and those waiting on it, each ``{"id", "entrypoint", "status", "done"}``."""
+    async with connection(target, schema=schema, what="get_dependencies",
+                          read_only=True) as conn:
+        rows = await execute(conn, workflow.dependencies(_stmts(schema), job_id=job_id))
+    out: dict[str, list[dict[str, Any]]] = {"waits_on": [], "waited_by": []}
+    for row in rows:
+        out[row.relation].append({"id": row.id, "entrypoint": row.entrypoint,
+                                  "status": row.status, "done": row.done})
     return out
 
 

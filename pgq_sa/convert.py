@@ -39,7 +39,8 @@ from typing import Any
 
 from .errors import PayloadError
 
-__all__ = ["Codec", "codec_for", "converters", "decode_payload", "encode_payload"]
+__all__ = ["Codec", "codec_for", "converters", "decode_payload", "encode_payload",
+           "result_codec"]
 
 #: ``convert(value, path)``: one direction of a :class:`Codec`.
 Convert = Callable[[Any, str], Any]
@@ -454,3 +455,17 @@ def decode_payload(codecs: dict[str, Codec], payload: dict[str, Any]) -> dict[st
         if name in out:
             out[name] = codec.decode(out[name], f"payload.{name}")
     return out
+
+
+def result_codec(fn: Callable[..., Any], localns: dict[str, Any] | None = None
+                 ) -> Codec | None:
+    """The codec of ``fn``'s return annotation (its stored result), ``None`` for
+    plain JSON, no annotation or one that does not resolve.  Raises ``TypeError``
+    for an annotation that cannot be converted."""
+    hints, _ = _annotations(fn, localns)
+    if "return" not in hints:
+        return None
+    try:
+        return codec_for(hints["return"])
+    except TypeError as exc:
+        raise TypeError(f"return type: {exc}") from None

@@ -11,6 +11,7 @@ Any number of jobs is inserted by one ``INSERT … SELECT FROM unnest(…)`` sta
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -20,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from .job import DEFAULT_QUEUE, JobSpec
+from .job import DEFAULT_QUEUE, DEPENDENCY_POLICIES, ON_FAILURE_CANCEL, JobSpec
 from .payload import dump_payload
 from .queries import Query, execute, execute_sync
 from .queries.enqueue import (
@@ -31,6 +32,7 @@ from .queries.enqueue import (
     repoint_unique,
     reserve_ids,
 )
+from .queries.workflow import Graph, insert_graph
 from .schema import tables_for
 from .schema_state import missing_schema
 from .sql import compiled, statements_for
@@ -40,7 +42,8 @@ __all__ = ["enqueue", "enqueue_many", "enqueue_many_sync", "enqueue_sync", "tabl
 
 JobLike = JobSpec | tuple[str, Mapping[str, Any]] | tuple[str, Mapping[str, Any], Mapping[str, Any]]
 _OPTION_NAMES = frozenset({"queue", "priority", "delay", "run_at", "max_attempts",
-                           "unique_key", "unique_for"})
+                           "unique_key", "unique_for", "depends_on",
+                           "on_dependency_failure"})
 
 
 
@@ -116,6 +119,7 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
     max_attempts: list[int | None] = []
     unique_keys: list[str | None] | None = None
     unique_fors: list[timedelta | None] | None = None
+    heartbeat_timeouts: list[float | None] = []
     for item in jobs:
         if type(item) is tuple and len(item) == 2:  # fast path: (entrypoint, payload)
             entrypoint, payload = item
@@ -130,6 +134,7 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
             if unique_keys is not None and unique_fors is not None:
                 unique_keys.append(None)
                 unique_fors.append(None)
+            heartbeat_timeouts.append(None)
             continue
         spec = _spec(item)
         if not isinstance(spec.entrypoint, str) or not spec.entrypoint:
@@ -160,9 +165,11 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
         if unique_keys is not None and unique_fors is not None:
             unique_keys.append(key)
             unique_fors.append(hold)
+        heartbeat_timeouts.append(spec.heartbeat_timeout)
     return NewJobs(queues=queues, entrypoints=entrypoints, payloads=payloads,
                    priorities=priorities, run_ats=run_ats, max_attempts=max_attempts,
-                   unique_keys=unique_keys, unique_fors=unique_fors)
+                   unique_keys=unique_keys, unique_fors=unique_fors,
+                   heartbeat_timeouts=heartbeat_timeouts)
 
 
 def _schema_error(exc: Exception, schema: str | None) -> Exception:
@@ -243,7 +250,7 @@ async def _copy_asyncpg(engine: AsyncEngine, schema: str | None, new: NewJobs) -
             await raw.copy_records_to_table(
                 "pgq_jobs", schema_name=schema, columns=stmts.copy_columns,
                 records=zip(ids, new.queues, new.entrypoints, new.payloads, new.priorities,
-                            new.max_attempts, strict=True))
+                            new.max_attempts, new.heartbeat_timeouts, strict=True))
             await raw.execute(notify_sql.sql, *notify_sql.args(notify.params))
     except Exception as exc:
         raise _schema_error(exc, schema) from exc
@@ -424,6 +431,98 @@ def _enqueue_unique_sync(conn: Any, new: NewJobs, schema: str | None,
         else:
             raise _unresolved(key)
     return ids
+# -- jobs with dependencies: a graph in one statement ---------------------------------
+
+
+def dependency_policy(value: str | None) -> str:
+    """``value`` checked (``None``: the default, ``cancel``)."""
+    if value is None:
+        return ON_FAILURE_CANCEL
+    if value not in DEPENDENCY_POLICIES:
+        raise ValueError(f"on_dependency_failure must be one of {', '.join(DEPENDENCY_POLICIES)}"
+                         f", got {value!r}")
+    return value
+
+
+def dependency_ids(value: Any) -> tuple[int, ...]:
+    """``depends_on`` checked: job ids (ints)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
+        raise TypeError(f"depends_on must be a list of job ids, got {type(value).__name__}")
+    ids = tuple(value)
+    for item in ids:
+        if isinstance(item, bool) or not isinstance(item, int):
+            raise TypeError(f"depends_on must hold job ids (int), got a {type(item).__name__}")
+    return ids
+
+
+def has_dependencies(items: Sequence[JobLike]) -> bool:
+    """True when one of ``items`` names dependencies."""
+    return any((type(item) is JobSpec and item.depends_on)
+               or (type(item) is tuple and len(item) == 3
+                   and bool(item[2].get("depends_on")))  # type: ignore[misc]
+               for item in items)
+
+
+def graph_of(items: Sequence[JobLike]) -> Graph:
+    """``items`` (some with ``depends_on`` ids) as a graph of external edges."""
+    jobs = build_params(items)
+    policies: list[str | None] = []
+    outer_jobs: list[int] = []
+    outer_deps: list[int] = []
+    for position, item in enumerate(items):
+        spec = None if type(item) is tuple and len(item) == 2 else _spec(item)
+        ids: tuple[int, ...] = ()
+        policy = None
+        if spec is not None and spec.depends_on:
+            ids = dependency_ids(spec.depends_on)
+            policy = dependency_policy(spec.on_dependency_failure)
+        policies.append(policy)
+        for dep in dict.fromkeys(ids):
+            outer_jobs.append(position)
+            outer_deps.append(dep)
+    return Graph(jobs, policies, [], [], outer_jobs, outer_deps)
+
+
+def _jobs_table(schema: str | None) -> str:
+    return "pgq_jobs" if schema is None else f"{schema}.pgq_jobs"  # validated identifier
+
+
+def _graph_error(exc: Exception, schema: str | None) -> Exception:
+    text = str(exc)
+    if "pgq-sa: depends_on names job" in text:
+        found = re.search(r"names job (\d+)", text)
+        which = f" {found.group(1)}" if found else ""
+        return ValueError(f"depends_on names job{which}, which does not exist (or was "
+                          "pruned): check the ids; nothing was enqueued")
+    return _schema_error(exc, schema)
+
+
+async def enqueue_graph(target: AsyncConnection | AsyncSession | AsyncEngine, graph: Graph,
+                        *, schema: str | None = None, now: datetime | None = None
+                        ) -> list[int]:
+    """Insert ``graph`` (jobs and their dependencies) with one statement in
+    ``target``'s transaction; returns the ids by position."""
+    query = insert_graph(statements_for(tables_for(schema)), graph,
+                         table=_jobs_table(schema), now=now)
+    try:
+        async with connection(target, schema=schema, what="enqueue") as conn:
+            rows = await execute(conn, query)
+    except DBAPIError as exc:
+        raise _graph_error(exc, schema) from exc
+    return [row.id for row in rows]
+
+
+def enqueue_graph_sync(target: Connection | Session | Engine, graph: Graph, *,
+                       schema: str | None = None, now: datetime | None = None) -> list[int]:
+    """Sync twin of :func:`enqueue_graph`."""
+    query = insert_graph(statements_for(tables_for(schema)), graph,
+                         table=_jobs_table(schema), now=now)
+    try:
+        with connection_sync(target, schema=schema, what="enqueue_sync") as conn:
+            rows = execute_sync(conn, query)
+    except DBAPIError as exc:
+        raise _graph_error(exc, schema) from exc
+    return [row.id for row in rows]
 
 
 async def enqueue_many(
@@ -438,15 +537,20 @@ async def enqueue_many(
     ``jobs`` items are ``(entrypoint, payload)``, ``(entrypoint, payload, options)``,
     ``task.job(**payload)`` or ``registry.job(name, payload)``; options are
     ``queue``, ``priority``, ``delay``, ``run_at``, ``max_attempts``, ``unique_key``
-    and ``unique_for``.  A job whose ``unique_key`` a queued or running job holds
-    (or, with ``unique_for``, a job enqueued less than that long ago) is not
-    added: its place in the result holds the existing job's id.  The jobs go to
-    ``schema``, else to the schema of their tasks' registry, else to the search
-    path.
+    and ``unique_for``, ``depends_on`` (ids of jobs that must succeed first) and
+    ``on_dependency_failure`` (``"cancel"``, the default, or ``"run"``).  A job
+    whose ``unique_key`` a queued or running job holds (or, with ``unique_for``, a
+    job enqueued less than that long ago) is not added: its place in the result
+    holds the existing job's id (a job cannot have both a unique key and
+    dependencies).  The jobs go to ``schema``, else to the schema of their tasks'
+    registry, else to the search path.
     """
     items = list(jobs)
     if not items:
         return []
+    if has_dependencies(items):
+        schema = resolve_schema(items, schema)
+        return await enqueue_graph(target, graph_of(items), schema=schema, now=now)
     query, new, schema = _prepare(items, schema, now)
     if new.unique_keys is not None:
         async with connection(target, schema=schema, what="enqueue") as conn:
@@ -474,6 +578,9 @@ def enqueue_many_sync(
     items = list(jobs)
     if not items:
         return []
+    if has_dependencies(items):
+        schema = resolve_schema(items, schema)
+        return enqueue_graph_sync(target, graph_of(items), schema=schema, now=now)
     query, new, schema = _prepare(items, schema, now)
     if new.unique_keys is not None:
         with connection_sync(target, schema=schema, what="enqueue_sync") as conn:
@@ -499,6 +606,8 @@ async def enqueue(
     unique_key: str | None = None,
     unique_for: float | timedelta | None = None,
     schema: str | None = None,
+    depends_on: Iterable[int] | None = None,
+    on_dependency_failure: str | None = None,
 ) -> int:
     """Enqueue one job by name in ``target``'s transaction; returns its id.
 
@@ -507,6 +616,11 @@ async def enqueue(
     long ago, whatever its state), no job is added and the existing job's id is
     returned: race-free under concurrent producers (a unique index and ``ON
     CONFLICT``).
+
+    ``depends_on``: ids of jobs that must succeed first (it waits in status
+    ``waiting``); when one fails or is cancelled it is cancelled too, or run
+    anyway with ``on_dependency_failure="run"``.  ``unique_key`` and
+    ``depends_on`` do not combine.
 
     For producers without the registry: the payload must be plain JSON, and no
     task default applies (queue ``default``, priority 0, the worker's
@@ -517,11 +631,13 @@ async def enqueue(
     job: JobLike
     if queue is None and type(priority) is int and priority == 0 and delay is None \
             and run_at is None and max_attempts is None and unique_key is None \
-            and unique_for is None:
+            and unique_for is None and depends_on is None:
         job = (entrypoint, payload if payload is not None else {})  # the fast path
     else:
         job = JobSpec(entrypoint, payload if payload is not None else {}, queue,  # type: ignore[arg-type]
-                      priority, delay, run_at, max_attempts, unique_key, unique_for)
+                      priority, delay, run_at, max_attempts, unique_key, unique_for,
+                      depends_on=None if depends_on is None else dependency_ids(depends_on),
+                      on_dependency_failure=on_dependency_failure)
     return (await enqueue_many(target, [job], schema=schema))[0]
 
 
@@ -538,8 +654,12 @@ def enqueue_sync(
     unique_key: str | None = None,
     unique_for: float | timedelta | None = None,
     schema: str | None = None,
+    depends_on: Iterable[int] | None = None,
+    on_dependency_failure: str | None = None,
 ) -> int:
     """Sync twin of :func:`enqueue`."""
     spec = JobSpec(entrypoint, payload if payload is not None else {}, queue,  # type: ignore[arg-type]
-                    priority, delay, run_at, max_attempts, unique_key, unique_for)
+                    priority, delay, run_at, max_attempts, unique_key, unique_for,
+                    depends_on=None if depends_on is None else dependency_ids(depends_on),
+                    on_dependency_failure=on_dependency_failure)
     return enqueue_many_sync(target, [spec], schema=schema)[0]

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 __all__ = [
+    "CommitRefused",
     "ConfigurationError",
     "DatabaseUnavailable",
+    "JobFailed",
     "MigrationModeError",
     "PayloadError",
     "PgqError",
@@ -62,3 +64,22 @@ class PayloadError(PgqError, TypeError, ValueError):
     The message names where (``payload.user.id``) and which type, never the value:
     a model's repr can carry a password hash.  It is both a ``TypeError`` and a
     ``ValueError``, like the errors of plain JSON validation."""
+
+
+class JobFailed(PgqError):
+    """A job waited for (:func:`pgq_sa.wait`) ended without succeeding.
+
+    ``status`` is its final status (``failed`` or ``cancelled``) and ``error`` its
+    last error (``None`` if it has none)."""
+
+    def __init__(self, job_id: int, status: str, error: str | None) -> None:
+        self.job_id = job_id
+        self.status = status
+        self.error = error
+        super().__init__(f"job {job_id} {status}" + (f": {error}" if error else ""))
+
+
+class CommitRefused(PgqError):
+    """``ctx.transaction()`` could not mark the job succeeded: it was rescued (its
+    worker looked dead), cancelled or ended meanwhile.  The transaction was rolled
+    back: none of its writes were applied."""

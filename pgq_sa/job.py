@@ -10,21 +10,44 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-__all__ = ["ACTIVE_STATUSES", "CANCELLED", "DEFAULT_HEARTBEAT_TIMEOUT", "DEFAULT_MAX_ATTEMPTS",
-           "DEFAULT_QUEUE",
-           "FAILED", "FINISHED_STATUSES", "QUEUED", "RETRIED", "RUNNING", "STATS_STATUSES",
-           "STATUSES", "SUCCEEDED", "JobSpec"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "CANCELLED",
+    "DEFAULT_HEARTBEAT_TIMEOUT",
+    "DEFAULT_MAX_ATTEMPTS",
+    "DEFAULT_QUEUE",
+    "DEPENDENCY_POLICIES",
+    "FAILED",
+    "FINISHED_STATUSES",
+    "ON_FAILURE_CANCEL",
+    "ON_FAILURE_RUN",
+    "QUEUED",
+    "RETRIED",
+    "RUNNING",
+    "STATS_STATUSES",
+    "STATUSES",
+    "SUCCEEDED",
+    "WAITING",
+    "JobSpec",
+]
 
 QUEUED = "queued"
+#: Waiting for its dependencies to succeed (never claimed in this state).
+WAITING = "waiting"
 RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
 CANCELLED = "cancelled"
 
 #: Every status a job can have, in lifecycle order.
-STATUSES: tuple[str, ...] = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
-#: Statuses of a job that may still run (a unique key is held while in them).
+STATUSES: tuple[str, ...] = (WAITING, QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+#: Statuses in which a job holds its unique key (a job with a unique key never
+#: waits on dependencies: the two options do not combine).
 ACTIVE_STATUSES: tuple[str, ...] = (QUEUED, RUNNING)
+#: What a dependent does when one of its dependencies fails or is cancelled.
+ON_FAILURE_CANCEL = "cancel"
+ON_FAILURE_RUN = "run"
+DEPENDENCY_POLICIES: tuple[str, ...] = (ON_FAILURE_CANCEL, ON_FAILURE_RUN)
 #: Statuses after which a job never runs again (unless retried by an operator).
 FINISHED_STATUSES: tuple[str, ...] = (SUCCEEDED, FAILED, CANCELLED)
 #: Outcomes counted in ``pgq_stats``: the finished statuses, plus ``retried`` for an
@@ -59,3 +82,12 @@ class JobSpec:
     schema: str | None = None
     #: True when a task made it: ``schema`` is its registry's, even when ``None``.
     pinned: bool = field(default=False, repr=False)
+    #: The task's heartbeat timeout, stored with the job so any worker's rescue
+    #: applies it (``None``: the rescuing worker's registry, else the default).
+    heartbeat_timeout: float | None = None
+    #: Ids of existing jobs that must succeed before this one runs (it waits in
+    #: status ``waiting`` until then).
+    depends_on: tuple[int, ...] | None = None
+    #: When a dependency fails or is cancelled: ``"cancel"`` this job (the
+    #: default) or ``"run"`` it anyway once they all ended.
+    on_dependency_failure: str | None = None

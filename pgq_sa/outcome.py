@@ -83,6 +83,11 @@ class Outcome:
     message: str | None = None
     #: The record appended to the job's ``errors`` (failures).
     error: dict[str, Any] | None = None
+    #: A success's return value as JSON text (``None``: the handler returned None).
+    result: str | None = None
+    #: Already recorded by the handler's own transaction (``ctx.transaction()``):
+    #: counted and logged, never acknowledged again.
+    committed: bool = False
 
     @property
     def status(self) -> str:

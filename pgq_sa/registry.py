@@ -6,19 +6,20 @@ import copy
 import difflib
 import functools
 import inspect
+import json
 import logging
 import sys
 import types
 import typing
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Generic, ParamSpec, TypeVar, overload
 
 from .backoff import Backoff
 from .context import JobContext
-from .convert import Codec, converters, decode_payload, encode_payload
-from .errors import UnknownTask
+from .convert import Codec, converters, decode_payload, encode_payload, result_codec
+from .errors import PayloadError, UnknownTask
 from .job import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, JobSpec
 from .periodic import Schedule
 from .schema import validate_identifier
@@ -34,7 +35,8 @@ R = TypeVar("R")
 _new_object = object.__new__
 assert set(JobSpec.__dataclass_fields__) == {  # Task.spec sets every field
     "entrypoint", "payload", "queue", "priority", "delay", "run_at", "max_attempts",
-    "unique_key", "unique_for", "schema", "pinned"}
+    "unique_key", "unique_for", "schema", "pinned", "heartbeat_timeout", "depends_on",
+    "on_dependency_failure"}
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ class TaskOptions:
     unique_key: str | None = None
     #: How long the key is held after the job was enqueued.
     unique_for: float | timedelta | None = None
+    depends_on: tuple[int, ...] | None = None
+    on_dependency_failure: str | None = None
 
 
 def _find_context_param(fn: Callable[..., Any]) -> str | None:
@@ -113,6 +117,10 @@ class Task(Generic[P, R]):
         except TypeError as exc:
             raise TypeError(f"task {self.name!r}: {exc}") from None
         self._convert = bool(self._codecs or self._unresolved)
+        try:
+            self._result_codec = result_codec(self.fn, localns=self.localns)
+        except TypeError as exc:
+            raise TypeError(f"task {self.name!r}: {exc}") from None
         functools.update_wrapper(self, self.fn)  # type: ignore[arg-type]
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
@@ -173,6 +181,55 @@ class Task(Generic[P, R]):
             kwargs[self.context_param] = ctx
         return kwargs
 
+    # -- results ---------------------------------------------------------------------------
+    def dump_result(self, value: Any, limit: int | None = None) -> str | None:
+        """The handler's return ``value`` as JSON text (typed values converted from
+        the return annotation, as payloads are); ``None`` for ``None``.  Raises
+        :class:`~pgq_sa.PayloadError` when it is not JSON or is longer than ``limit``
+        bytes, naming its type and size, never the value."""
+        if value is None:
+            return None
+        if self._result_codec is not None:
+            value = self._result_codec.encode(value, "result")
+        try:
+            text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+        except (TypeError, ValueError):
+            text = None
+        if text is None:
+            raise PayloadError(
+                f"the result of {self.name!r} is not JSON ({type(value).__name__}): return "
+                "str, int, float, bool, None, list or dict, or annotate the return type "
+                "(UUID, datetime, Decimal, Enum, a model) to convert it")
+        if limit is not None and len(text) > limit // 4 and len(text.encode()) > limit:
+            raise PayloadError(
+                f"the result of {self.name!r} is {len(text.encode())} bytes of JSON, over "
+                f"the worker's limit of {limit} (WorkerConfig.max_result_bytes, "
+                "--max-result-bytes): store large data elsewhere and return its key")
+        return text
+
+    def load_result(self, value: Any) -> Any:
+        """A stored result (JSON value) converted to the handler's return type."""
+        if value is None or self._result_codec is None:
+            return value
+        return self._result_codec.decode(value, "result")
+
+    async def wait(self, engine: Any, job_id: int, *, timeout: float | None = None,
+                   poll_interval: float = 1.0) -> Any:
+        """:func:`pgq_sa.wait` for a job of this task: its result converted to the
+        handler's return type."""
+        from .results import wait
+
+        return await wait(engine, job_id, timeout=timeout, schema=self.schema,
+                          poll_interval=poll_interval, decode=self.load_result)
+
+    def wait_sync(self, engine: Any, job_id: int, *, timeout: float | None = None,
+                  poll_interval: float = 1.0) -> Any:
+        """Sync twin of :meth:`wait` (:func:`pgq_sa.wait_sync`)."""
+        from .results import wait_sync
+
+        return wait_sync(engine, job_id, timeout=timeout, schema=self.schema,
+                         poll_interval=poll_interval, decode=self.load_result)
+
     # -- enqueueing ----------------------------------------------------------------------
     def options(
         self,
@@ -184,12 +241,16 @@ class Task(Generic[P, R]):
         max_attempts: int | None = None,
         unique_key: str | None = None,
         unique_for: float | timedelta | None = None,
+        depends_on: Iterable[int] | None = None,
+        on_dependency_failure: str | None = None,
     ) -> Task[P, R]:
         """A copy of this task whose next enqueues use these options.
 
         ``unique_key``: while a queued or running job has that key, an enqueue
         returns its id instead of adding a job; ``unique_for`` also holds the key
-        that long after the job was enqueued (see :func:`pgq_sa.enqueue`)."""
+        that long after the job was enqueued (see :func:`pgq_sa.enqueue`).
+        ``depends_on``: ids of jobs that must succeed first (not with
+        ``unique_key``)."""
         o = self.opts
         opts = TaskOptions(
             queue=queue if queue is not None else o.queue,
@@ -199,6 +260,9 @@ class Task(Generic[P, R]):
             max_attempts=max_attempts if max_attempts is not None else o.max_attempts,
             unique_key=unique_key if unique_key is not None else o.unique_key,
             unique_for=unique_for if unique_for is not None else o.unique_for,
+            depends_on=tuple(depends_on) if depends_on is not None else o.depends_on,
+            on_dependency_failure=(on_dependency_failure if on_dependency_failure is not None
+                                   else o.on_dependency_failure),
         )
         task = copy.copy(self)  # shares the signature and converters: no new inspection
         task.opts = opts
@@ -245,6 +309,11 @@ class Task(Generic[P, R]):
             unique_for=unique_for,
             schema=self.schema,
             pinned=True,
+            heartbeat_timeout=self.heartbeat_timeout,
+            depends_on=o.depends_on if opts is None or opts.depends_on is None
+            else opts.depends_on,
+            on_dependency_failure=o.on_dependency_failure if opts is None
+            or opts.on_dependency_failure is None else opts.on_dependency_failure,
         )
         return spec
 

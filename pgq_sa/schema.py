@@ -25,6 +25,7 @@ import re
 from dataclasses import dataclass
 
 from sqlalchemy import (
+    REAL,
     BigInteger,
     Boolean,
     CheckConstraint,
@@ -33,17 +34,19 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    PrimaryKeyConstraint,
     SmallInteger,
     Table,
     Text,
     literal_column,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP
+from sqlalchemy.dialects.postgresql import ARRAY, DOUBLE_PRECISION, JSONB, TIMESTAMP
 
 from .job import (
     ACTIVE_STATUSES,
     CANCELLED,
+    DEPENDENCY_POLICIES,
     FAILED,
     FINISHED_STATUSES,
     QUEUED,
@@ -52,6 +55,7 @@ from .job import (
     STATS_STATUSES,
     STATUSES,
     SUCCEEDED,
+    WAITING,
 )
 from .schema_versions import LATEST, version_comment
 
@@ -67,6 +71,7 @@ __all__ = [
     "STATS_STATUSES",
     "STATUSES",
     "SUCCEEDED",
+    "WAITING",
     "Tables",
     "add_tables",
     "metadata",
@@ -127,11 +132,18 @@ class Tables:
     unique: Table
     #: Periodic schedules and their last firing.
     schedules: Table
+    #: Job dependencies (``pgq_job_deps``): which job waits on which.
+    deps: Table
 
     @property
     def channel(self) -> str:
         """The LISTEN/NOTIFY channel for this schema."""
         return "pgq_sa" if self.schema is None else f"pgq_sa_{self.schema}"
+
+    @property
+    def done_channel(self) -> str:
+        """The channel on which the ids of awaited jobs are sent when they end."""
+        return f"{self.channel}_done"
 
     @property
     def version_table(self) -> str:
@@ -171,9 +183,27 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("cancel_requested_at", _TS, nullable=True),
         # Deduplication: at most one queued or running job per key (schema version 3).
         Column("unique_key", Text, nullable=True),
+        # The handler's return value (JSON), kept as long as the job.
+        Column("result", JSONB, nullable=True),
+        # Someone waits for this job (pgq_sa.wait): its acknowledgement notifies.
+        Column("awaited", Boolean, nullable=False, server_default=text("false")),
+        # The last progress a running handler reported (ctx.progress).
+        Column("progress", REAL, nullable=True),
+        Column("progress_message", Text, nullable=True),
+        # The task's heartbeat timeout at enqueue (NULL: the rescuing worker's
+        # registry, else the default).
+        Column("heartbeat_timeout", DOUBLE_PRECISION, nullable=True),
+        # Dependencies (status 'waiting'): how many have not ended yet, what to do
+        # when one fails ('cancel' or 'run'), and whether other jobs wait on this
+        # one (the pgq_sa_dependents trigger then resolves them when it ends).
+        Column("deps_left", Integer, nullable=True),
+        Column("deps_policy", Text, nullable=True),
+        Column("has_dependents", Boolean, nullable=False, server_default=text("false")),
         CheckConstraint(f"status IN ({_status_literal(*STATUSES)})", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),
+        CheckConstraint(f"deps_policy IN ({_status_literal(*DEPENDENCY_POLICIES)})",
+                        name="deps_policy"),
         schema=schema,
         comment=version_comment(LATEST),
     )
@@ -223,6 +253,19 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("heartbeat_at", _TS, nullable=False, server_default=text("now()")),
         schema=schema,
     )
+    deps = Table(
+        "pgq_job_deps",
+        target,
+        # job_id waits on depends_on; done once depends_on's end was counted
+        # no foreign keys: their checks cost half of a graph's insert (the insert
+        # refuses unknown ids itself, the pruning deletes the edges of its jobs)
+        Column("job_id", BigInteger, nullable=False),
+        Column("depends_on", BigInteger, nullable=False),
+        Column("done", Boolean, nullable=False, server_default=text("false")),
+        PrimaryKeyConstraint("depends_on", "job_id"),
+        schema=schema,
+    )
+    Index("ix_pgq_job_deps_job_id", deps.c.job_id)
     stats = Table(
         "pgq_stats",
         target,
@@ -282,7 +325,7 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         schema=schema,
     )
     return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers, stats=stats,
-                  queues=queues, unique=unique, schedules=schedules)
+                  queues=queues, unique=unique, schedules=schedules, deps=deps)
 
 
 #: pgq-sa's own ``MetaData``, with :data:`NAMING_CONVENTION`.

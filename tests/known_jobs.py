@@ -56,6 +56,7 @@ async def _end(conn: Any, ids: list[int], status: str, when: datetime, *,
         "ids": ids, "attempts": [1] * len(ids), "statuses": [status] * len(ids),
         "run_ats": [None] * len(ids), "messages": [message] * len(ids),
         "errors": [error] * len(ids), "uncount": [uncount] * len(ids), "now": when,
+        "results": [None] * len(ids),
     })
 
 

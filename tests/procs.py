@@ -61,14 +61,15 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.05,
 class WorkerProcess:
     """``pgq-sa worker`` in a child process, output captured to a file."""
 
-    def __init__(self, dsn: str, *args: str, app: str = APP, log_level: str = "INFO") -> None:
+    def __init__(self, dsn: str, *args: str, app: str = APP, log_level: str = "INFO",
+                 env: dict[str, str] | None = None) -> None:
         self.dsn = dsn
         self._log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (closed in __exit__)
             prefix="pgq-worker-", suffix=".log", delete=False)
         self.proc = subprocess.Popen(
             [PGQ_SA, "worker", app, "--dsn", dsn,
              "--log-level", log_level, *args],
-            cwd=ROOT, env={**os.environ, "PGQ_SA_DSN": dsn},
+            cwd=ROOT, env={**os.environ, "PGQ_SA_DSN": dsn, **(env or {})},
             stdout=self._log, stderr=subprocess.STDOUT,
         )
         self.pid = self.proc.pid

@@ -110,7 +110,7 @@ def test_jobs_list_filters(dsn, known):
     assert len(listed) == 3 and listed[0]["id"] > listed[1]["id"] > listed[2]["id"]
     out = run("jobs", "list", "--dsn", dsn, "--status", "failed")
     assert out.splitlines()[0].split() == ["ID", "QUEUE", "ENTRYPOINT", "STATUS", "PRIO",
-                                           "ATTEMPTS", "WHEN", "LAST", "ERROR"]
+                                           "ATTEMPTS", "WHEN", "PROGRESS", "LAST", "ERROR"]
     assert sum("ValueError: boom" in line for line in out.splitlines()) == 2
 
 

@@ -40,7 +40,7 @@ from .procs import PGQ_SA, REPO, query, wait_until
 EXAMPLE = REPO / "examples" / "shop"
 ALEMBIC = str(Path(sys.executable).with_name("alembic"))
 PGQ_TABLES = {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_queues", "pgq_unique",
-              "pgq_schedules"}
+              "pgq_schedules", "pgq_job_deps"}
 #: The app's revisions that ``pgq-sa db revision`` wrote (app-owned mode), one per
 #: pgq-sa upgrade: schema 0 -> 2, then 2 -> 3.
 PGQ_REVISIONS = ("0002_pgq_sa_schema_version_2.py", "0004_pgq_sa_schema_version_3.py")
@@ -233,7 +233,8 @@ def test_example_app_in_each_mode(mode, empty_db, tmp_path, request):
     # downgrades, as documented
     if mode == "app-owned":
         shop.alembic("downgrade", "-1")  # the app's revision that took pgq-sa 2 -> 3
-        assert "pgq_queues" not in shop.tables() and "pgq_stats" in shop.tables()
+        assert "pgq_queues" not in shop.tables() and "pgq_job_deps" not in shop.tables()
+        assert "welcome_emails" in shop.tables() and "pgq_stats" in shop.tables()
         shop.alembic("downgrade", "-1")  # the app's own revision
         assert "welcome_emails" not in shop.tables() and "pgq_jobs" in shop.tables()
         shop.alembic("downgrade", "-1")  # the app's revision that installed pgq-sa

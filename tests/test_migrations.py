@@ -54,7 +54,8 @@ def diff(url: str, metadata: MetaData, schema: str | None = None) -> list:
         eng.dispose()
 
 
-ALL = {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_queues", "pgq_unique", "pgq_schedules"}
+ALL = {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_queues", "pgq_unique", "pgq_schedules",
+       "pgq_job_deps"}
 
 #: Every property of pgq-sa's tables the catalog knows: columns (type, nullability,
 #: default, identity), constraints, indexes, storage options and comments.
@@ -134,7 +135,7 @@ def test_every_mode_yields_exactly_the_metadata(app):
 
 def test_every_mode_builds_the_same_schema_at_each_version(empty_db, tmp_path):
     """One source of truth: the catalog is identical whichever mode installed it,
-    at version 1, and after the step to version 2."""
+    at version 1, and after each later step."""
     from .conftest import create_database, drop_database, server_url
 
     seen: dict[int, dict[str, list]] = {v: {} for v in range(1, LATEST + 1)}
@@ -239,7 +240,8 @@ def test_app_owned_keeps_one_head_and_a_later_version_is_one_more_revision(empty
     assert migrate.status(empty_db).version == 1 and "pgq_stats" not in tables_in(empty_db)
 
     second = app.add_pgq_revision()
-    assert f"pgq_sa.migrate.upgrade(op, version={LATEST}, from_version=1)" in second.read_text()
+    assert (f"pgq_sa.migrate.upgrade(op, version={LATEST}, from_version=1)"
+            in second.read_text())
     assert len(app.heads()) == 1
     app.upgrade()
     state = migrate.status(empty_db)
@@ -252,7 +254,7 @@ def test_app_owned_keeps_one_head_and_a_later_version_is_one_more_revision(empty
 def test_app_owned_offline_sql_runs_from_the_recorded_version(empty_db, tmp_path):
     app = AlembicApp(tmp_path / "app", empty_db, "app-owned")
     app.add_pgq_revision(1)
-    app.add_pgq_revision()
+    app.add_pgq_revision(LATEST)
     cfg = app.config()
     cfg.output_buffer = buf = io.StringIO()
     command.upgrade(cfg, "head", sql=True)
@@ -373,8 +375,8 @@ def test_db_revision_command_configs_and_errors(empty_db, tmp_path):
     assert f"pgq-sa schema 0 -> {LATEST}, on top of other" in on_head.stdout
     path = Path(on_head.stdout.split("wrote ", 1)[1].split(" (revision")[0])
     assert path.read_text().startswith("# hooked\n")
-    assert f"pgq_sa.migrate.upgrade(op, version={LATEST}, from_version=0, schema='jobs')" in \
-        path.read_text()
+    assert (f"pgq_sa.migrate.upgrade(op, version={LATEST}, from_version=0, schema='jobs')"
+            in path.read_text())
 
 
 # -- detection and refusal ----------------------------------------------------------------

@@ -50,8 +50,16 @@ def test_a_paused_queue_starts_nothing_on_any_worker_and_resume_drains_it(dsn, s
                    message="the open queue to drain")
         wait_probe(dsn, sync_engine)
         assert counts(dsn, "held") == {"queued": 30} and started(dsn, "held") == 0
-        listed = json.loads(pgq("queues", "--json", dsn=dsn).stdout)
-        state = {q["queue"]: q["paused"] for q in listed}
+
+        def states() -> dict[str, bool] | None:
+            listed = json.loads(pgq("queues", "--json", dsn=dsn).stdout)
+            found = {q["queue"]: q["paused"] for q in listed}
+            return found if "open" in found else None
+
+        # a queue with only finished jobs is listed once the worker's statistics
+        # (written a moment after the outcomes) name it
+        state = wait_until(states, 15,
+                           message="the open queue in pgq-sa queues")
         assert state["held"] is True and state["open"] is False
         assert "held (paused)" in pgq("queues", dsn=dsn).stdout
 

@@ -41,9 +41,9 @@ CLAIM = {"worker_id": "w", "entrypoints": ["noop"], "limit": 32, "now": None}
 #: The acknowledgement arrays of each claim variant (empty: nothing to acknowledge).
 ACK_PARAMS = {
     "none": {},
-    "succeeded": {"ids": [], "attempts": []},
+    "succeeded": {"ids": [], "attempts": [], "results": []},
     "any": {"ids": [], "attempts": [], "statuses": [], "run_ats": [], "messages": [],
-            "errors": [], "uncount": []},
+            "errors": [], "uncount": [], "results": []},
 }
 
 
@@ -114,7 +114,7 @@ async def test_finish_looks_jobs_up_by_primary_key(big, stmt):
                       "WHERE id IN (SELECT id FROM pgq_jobs WHERE status = 'queued' LIMIT 64)")
     ids = [r[0] for r in await big.fetch("SELECT id FROM pgq_jobs WHERE status = 'running'")]
     n = len(ids)
-    params = {"ids": ids, "attempts": [1] * n, "now": None}
+    params = {"ids": ids, "attempts": [1] * n, "results": [None] * n, "now": None}
     if stmt is S.finish:
         params.update(statuses=["succeeded"] * n, run_ats=[None] * n, messages=[None] * n,
                       errors=[None] * n, uncount=[False] * n)

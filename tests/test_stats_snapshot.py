@@ -143,7 +143,7 @@ async def test_stats_in_a_schema(empty_db):
                     "ids": batch, "attempts": [1] * len(batch), "statuses": statuses,
                     "run_ats": [None] * len(batch), "messages": [None, "E: x"][:len(batch)],
                     "errors": [None] * len(batch), "uncount": [False] * len(batch),
-                    "now": at(-1)})
+                    "results": [None] * len(batch), "now": at(-1)})
         snap = await snapshot(eng, schema="jobs", now=NOW)
         [q] = snap.queues
         assert (q.succeeded, q.failed, q.last_error) == (2, 1, "E: x")

@@ -147,6 +147,60 @@ async def test_the_executor_decides_the_outcome_once(entrypoint, attempts, kind,
     assert state.counters[kind.value] == 1 and share.held == 0
 
 
+class CommittingEffects:
+    """Stands in for the worker's Effects: ``transaction()`` commits at once."""
+
+    def transaction(self, ctx: pgq_sa.JobContext) -> Any:
+        from contextlib import asynccontextmanager
+
+        @asynccontextmanager
+        async def committed() -> Any:
+            yield None
+            ctx._completed = True
+
+        return committed()
+
+
+@registry.task()
+async def commits_then_fails(n: int, ctx: pgq_sa.JobContext) -> int:
+    async with ctx.transaction():
+        pass
+    raise ValueError("after the commit")
+
+
+async def test_a_job_completed_in_its_transaction_is_not_acknowledged_again():
+    state, outcomes = WorkerState(concurrency=1), OutcomeBuffer()
+    executor = Executor(registry, state, outcomes, "w")
+    executor.effects = CommittingEffects()
+    entry = executor.admit(ClaimedJob._make(job(5, "commits_then_fails")),
+                           state.capacity.share(1))
+    with anyio.CancelScope() as scope:
+        await executor.run(entry, scope)
+    assert outcomes.take() is None and outcomes.pending == 0  # nothing to acknowledge
+    assert state.counters["succeeded"] == 1 and len(state.capacity) == 0
+
+
+@registry.task()
+async def returns(n: int) -> dict[str, int]:
+    return {"n": n, "pad": 10 ** n}
+
+
+async def test_a_result_is_stored_as_json_and_one_too_large_fails_the_job():
+    state, outcomes = WorkerState(concurrency=1), OutcomeBuffer()
+    executor = Executor(registry, state, outcomes, "w", max_result_bytes=40)
+    for job_id, n in ((8, 2), (9, 60)):
+        row = (job_id, "default", "returns", f'{{"n": {n}}}', 0, 1, None, NOW, NOW, NOW)
+        entry = executor.admit(ClaimedJob._make(row), state.capacity.share(1))
+        with anyio.CancelScope() as scope:
+            await executor.run(entry, scope)
+    taken = outcomes.take()
+    assert taken is not None
+    small, large = taken.outcomes
+    assert (small.kind, small.result) == (Kind.SUCCEEDED, '{"n":2,"pad":100}')
+    assert large.kind is Kind.FAILED and large.result is None
+    assert "over the worker's limit of 40" in (large.message or "")
+
+
 async def test_a_job_stopped_at_shutdown_is_returned_uncounted():
     state, outcomes = WorkerState(concurrency=1), OutcomeBuffer()
     executor = Executor(registry, state, outcomes, "w")

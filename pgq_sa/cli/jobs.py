@@ -117,7 +117,12 @@ def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool,
     url = resolve_dsn(dsn)
 
     async def go(engine: AsyncEngine) -> dict[str, Any] | None:
-        return await admin.get_job(engine, job_id, schema=schema)
+        found = await admin.get_job(engine, job_id, schema=schema)
+        if found is not None and (found["deps_policy"] is not None
+                                  or found["has_dependents"]):
+            found["dependencies"] = await admin.get_dependencies(engine, job_id,
+                                                                 schema=schema)
+        return found
 
     job = run_async(go, url)
     if job is None:
@@ -127,13 +132,21 @@ def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool,
         print_json({**job, "effective_max_attempts": value, "max_attempts_source": source})
         return
     for key, value_ in job.items():
-        if key == "errors":
+        if key in ("errors", "dependencies", "has_dependents"):
             continue
-        if key == "payload":
+        if key in ("payload", "result") and value_ is not None:
             value_ = json.dumps(value_)
+        if key == "awaited":
+            continue
         if key == "max_attempts":
             value_ = f"{'?' if value is None else value} ({explanation})"
         click.echo(f"{key:>20}: {'' if value_ is None else value_}")
+    relations = job.get("dependencies") or {}
+    for relation, label in (("waits_on", "waits on"), ("waited_by", "waited by")):
+        related = relations.get(relation) or []
+        if related:
+            click.echo(f"{label:>20}: " + ", ".join(
+                f"{r['id']} {r['entrypoint']} ({r['status']})" for r in related))
     for err in job.get("errors") or []:
         click.echo(f"\nattempt {err.get('attempt')} at {err.get('at')}: "
                    f"{err.get('type')}: {err.get('message')}")
@@ -239,12 +252,18 @@ def list_jobs(statuses: tuple[str, ...], queue: str | None, entrypoint: str | No
         label = {"run_at": "runs", "started_at": "started", "finished_at": "finished"}[key]
         return f"{label} {datetime.fromisoformat(job[key]):%Y-%m-%d %H:%M:%S}"
 
+    def progress(job: dict[str, Any]) -> str:
+        if job.get("progress") is None:
+            return ""
+        text = f"{job['progress']:.0%}"
+        return f"{text} {job['progress_message']}"[:40] if job.get("progress_message") else text
+
     rows = [[j["id"], j["queue"], j["entrypoint"], j["status"], j["priority"],
-             f"{j['attempts']}/{j['max_attempts'] or '-'}", when(j),
+             f"{j['attempts']}/{j['max_attempts'] or '-'}", when(j), progress(j),
              (j["last_error"] or "").replace("\n", " ")[:60]] for j in found]
     click.echo(format_table(("ID", "QUEUE", "ENTRYPOINT", "STATUS", "PRIO", "ATTEMPTS",
-                             "WHEN", "LAST ERROR"), rows,
-                            (True, False, False, False, True, True, False, False)))
+                             "WHEN", "PROGRESS", "LAST ERROR"), rows,
+                            (True, False, False, False, True, True, False, False, False)))
 
 
 @jobs.command("prune")

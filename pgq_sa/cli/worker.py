@@ -61,12 +61,17 @@ async def preflight(worker: Worker) -> None:
 @click.option("--stats-retention", default="7d", show_default=True, callback=duration_option,
               metavar="DURATION", help="Delete statistics older than this ('never' keeps "
                                        "them).")
+@click.option("--max-result-bytes", default=1024 * 1024, show_default=True,
+              type=click.IntRange(0), metavar="BYTES",
+              help="Largest handler result stored (bytes of JSON); a larger one fails its "
+                   "job.")
 @handle_errors
 def worker(registry: str, dsn: str | None, schema: str | None, queues: tuple[str, ...],
            concurrency: int,
            poll_interval: float, shutdown_timeout: float, no_listen: bool,
            synchronous_commit: bool, log_level: str, metrics_port: int | None, metrics_addr: str,
-           job_retention: float | None, stats_retention: float | None) -> None:
+           job_retention: float | None, stats_retention: float | None,
+           max_result_bytes: int) -> None:
     """Run the jobs of REGISTRY (module:attribute) until SIGTERM/SIGINT.
 
     REGISTRY must name a pgq_sa.Registry with tasks: anything else (a task, a
@@ -92,7 +97,8 @@ def worker(registry: str, dsn: str | None, schema: str | None, queues: tuple[str
                           listen=not no_listen, synchronous_commit=synchronous_commit,
                           metrics_port=metrics_port,
                           metrics_addr=metrics_addr, job_retention=job_retention,
-                          stats_retention=stats_retention)
+                          stats_retention=stats_retention,
+                          max_result_bytes=max_result_bytes)
     w = Worker(reg, engine, config)
     gc.freeze()  # the registry's module and the compiled statements live as long (see main)
 

@@ -16,6 +16,8 @@ module                      calls
 :mod:`.browse`              the jobs list by keyset, bulk selections, running
                             jobs per worker (web dashboard)
 :mod:`.health`              what holds back cleanup (web dashboard)
+:mod:`.results`             wait for a job (mark awaited, read its end)
+:mod:`.workflow`            jobs with dependencies, what a job waits on
 ==========================  ==================================================
 
 Each call takes keyword arguments and returns a :class:`Query`: the statement of

@@ -12,7 +12,7 @@ from ..outcome import Kind, Outcome
 from ..sql import Statements
 from . import Query, first_column
 
-__all__ = ["Acknowledgements", "acknowledge", "acknowledge_counted"]
+__all__ = ["Acknowledgements", "acknowledge", "acknowledge_counted", "complete"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +32,8 @@ class Acknowledgements:
         ids = [outcome.job_id for outcome in outcomes]
         attempts = [outcome.attempt for outcome in outcomes]
         if not every_column and all(outcome.kind is Kind.SUCCEEDED for outcome in outcomes):
-            return cls("succeeded", {"ids": ids, "attempts": attempts})
+            return cls("succeeded", {"ids": ids, "attempts": attempts,
+                                     "results": [outcome.result for outcome in outcomes]})
         return cls("any", {
             "ids": ids,
             "attempts": attempts,
@@ -42,6 +43,7 @@ class Acknowledgements:
             "errors": [None if outcome.error is None else json.dumps(outcome.error, default=str)
                        for outcome in outcomes],
             "uncount": [outcome.uncount for outcome in outcomes],
+            "results": [outcome.result for outcome in outcomes],
         })
 
 
@@ -52,6 +54,14 @@ def acknowledge(stmts: Statements, acknowledgements: Acknowledgements, *,
     statement = (stmts.finish_succeeded if acknowledgements.form == "succeeded"
                  else stmts.finish)
     return Query(statement, {**acknowledgements.params, "now": now}, first_column)
+
+
+def complete(stmts: Statements, *, job_id: int, attempt: int, result: str | None,
+             now: datetime | None = None) -> Query[int]:
+    """Mark one attempt succeeded inside the handler's transaction, fenced on the
+    attempt; no row when the job is no longer that attempt's (roll back)."""
+    return Query(stmts.complete, {"job_id": job_id, "attempt": attempt, "result": result,
+                                  "now": now}, first_column)
 
 
 def acknowledge_counted(stmts: Statements, outcomes: Sequence[Outcome], *,

@@ -25,6 +25,8 @@ class NewJobs:
     priorities: list[int]
     run_ats: list[datetime | None]
     max_attempts: list[int | None]
+    #: Per job, the heartbeat timeout its rescue applies (``None``: the rescuer's).
+    heartbeat_timeouts: list[float | None]
     #: Unique keys and their windows (``None`` when no job of the batch has a key).
     unique_keys: list[str | None] | None = None
     unique_fors: list[timedelta | None] | None = None
@@ -39,7 +41,8 @@ class NewJobs:
                        [self.payloads[i] for i in indexes],
                        [self.priorities[i] for i in indexes],
                        [self.run_ats[i] for i in indexes],
-                       [self.max_attempts[i] for i in indexes])
+                       [self.max_attempts[i] for i in indexes],
+                       [self.heartbeat_timeouts[i] for i in indexes])
 
 
 def insert_jobs(stmts: Statements, jobs: NewJobs, *,
@@ -52,12 +55,13 @@ def insert_jobs(stmts: Statements, jobs: NewJobs, *,
             "entrypoint": jobs.entrypoints[0], "payload": jobs.payloads[0],
             "priority": jobs.priorities[0], "run_at": jobs.run_ats[0],
             "max_attempts": jobs.max_attempts[0],
+            "heartbeat_timeout": jobs.heartbeat_timeouts[0],
         }, first_column)
     return Query(stmts.insert_jobs_notify, {
         "channel": stmts.channel, "now": now, "queues": jobs.queues,
         "entrypoints": jobs.entrypoints, "payloads": jobs.payloads,
         "priorities": jobs.priorities, "run_ats": jobs.run_ats,
-        "max_attempts": jobs.max_attempts,
+        "max_attempts": jobs.max_attempts, "heartbeat_timeouts": jobs.heartbeat_timeouts,
     }, first_column)
 
 
@@ -66,7 +70,7 @@ def insert_job(stmts: Statements, *, entrypoint: str, payload: str, queue: str,
                max_attempts: int | None = None, now: datetime | None = None) -> Query[int]:
     """Insert one job and notify its queue; returns its id."""
     return insert_jobs(stmts, NewJobs([queue], [entrypoint], [payload], [priority], [run_at],
-                                      [max_attempts]), now=now)
+                                      [max_attempts], [None]), now=now)
 
 
 def reserve_ids(stmts: Statements, *, table: str, n: int) -> Query[list[int]]:
@@ -104,6 +108,7 @@ def insert_unique_job(stmts: Statements, jobs: NewJobs, index: int, *, table: st
         "priority": jobs.priorities[index], "run_at": jobs.run_ats[index],
         "max_attempts": jobs.max_attempts[index], "unique_key": jobs.unique_keys[index],
         "unique_for": jobs.unique_fors[index],
+        "heartbeat_timeout": jobs.heartbeat_timeouts[index],
     }, UniqueInsert._make)
 
 

@@ -1,4 +1,7 @@
-"""Schema version 3: flow control and scheduling (revision ``pgq_sa_0003``).
+"""Schema version 3 (revision ``pgq_sa_0003``): flow control and scheduling,
+results and workflows.
+
+Flow control and scheduling:
 
 - ``pgq_queues``: one row per queue an operator paused (or resumed); the claim
   skips the queues whose row says ``paused``.
@@ -7,6 +10,31 @@
 - ``pgq_unique``: keys held for a window (``unique_for``) beyond the job's run.
 - ``pgq_schedules``: one row per periodic schedule, its last firing (the
   compare-and-set that makes each firing one job across all workers).
+
+Results, progress, per-job timeouts and job dependencies:
+
+- ``result`` (JSONB): a handler's return value, kept as long as the job.
+- ``awaited`` (boolean): someone waits for the job (:func:`pgq_sa.wait`): its
+  acknowledgement sends a NOTIFY on the completion channel (others send none).
+- ``progress`` (real) and ``progress_message`` (text): the last progress a
+  running handler reported (:meth:`pgq_sa.JobContext.progress`).
+- ``heartbeat_timeout`` (double precision): the task's heartbeat timeout, stored
+  at enqueue, so the rescue applies the job's own value (NULL: older jobs, the
+  rescuing worker's registry or the default).
+- status ``waiting`` (a job whose dependencies have not all succeeded), and on
+  ``pgq_jobs`` ``deps_left`` (dependencies not ended yet), ``deps_policy``
+  (``cancel`` or ``run`` when one fails) and ``has_dependents``.
+- ``pgq_job_deps`` (job_id waits on depends_on; ``done`` once counted); no
+  foreign keys (their checks cost half of a graph's insert): the graph insert
+  refuses an unknown dependency with ``pgq_sa_refuse_missing`` and the pruning
+  deletes the edges of the jobs it deletes.
+- the trigger ``pgq_sa_dependents`` (AFTER UPDATE OF status, only on rows with
+  ``has_dependents``): when a dependency ends it counts it for each waiting
+  dependent, queues those with nothing left (NOTIFY of their queues), and cancels
+  those whose policy is ``cancel`` when it failed or was cancelled (which cascades).
+
+Each part has its own pair of steps below; :func:`upgrade` runs them in order and
+:func:`downgrade` in reverse.
 """
 
 from __future__ import annotations
@@ -19,9 +47,68 @@ from sqlalchemy.dialects import postgresql
 from .comment import version_comment
 
 TS = postgresql.TIMESTAMP(timezone=True)
+STATUSES_V2 = "status IN ('queued', 'running', 'succeeded', 'failed', 'cancelled')"
+STATUSES_V3 = "status IN ('waiting', 'queued', 'running', 'succeeded', 'failed', 'cancelled')"
 
 
-def upgrade(op: Any, schema: str | None) -> None:
+def _refuse_name(op: Any, schema: str | None) -> str:
+    preparer = op.get_context().dialect.identifier_preparer
+    return ("" if schema is None else preparer.quote_schema(schema) + ".") \
+        + "pgq_sa_refuse_missing"
+
+
+def _trigger_sql(op: Any, schema: str | None) -> tuple[str, str, str]:
+    """(function name, CREATE FUNCTION, CREATE TRIGGER) with schema-qualified names
+    (the schema is a validated identifier)."""
+    preparer = op.get_context().dialect.identifier_preparer
+    jobs = preparer.format_table(sa.table("pgq_jobs", schema=schema))
+    deps = preparer.format_table(sa.table("pgq_job_deps", schema=schema))
+    function = ("" if schema is None else preparer.quote_schema(schema) + ".") \
+        + "pgq_sa_resolve_dependents"
+    channel = "pgq_sa" if schema is None else f"pgq_sa_{schema}"
+    body = f"""CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    notified bigint;
+BEGIN
+    WITH edges AS (
+        UPDATE {deps} AS d SET done = true
+        WHERE d.depends_on = NEW.id AND NOT d.done
+        RETURNING d.job_id
+    ), resolved AS (
+        UPDATE {jobs} AS j SET
+            deps_left = j.deps_left - 1,
+            status = CASE
+                WHEN NEW.status <> 'succeeded' AND j.deps_policy = 'cancel' THEN 'cancelled'
+                WHEN j.deps_left <= 1 THEN 'queued'
+                ELSE 'waiting' END,
+            finished_at = CASE
+                WHEN NEW.status <> 'succeeded' AND j.deps_policy = 'cancel' THEN now()
+                ELSE j.finished_at END,
+            last_error = CASE
+                WHEN NEW.status <> 'succeeded' AND j.deps_policy = 'cancel'
+                THEN 'dependency ' || NEW.id || ' (' || NEW.entrypoint || ') ' || NEW.status
+                ELSE j.last_error END
+        FROM edges AS e
+        WHERE j.id = e.job_id AND j.status = 'waiting'
+        RETURNING j.queue, j.status
+    )
+    SELECT count(pg_notify('{channel}', q.queue)) INTO notified
+    FROM (SELECT DISTINCT r.queue FROM resolved AS r WHERE r.status = 'queued') AS q;
+    RETURN NULL;
+END
+$$"""
+    trigger = (f"CREATE TRIGGER pgq_sa_dependents AFTER UPDATE OF status ON {jobs} "
+               "FOR EACH ROW WHEN (NEW.has_dependents AND OLD.status IS DISTINCT FROM "
+               "NEW.status AND NEW.status IN ('succeeded', 'failed', 'cancelled')) "
+               f"EXECUTE FUNCTION {function}()")
+    return function, body, trigger
+
+
+
+# -- flow control and scheduling ------------------------------------------------------
+
+
+def _flow_upgrade(op: Any, schema: str | None) -> None:
     """Create ``pgq_queues``, ``pgq_unique``, ``pgq_schedules`` and
     ``pgq_jobs.unique_key`` with its index."""
     op.create_table(
@@ -66,16 +153,103 @@ def upgrade(op: Any, schema: str | None) -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_pgq_schedules")),
         schema=schema,
     )
-    op.create_table_comment("pgq_jobs", version_comment(3),
-                            existing_comment=version_comment(2), schema=schema)
 
 
-def downgrade(op: Any, schema: str | None) -> None:
+def _flow_downgrade(op: Any, schema: str | None) -> None:
     """Drop them (pauses, held keys and schedule state go with them)."""
     op.drop_table("pgq_schedules", schema=schema)
     op.drop_table("pgq_unique", schema=schema)
     op.drop_index("pgq_jobs_unique_key_idx", table_name="pgq_jobs", schema=schema)
     op.drop_column("pgq_jobs", "unique_key", schema=schema)
     op.drop_table("pgq_queues", schema=schema)
+
+
+# -- results, progress, per-job timeouts, dependencies -----------------------------------
+
+
+def _results_upgrade(op: Any, schema: str | None) -> None:
+    """Add the columns (all nullable or with a constant default: no table rewrite)."""
+    op.add_column("pgq_jobs", sa.Column("result", postgresql.JSONB(), nullable=True),
+                  schema=schema)
+    op.add_column("pgq_jobs", sa.Column("awaited", sa.Boolean(),
+                                        server_default=sa.text("false"), nullable=False),
+                  schema=schema)
+    op.add_column("pgq_jobs", sa.Column("progress", sa.REAL(), nullable=True), schema=schema)
+    op.add_column("pgq_jobs", sa.Column("progress_message", sa.Text(), nullable=True),
+                  schema=schema)
+    op.add_column("pgq_jobs", sa.Column("heartbeat_timeout", postgresql.DOUBLE_PRECISION(),
+                                        nullable=True), schema=schema)
+    op.add_column("pgq_jobs", sa.Column("deps_left", sa.Integer(), nullable=True),
+                  schema=schema)
+    op.add_column("pgq_jobs", sa.Column("deps_policy", sa.Text(), nullable=True),
+                  schema=schema)
+    op.add_column("pgq_jobs", sa.Column("has_dependents", sa.Boolean(),
+                                        server_default=sa.text("false"), nullable=False),
+                  schema=schema)
+    op.drop_constraint(op.f("ck_pgq_jobs_status"), "pgq_jobs", type_="check", schema=schema)
+    op.create_check_constraint(op.f("ck_pgq_jobs_status"), "pgq_jobs", STATUSES_V3,
+                               schema=schema)
+    op.create_check_constraint(op.f("ck_pgq_jobs_deps_policy"), "pgq_jobs",
+                               "deps_policy IN ('cancel', 'run')", schema=schema)
+    op.create_table(
+        "pgq_job_deps",
+        sa.Column("job_id", sa.BigInteger(), nullable=False),
+        sa.Column("depends_on", sa.BigInteger(), nullable=False),
+        sa.Column("done", sa.Boolean(), server_default=sa.text("false"), nullable=False),
+        sa.PrimaryKeyConstraint("depends_on", "job_id", name=op.f("pk_pgq_job_deps")),
+        schema=schema,
+    )
+    op.create_index(op.f("ix_pgq_job_deps_job_id"), "pgq_job_deps", ["job_id"],
+                    schema=schema)
+    _, function, trigger = _trigger_sql(op, schema)
+    op.execute(function)
+    op.execute(trigger)
+    op.execute(f"""CREATE FUNCTION {_refuse_name(op, schema)}(job_id bigint) RETURNS bigint
+LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'pgq-sa: depends_on names job %, which does not exist', job_id
+        USING ERRCODE = 'foreign_key_violation';
+END
+$$""")
+
+
+def _results_downgrade(op: Any, schema: str | None) -> None:
+    """Drop the columns (stored results and progress go with them) and the
+    dependencies (waiting jobs must be gone first: the status check refuses them)."""
+    preparer = op.get_context().dialect.identifier_preparer
+    function, _, _ = _trigger_sql(op, schema)
+    jobs = preparer.format_table(sa.table("pgq_jobs", schema=schema))
+    op.execute(f"DROP TRIGGER pgq_sa_dependents ON {jobs}")
+    op.execute(f"DROP FUNCTION {function}()")
+    op.execute(f"DROP FUNCTION {_refuse_name(op, schema)}(bigint)")
+    op.drop_index(op.f("ix_pgq_job_deps_job_id"), "pgq_job_deps", schema=schema)
+    op.drop_table("pgq_job_deps", schema=schema)
+    op.drop_constraint(op.f("ck_pgq_jobs_deps_policy"), "pgq_jobs", type_="check",
+                       schema=schema)
+    op.drop_constraint(op.f("ck_pgq_jobs_status"), "pgq_jobs", type_="check", schema=schema)
+    op.create_check_constraint(op.f("ck_pgq_jobs_status"), "pgq_jobs", STATUSES_V2,
+                               schema=schema)
+    for column in ("has_dependents", "deps_policy", "deps_left", "heartbeat_timeout",
+                   "progress_message", "progress", "awaited", "result"):
+        op.drop_column("pgq_jobs", column, schema=schema)
+
+
+_PARTS = ((_flow_upgrade, _flow_downgrade), (_results_upgrade, _results_downgrade))
+
+
+def upgrade(op: Any, schema: str | None) -> None:
+    """Every part of version 3, then the version comment."""
+    for up, _ in _PARTS:
+        up(op, schema)
+    op.create_table_comment("pgq_jobs", version_comment(3),
+                            existing_comment=version_comment(2), schema=schema)
+
+
+def downgrade(op: Any, schema: str | None) -> None:
+    """Every part of version 3 undone, newest first (pauses, held keys, schedule
+    state, stored results and progress go with them; waiting jobs must be gone first:
+    the status check refuses them)."""
+    for _, down in reversed(_PARTS):
+        down(op, schema)
     op.create_table_comment("pgq_jobs", version_comment(2),
                             existing_comment=version_comment(3), schema=schema)

@@ -16,6 +16,10 @@ module                 statements
 :mod:`.browse`         the web dashboard's jobs list, bulk selections, running
                        jobs per worker
 :mod:`.health`         what holds back cleanup (PostgreSQL's statistics views)
+:mod:`.workflow`       jobs with dependencies (a graph in one statement),
+                       what a job waits on and what waits on it
+:mod:`.results`        wait for a job: mark it awaited, read how it ended;
+                       write the progress of running jobs
 =====================  =========================================================
 
 Each builder is a small function of :class:`~pgq_sa.schema.Tables` (one schema);
@@ -48,8 +52,10 @@ from . import (
     lifecycle,
     operator,
     queues,
+    results,
     schedules,
     statistics,
+    workflow,
 )
 from .claim import claim as build_claim
 from .claim import claim_and_acknowledge
@@ -90,6 +96,7 @@ class Statements:
     finish = _built(acknowledge.finish)
     finish_succeeded = _built(acknowledge.finish_succeeded)
     finish_counted = _built(acknowledge.finish_counted)
+    complete = _built(acknowledge.complete)
     # lifecycle
     register_worker = _built(lifecycle.register_worker)
     heartbeat = _built(lifecycle.heartbeat)
@@ -127,6 +134,14 @@ class Statements:
     get_job = _built(inspection.get_job)
     existing_ids = _built(inspection.existing_ids)
     pending = _built(inspection.pending)
+    # results
+    await_job = _built(results.await_job)
+    job_end = _built(results.job_end)
+    report_progress = _built(results.report_progress)
+    # workflows (dependencies)
+    insert_graph = _built(workflow.insert_graph)
+    dependencies = _built(workflow.dependencies)
+    dependency_results = _built(workflow.dependency_results)
     # charts (web dashboard)
     counts_per_second = _built(charts.counts_per_second)
     counts_per_minute = _built(charts.counts_per_minute)

@@ -5,7 +5,13 @@ acknowledgement from a worker whose job was rescued and claimed again cannot
 overwrite the new attempt.  The outcome arrives as parallel arrays (one element per
 job, see :class:`pgq_sa.queries.acknowledge.Acknowledgements`); ``status`` is the
 new status (``queued`` puts the job back: a retry, a snooze or a hand-back), and
-``uncount`` gives the attempt back (snooze, hand-back at shutdown).
+``uncount`` gives the attempt back (snooze, hand-back at shutdown), ``result``
+is a success's return value (JSON text, ``NULL``: none).
+
+A job someone waits for (``awaited``, set by :func:`pgq_sa.wait`) sends its id on
+the completion channel (:attr:`~pgq_sa.schema.Tables.done_channel`) from the same
+statement, when it ends for good; other jobs send nothing (a NOTIFY costs a
+cluster-wide lock at commit).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from sqlalchemy import (
     cast,
     func,
     select,
+    true,
     update,
 )
 from sqlalchemy.dialects import postgresql
@@ -31,7 +38,7 @@ from ..schema import CANCELLED, QUEUED, RUNNING, SUCCEEDED, Tables
 from .common import TS, literal, now
 from .statistics import record, stats_message, stats_status
 
-__all__ = ["finish", "finish_counted", "finish_succeeded"]
+__all__ = ["complete", "finish", "finish_counted", "finish_succeeded"]
 
 
 def _outcomes() -> Any:
@@ -43,8 +50,9 @@ def _outcomes() -> Any:
         bindparam("messages", type_=ARRAY(Text)),
         bindparam("errors", type_=ARRAY(Text)),
         bindparam("uncount", type_=ARRAY(Boolean)),
+        bindparam("results", type_=ARRAY(Text)),
     ).table_valued(
-        "id", "attempt", "status", "run_at", "message", "error", "uncount"
+        "id", "attempt", "status", "run_at", "message", "error", "uncount", "result"
     ).render_derived(name="done")
 
 
@@ -83,9 +91,19 @@ def _finish(tables: Tables, done: Any) -> Any:
             ),
             worker_id=case((requeue, None), else_=jobs.c.worker_id),
             heartbeat_at=case((requeue, None), else_=jobs.c.heartbeat_at),
+            result=cast(done.c.result, JSONB),
         )
-        .returning(jobs.c.id)
+        .returning(jobs.c.id, _notify_awaited(tables, ended=~requeue))
     )
+
+
+def _notify_awaited(tables: Tables, ended: Any) -> Any:
+    """``pg_notify(done channel, id)`` for a job someone waits for that ``ended``
+    (``NULL`` otherwise): evaluated per returned row, also in an unread CTE."""
+    jobs = tables.jobs
+    return case((and_(jobs.c.awaited, ended),
+                 func.pg_notify(literal(f"'{tables.done_channel}'"), cast(jobs.c.id, Text))),
+                else_=None).label("notified")
 
 
 def finish(tables: Tables) -> Any:
@@ -100,12 +118,34 @@ def finish_succeeded(tables: Tables) -> Any:
     done = func.unnest(
         bindparam("ids", type_=ARRAY(postgresql.BIGINT)),
         bindparam("attempts", type_=ARRAY(Integer)),
-    ).table_valued("id", "attempt").render_derived(name="done")
+        bindparam("results", type_=ARRAY(Text)),
+    ).table_valued("id", "attempt", "result").render_derived(name="done")
     return (
         update(jobs)
         .where(*_same_attempt_still_running(tables, done))
-        .values(status=literal(f"'{SUCCEEDED}'"), finished_at=now())
-        .returning(jobs.c.id)
+        .values(status=literal(f"'{SUCCEEDED}'"), finished_at=now(),
+                result=cast(done.c.result, JSONB))
+        .returning(jobs.c.id, _notify_awaited(tables, ended=true()))
+    )
+
+
+def complete(tables: Tables) -> Any:
+    """Mark job ``job_id`` succeeded (with ``result``) inside the handler's own
+    transaction (``ctx.transaction()``), fenced: only while it is still ``running``
+    at ``attempt`` and nobody asked to cancel it.  No row: the job was rescued,
+    cancelled or ended meanwhile, and the caller rolls back.  Its row stays locked
+    until that transaction ends, so the rescue (SKIP LOCKED) cannot take it
+    meanwhile."""
+    jobs = tables.jobs
+    return (
+        update(jobs)
+        .where(jobs.c.id == bindparam("job_id", type_=postgresql.BIGINT),
+               jobs.c.attempts == bindparam("attempt", type_=Integer),
+               jobs.c.status == literal(f"'{RUNNING}'"),
+               jobs.c.cancel_requested_at.is_(None))
+        .values(status=literal(f"'{SUCCEEDED}'"), finished_at=now(),
+                result=cast(bindparam("result", type_=Text), JSONB))
+        .returning(jobs.c.id, _notify_awaited(tables, ended=true()))
     )
 
 

@@ -36,7 +36,8 @@ __all__ = ["COPY_COLUMNS", "insert_job_notify", "insert_jobs_notify", "insert_un
            "notify_queues", "repoint_unique", "reserve_ids"]
 
 #: Columns a COPY of new jobs writes (the rest take their defaults).
-COPY_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "max_attempts")
+COPY_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "max_attempts",
+                "heartbeat_timeout")
 
 
 def _channel() -> Any:
@@ -54,8 +55,10 @@ def insert_jobs_notify(tables: Tables) -> Any:
         array("priorities", Integer),
         array("run_ats", TS),
         array("max_attempts", Integer),
+        array("heartbeat_timeouts", postgresql.DOUBLE_PRECISION),
     ).table_valued(
-        "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts"
+        "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
+        "heartbeat_timeout",
     ).render_derived(name="src")
     rows = select(
         source.c.queue,
@@ -64,13 +67,14 @@ def insert_jobs_notify(tables: Tables) -> Any:
         source.c.priority,
         func.coalesce(source.c.run_at, now()),
         source.c.max_attempts,
+        source.c.heartbeat_timeout,
         now(),
     )
     inserted = (
         insert(jobs)
         .from_select(
             ["queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-             "created_at"],
+             "heartbeat_timeout", "created_at"],
             rows,
         )
         .returning(jobs.c.id, jobs.c.queue)
@@ -97,6 +101,7 @@ def insert_job_notify(tables: Tables) -> Any:
             priority=bindparam("priority", type_=Integer),
             run_at=func.coalesce(bindparam("run_at", type_=TS), now()),
             max_attempts=bindparam("max_attempts", type_=Integer),
+            heartbeat_timeout=bindparam("heartbeat_timeout", type_=postgresql.DOUBLE_PRECISION),
             created_at=now(),
         )
         .returning(jobs.c.id, jobs.c.queue)
@@ -166,12 +171,13 @@ def insert_unique_job(tables: Tables) -> Any:
         bindparam("priority", type_=Integer),
         func.coalesce(bindparam("run_at", type_=TS), at),
         bindparam("max_attempts", type_=Integer),
+        bindparam("heartbeat_timeout", type_=postgresql.DOUBLE_PRECISION),
         at,
         key,
     ).where(or_(hold.is_(None), owned))
     put = postgresql.insert(jobs).from_select(
         ["id", "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-         "created_at", "unique_key"], rows)
+         "heartbeat_timeout", "created_at", "unique_key"], rows)
     inserted = put.on_conflict_do_nothing(
         index_elements=[jobs.c.unique_key],
         index_where=text(f"unique_key IS NOT NULL AND status IN "

@@ -219,6 +219,7 @@ def list_jobs(tables: Tables, *, statuses: Sequence[str] = (), queue: bool = Fal
         jobs.c.id, jobs.c.queue, jobs.c.entrypoint, jobs.c.status, jobs.c.priority,
         jobs.c.attempts, jobs.c.max_attempts, jobs.c.created_at, jobs.c.run_at,
         jobs.c.started_at, jobs.c.finished_at, jobs.c.worker_id, jobs.c.last_error,
+        jobs.c.progress, jobs.c.progress_message,
     )
     if statuses:
         stmt = stmt.where(status_in(jobs.c.status, statuses))

@@ -75,7 +75,9 @@ def _rescue(tables: Tables) -> Any:
         bindparam("timeouts", type_=ARRAY(postgresql.DOUBLE_PRECISION)),
         bindparam("max_attempts", type_=ARRAY(Integer)),
     ).table_valued("entrypoint", "timeout", "max_attempts").render_derived(name="policy")
+    # the job's own (stored at enqueue), else the rescuer's registry's, else the default
     timeout = func.coalesce(
+        jobs.c.heartbeat_timeout,
         select(policy.c.timeout).where(policy.c.entrypoint == jobs.c.entrypoint)
         .scalar_subquery(),
         bindparam("default_timeout", type_=postgresql.DOUBLE_PRECISION),

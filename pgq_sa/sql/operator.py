@@ -4,11 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Text, bindparam, cast, delete, func, null, select, tuple_, update
+from sqlalchemy import (
+    Integer,
+    Text,
+    bindparam,
+    cast,
+    delete,
+    func,
+    null,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from ..schema import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RUNNING, Tables
+from ..schema import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RUNNING, WAITING, Tables
 from .common import TS, literal, now, status_in, status_is
 from .statistics import record
 
@@ -20,12 +32,12 @@ def _ids() -> Any:
 
 
 def cancel_queued(tables: Tables) -> Any:
-    """Cancel the queued jobs of ``ids`` outright (and count them in ``pgq_stats``);
+    """Cancel the queued (or waiting) jobs of ``ids`` outright (and count them in ``pgq_stats``);
     returns their ids."""
     jobs = tables.jobs
     cancelled = (
         update(jobs)
-        .where(jobs.c.id == func.any(_ids()), status_is(jobs.c.status, QUEUED))
+        .where(jobs.c.id == func.any(_ids()), status_in(jobs.c.status, (QUEUED, WAITING)))
         .values(status=literal(f"'{CANCELLED}'"), finished_at=now(),
                 cancel_requested_at=now())
         .returning(jobs.c.id, jobs.c.queue, jobs.c.entrypoint)
@@ -71,7 +83,8 @@ def retry(tables: Tables) -> Any:
 
 
 def prune_jobs(tables: Tables) -> Any:
-    """Delete up to ``limit`` jobs that finished before ``before``."""
+    """Delete up to ``limit`` jobs that finished before ``before``, and their
+    dependency edges."""
     jobs = tables.jobs
     old = (
         select(jobs.c.id)
@@ -83,7 +96,17 @@ def prune_jobs(tables: Tables) -> Any:
         .with_for_update(skip_locked=True)
         .cte("old")
     )
-    return delete(jobs).where(jobs.c.id == old.c.id).returning(jobs.c.id)
+    pruned = (
+        delete(jobs).where(jobs.c.id == old.c.id)
+        .returning(jobs.c.id, jobs.c.has_dependents, jobs.c.deps_policy).cte("pruned")
+    )
+    # their edges (only jobs of a workflow have any): pgq_job_deps has no foreign keys
+    deps = tables.deps
+    edges = delete(deps).where(or_(
+        deps.c.depends_on.in_(select(pruned.c.id).where(pruned.c.has_dependents)),
+        deps.c.job_id.in_(select(pruned.c.id).where(pruned.c.deps_policy.is_not(None))),
+    )).cte("pruned_edges")
+    return select(pruned.c.id).add_cte(edges)
 
 
 def prune_stats(tables: Tables) -> Any:

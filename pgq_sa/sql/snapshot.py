@@ -27,12 +27,14 @@ DIRECTORY = Path(__file__).with_name("compiled")
 
 _SIMPLE = (
     "insert_job_notify", "insert_jobs_notify", "reserve_ids", "notify_queues",
-    "finish", "finish_succeeded", "finish_counted",
+    "finish", "finish_succeeded", "finish_counted", "complete",
     "register_worker", "heartbeat", "delete_worker", "rescue", "reap_workers",
     "cancel_queued", "cancel_running", "retry", "prune_jobs", "prune_stats", "notify",
     "record_counts",
     "clock", "no_parallel", "window", "timings", "series", "last_errors", "queued", "running",
     "workers", "get_job", "existing_ids", "pending",
+    "await_job", "job_end", "report_progress",
+    "insert_graph", "dependencies", "dependency_results",
     "counts_per_second", "counts_per_minute", "latency_all", "latency_queue",
     "id_bounds", "job_at", "bulk_timeout", "running_by_worker",
     "table_stats", "open_transactions", "replication_slots", "prepared_transactions",

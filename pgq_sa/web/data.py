@@ -37,6 +37,7 @@ from ..schema import (
     RUNNING,
     STATUSES,
     SUCCEEDED,
+    WAITING,
     tables_for,
 )
 from ..sql import Statements, statements_for
@@ -527,9 +528,18 @@ class DashboardData:
                     job["effective_max_attempts"] = err["max_attempts"]
                     break
         job["actions"] = {"retry": job["status"] in (FAILED, CANCELLED),
-                          "cancel": job["status"] in (QUEUED, RUNNING)
+                          "cancel": job["status"] in (WAITING, QUEUED, RUNNING)
                           and not (job["status"] == RUNNING and job["cancel_requested_at"])}
-        # results, progress and dependencies slot in here when those features exist
+        # the page shows these sections when present (progress, result, dependencies)
+        fraction = job.pop("progress", None)
+        message = job.pop("progress_message", None)
+        if fraction is not None:
+            job["progress"] = {"fraction": fraction, "percent": round(fraction * 100, 1),
+                               "message": message}
+        job.pop("awaited", None)
+        if job.get("deps_policy") is not None or job.get("has_dependents"):
+            job["dependencies"] = await admin.get_dependencies(self.engine, job_id,
+                                                               schema=self.schema)
         return job
 
     # ---- workers ------------------------------------------------------------------------

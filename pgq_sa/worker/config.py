@@ -62,6 +62,9 @@ class WorkerConfig:
     metrics_addr: str = "0.0.0.0"
     #: Seconds between queue-depth samples for the metrics.
     metrics_interval: float = 5.0
+    #: Largest handler result stored (bytes of JSON); a larger one fails its job
+    #: (not retried) with an error that says so.
+    max_result_bytes: int = 1024 * 1024
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -78,5 +81,7 @@ class WorkerConfig:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ValueError(f"{name} must be >= 0 or None")
+        if self.max_result_bytes < 0:
+            raise ValueError("max_result_bytes must be >= 0")
         if self.prune_interval <= 0 or self.metrics_interval <= 0:
             raise ValueError("prune_interval and metrics_interval must be > 0")

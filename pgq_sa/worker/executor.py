@@ -10,6 +10,7 @@ import logging
 import math
 import time
 import traceback
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from functools import partial
 from types import TracebackType
@@ -90,8 +91,14 @@ class Executor:
     """Runs jobs for one worker; slots are released as soon as a job ends."""
 
     def __init__(self, registry: Registry, state: WorkerState, outcomes: OutcomeBuffer,
-                 worker_id: str, stats: StatsWriter | None = None) -> None:
+                 worker_id: str, stats: StatsWriter | None = None,
+                 max_result_bytes: int | None = None) -> None:
         self.registry = registry
+        self.max_result_bytes = max_result_bytes
+        #: Where ``ctx.progress`` reports go (the worker's ProgressWriter).
+        self.report_progress: Callable[[JobContext], None] | None = None
+        #: What ``ctx.transaction()`` opens (the worker's Effects).
+        self.effects: Any = None
         self.state = state
         self.outcomes = outcomes
         self.worker_id = worker_id
@@ -112,6 +119,8 @@ class Executor:
             created_at=job.created_at,
             run_at=job.run_at,
             worker_id=self.worker_id,
+            _report=self.report_progress,
+            _effects=self.effects,
         )
         return self.state.capacity.hold(ctx, job, share)
 
@@ -175,7 +184,15 @@ class Executor:
     def _done(self, entry: Running, task: Task[Any, Any], outcome: Outcome, observed: bool,
               started: float) -> None:
         ctx = entry.ctx
-        self.outcomes.submit(outcome)
+        if ctx._completed and not outcome.committed:
+            # ctx.transaction() committed the job's success: nothing after it changes
+            # that (an error, a timeout, a cancellation came too late)
+            if outcome.kind is not Kind.SUCCEEDED:
+                log.warning("job %s: %s after its transaction committed its success; it "
+                            "stays succeeded", ctx.id, outcome.kind.label)
+            outcome = Outcome(ctx.id, ctx.attempt, Kind.SUCCEEDED, committed=True)
+        if not outcome.committed:
+            self.outcomes.submit(outcome)
         self.state.capacity.release(entry)
         self.state.counters[outcome.kind.label] += 1
         if self.stats is not None:
@@ -229,9 +246,9 @@ class Executor:
             scope.deadline = anyio.current_time() + task.timeout  # type: ignore[operator]
         try:
             if task.is_async:
-                await task.fn(**kwargs)
+                value = await task.fn(**kwargs)
             else:
-                await self.threads.run(partial(task.fn, **kwargs))
+                value = await self.threads.run(partial(task.fn, **kwargs))
         except Snooze as snooze:
             return Outcome(job_id, attempt, Kind.SNOOZED,
                            run_at=datetime.now(timezone.utc) + timedelta(seconds=snooze.seconds))
@@ -250,9 +267,26 @@ class Executor:
         if entry.stop_reason is None and scope.cancel_called:
             entry.stop_reason = "timeout"  # the handler swallowed the cancellation
             ctx._cancelled = True
+        if ctx._completed:
+            return Outcome(job_id, attempt, Kind.SUCCEEDED, committed=True)
         if entry.stop_reason is None:
-            return Outcome(job_id, attempt, Kind.SUCCEEDED)
+            if value is None:
+                return Outcome(job_id, attempt, Kind.SUCCEEDED)
+            return self._succeeded(task, ctx, value)
         return self._stopped(task, ctx, entry.stop_reason)
+
+    def _succeeded(self, task: Task[Any, Any], ctx: JobContext, value: Any) -> Outcome:
+        """A success with a return value: stored as JSON, or, when it is not JSON or
+        over the size limit, the job fails (not retried: it would return the same)."""
+        try:
+            result = task.dump_result(value, self.max_result_bytes)
+        except (TypeError, ValueError) as exc:
+            msg = clean_text(str(exc))
+            self._log_failure(ctx, logging.ERROR, "failed: its result cannot be stored "
+                              "(not retried)", type(exc).__name__, msg, bare(exc))
+            return Outcome(ctx.id, ctx.attempt, Kind.FAILED, message=f"bad result: {msg}",
+                           error=_error(ctx, exc, type(exc).__name__, msg, with_tb=False))
+        return Outcome(ctx.id, ctx.attempt, Kind.SUCCEEDED, result=result)
 
     def _stopped(self, task: Task[Any, Any], ctx: JobContext, reason: str) -> Outcome:
         """The outcome of a job stopped for ``reason``."""

@@ -38,10 +38,12 @@ from ..sql import statements_for
 from .completer import Completer
 from .config import WorkerConfig
 from .dispatch import Dispatcher
+from .effects import Effects
 from .executor import Executor
 from .heartbeat import Heartbeat, heartbeat_interval
 from .notifier import Notifier
 from .producer import Producer
+from .progress import ProgressWriter
 from .pruner import Pruner
 from .rescuer import Rescuer
 from .scheduler import Scheduler
@@ -294,7 +296,8 @@ class Worker:
         if cfg.stats:
             self.stats = StatsWriter(leases["maintenance"], self.stmts, shard=shard)
         executor = self._executor = Executor(self.registry, self.state, outcomes, self.id,
-                                             stats=self.stats)
+                                             stats=self.stats,
+                                             max_result_bytes=cfg.max_result_bytes)
         # Two claim loops, each owning half of the capacity (see Producer).
         sizes = [cfg.concurrency] if cfg.concurrency < 4 else [
             cfg.concurrency - cfg.concurrency // 2, cfg.concurrency // 2]
@@ -313,6 +316,10 @@ class Worker:
         # most about 1.4 heartbeat timeouts.
         self.rescuer = Rescuer(leases["maintenance"], self.stmts, self.state, self.registry,
                                interval=max(0.5, self.heartbeat_interval))
+        self.progress = ProgressWriter(leases["maintenance"], self.stmts)
+        executor.report_progress = self.progress.report
+        self.effects = executor.effects = Effects(
+            self.engine, self.stmts, self.registry, max_result_bytes=cfg.max_result_bytes)
         self.pruner = Pruner(leases["maintenance"], self.stmts, jobs=cfg.job_retention,
                              stats=cfg.stats_retention, interval=cfg.prune_interval)
         if self.registry.schedules:
@@ -334,6 +341,7 @@ class Worker:
                 if cfg.listen:
                     services.start_soon(supervise, "listener", self.notifier.run)
                 services.start_soon(supervise, "heartbeat", self.heartbeat.run)
+                services.start_soon(supervise, "progress", self.progress.run)
                 if cfg.rescue:
                     services.start_soon(supervise, "rescuer", self.rescuer.run)
                 if self.pruner.enabled:
@@ -372,6 +380,7 @@ class Worker:
                     self.metrics.close()
                 for lease in leases.values():
                     await lease.close()
+                self.effects.dispose()
                 if self._own_engine:
                     with anyio.move_on_after(5):  # a close can hang on a dead network
                         await self.engine.dispose()

@@ -3,7 +3,7 @@
 -- $2 stats_shard (constant 0)
 -- $3 ids
 WITH can AS 
-(UPDATE pgq_jobs SET status='cancelled', finished_at=coalesce($1::TIMESTAMP WITH TIME ZONE, now()), cancel_requested_at=coalesce($1::TIMESTAMP WITH TIME ZONE, now()) WHERE pgq_jobs.id = any($3::BIGINT[]) AND pgq_jobs.status = 'queued' RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint), 
+(UPDATE pgq_jobs SET status='cancelled', finished_at=coalesce($1::TIMESTAMP WITH TIME ZONE, now()), cancel_requested_at=coalesce($1::TIMESTAMP WITH TIME ZONE, now()) WHERE pgq_jobs.id = any($3::BIGINT[]) AND pgq_jobs.status IN ('queued', 'waiting') RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint), 
 obs AS 
 (SELECT can.queue AS queue, can.entrypoint AS entrypoint, 'cancelled' AS status, CAST(NULL AS TEXT) AS message 
 FROM can), 

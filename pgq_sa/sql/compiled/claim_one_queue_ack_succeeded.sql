@@ -4,17 +4,18 @@
 -- $3 worker_id
 -- $4 ids
 -- $5 attempts
--- $6 queue
--- $7 entrypoints
--- $8 limit
+-- $6 results
+-- $7 queue
+-- $8 entrypoints
+-- $9 limit
 WITH acked AS 
-(UPDATE pgq_jobs SET status='succeeded', finished_at=coalesce($2::TIMESTAMP WITH TIME ZONE, now()) FROM unnest($4::BIGINT[], $5::INTEGER[]) AS done(id, attempt) WHERE pgq_jobs.id = done.id AND pgq_jobs.attempts = done.attempt AND pgq_jobs.status = (SELECT 'running') RETURNING pgq_jobs.id), 
+(UPDATE pgq_jobs SET status='succeeded', finished_at=coalesce($2::TIMESTAMP WITH TIME ZONE, now()), result=CAST(done.result AS JSONB) FROM unnest($4::BIGINT[], $5::INTEGER[], $6::TEXT[]) AS done(id, attempt, result) WHERE pgq_jobs.id = done.id AND pgq_jobs.attempts = done.attempt AND pgq_jobs.status = (SELECT 'running') RETURNING pgq_jobs.id, CASE WHEN pgq_jobs.awaited THEN pg_notify('pgq_sa_done', CAST(pgq_jobs.id AS TEXT)) END AS notified), 
 locked AS 
 (SELECT pgq_jobs.id AS id, pgq_jobs.priority AS priority, pgq_jobs.run_at AS run_at 
 FROM pgq_jobs 
-WHERE pgq_jobs.status = 'queued' AND pgq_jobs.queue = $6::VARCHAR AND pgq_jobs.entrypoint = any($7::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, now()) AND $6::VARCHAR != ALL (array((SELECT pgq_queues.name 
+WHERE pgq_jobs.status = 'queued' AND pgq_jobs.queue = $7::VARCHAR AND pgq_jobs.entrypoint = any($8::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, now()) AND $7::VARCHAR != ALL (array((SELECT pgq_queues.name 
 FROM pgq_queues 
 WHERE pgq_queues.paused))) ORDER BY pgq_jobs.queue, pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id 
- LIMIT $8::INTEGER FOR UPDATE SKIP LOCKED)
+ LIMIT $9::INTEGER FOR UPDATE SKIP LOCKED)
  UPDATE pgq_jobs SET status='running', attempts=(pgq_jobs.attempts + $1::INTEGER), started_at=coalesce($2::TIMESTAMP WITH TIME ZONE, now()), heartbeat_at=coalesce($2::TIMESTAMP WITH TIME ZONE, now()), worker_id=$3::VARCHAR WHERE pgq_jobs.id = any(array((SELECT locked.id 
 FROM locked))) RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint, pgq_jobs.payload, pgq_jobs.priority, pgq_jobs.attempts, pgq_jobs.max_attempts, pgq_jobs.created_at, pgq_jobs.run_at, pgq_jobs.started_at

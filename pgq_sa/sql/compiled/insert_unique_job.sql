@@ -6,32 +6,33 @@
 -- $5 run_at
 -- $6 now
 -- $7 max_attempts
--- $8 unique_key
--- $9 table
--- $10 pg_get_serial_sequence_1 (constant 'id')
--- $11 unique_for
--- $12 param_1 (constant 1)
--- $13 channel
+-- $8 heartbeat_timeout
+-- $9 unique_key
+-- $10 table
+-- $11 pg_get_serial_sequence_1 (constant 'id')
+-- $12 unique_for
+-- $13 param_1 (constant 1)
+-- $14 channel
 WITH fresh AS 
-(SELECT nextval(CAST(pg_get_serial_sequence($9::VARCHAR, $10::VARCHAR) AS REGCLASS)) AS id), 
+(SELECT nextval(CAST(pg_get_serial_sequence($10::VARCHAR, $11::VARCHAR) AS REGCLASS)) AS id), 
 held AS 
-(INSERT INTO pgq_unique (key, job_id, expires_at) SELECT $8::VARCHAR AS anon_6, fresh.id AS id, coalesce($6::TIMESTAMP WITH TIME ZONE, now()) + $11::INTERVAL AS anon_7 
+(INSERT INTO pgq_unique (key, job_id, expires_at) SELECT $9::VARCHAR AS anon_7, fresh.id AS id, coalesce($6::TIMESTAMP WITH TIME ZONE, now()) + $12::INTERVAL AS anon_8 
 FROM fresh 
-WHERE $11::INTERVAL IS NOT NULL ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, expires_at = excluded.expires_at WHERE pgq_unique.expires_at <= coalesce($6::TIMESTAMP WITH TIME ZONE, now()) RETURNING pgq_unique.job_id), 
+WHERE $12::INTERVAL IS NOT NULL ON CONFLICT (key) DO UPDATE SET job_id = excluded.job_id, expires_at = excluded.expires_at WHERE pgq_unique.expires_at <= coalesce($6::TIMESTAMP WITH TIME ZONE, now()) RETURNING pgq_unique.job_id), 
 ins AS 
-(INSERT INTO pgq_jobs (id, queue, entrypoint, payload, priority, run_at, max_attempts, created_at, unique_key) SELECT fresh.id AS id, $1::VARCHAR AS anon_1, $2::VARCHAR AS anon_2, CAST($3::VARCHAR AS JSONB) AS anon_3, $4::INTEGER AS anon_4, coalesce($5::TIMESTAMP WITH TIME ZONE, coalesce($6::TIMESTAMP WITH TIME ZONE, now())) AS coalesce_1, $7::INTEGER AS anon_5, coalesce($6::TIMESTAMP WITH TIME ZONE, now()) AS coalesce_2, $8::VARCHAR AS anon_6 
+(INSERT INTO pgq_jobs (id, queue, entrypoint, payload, priority, run_at, max_attempts, heartbeat_timeout, created_at, unique_key) SELECT fresh.id AS id, $1::VARCHAR AS anon_1, $2::VARCHAR AS anon_2, CAST($3::VARCHAR AS JSONB) AS anon_3, $4::INTEGER AS anon_4, coalesce($5::TIMESTAMP WITH TIME ZONE, coalesce($6::TIMESTAMP WITH TIME ZONE, now())) AS coalesce_1, $7::INTEGER AS anon_5, $8::FLOAT AS anon_6, coalesce($6::TIMESTAMP WITH TIME ZONE, now()) AS coalesce_2, $9::VARCHAR AS anon_7 
 FROM fresh 
-WHERE $11::INTERVAL IS NULL OR (EXISTS (SELECT held.job_id 
+WHERE $12::INTERVAL IS NULL OR (EXISTS (SELECT held.job_id 
 FROM held)) ON CONFLICT (unique_key) WHERE unique_key IS NOT NULL AND status IN ('queued', 'running') DO NOTHING RETURNING pgq_jobs.id, pgq_jobs.queue)
  SELECT coalesce((SELECT ins.id 
 FROM ins), (SELECT pgq_jobs.id 
 FROM pgq_jobs 
-WHERE pgq_jobs.unique_key = $8::VARCHAR AND pgq_jobs.status IN ('queued', 'running') 
- LIMIT $12::INTEGER), (SELECT pgq_unique.job_id 
+WHERE pgq_jobs.unique_key = $9::VARCHAR AND pgq_jobs.status IN ('queued', 'running') 
+ LIMIT $13::INTEGER), (SELECT pgq_unique.job_id 
 FROM pgq_unique 
-WHERE pgq_unique.key = $8::VARCHAR AND $11::INTERVAL IS NOT NULL AND NOT (EXISTS (SELECT held.job_id 
+WHERE pgq_unique.key = $9::VARCHAR AND $12::INTERVAL IS NOT NULL AND NOT (EXISTS (SELECT held.job_id 
 FROM held)))) AS id, (SELECT ins.id 
 FROM ins) IS NOT NULL AS created, EXISTS (SELECT held.job_id 
-FROM held) AS owned, fresh.id AS fresh_id, (SELECT count(pg_notify(CAST($13::VARCHAR AS TEXT), ins.queue)) AS count_1 
+FROM held) AS owned, fresh.id AS fresh_id, (SELECT count(pg_notify(CAST($14::VARCHAR AS TEXT), ins.queue)) AS count_1 
 FROM ins) AS notified 
 FROM fresh

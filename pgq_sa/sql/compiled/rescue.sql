@@ -26,7 +26,7 @@
 WITH stale AS 
 (SELECT pgq_jobs.id AS id 
 FROM pgq_jobs 
-WHERE pgq_jobs.status = 'running' AND (coalesce(pgq_jobs.heartbeat_at, pgq_jobs.started_at, pgq_jobs.created_at) < coalesce($1::TIMESTAMP WITH TIME ZONE, now()) - make_interval($16::INTEGER, $17::INTEGER, $18::INTEGER, $19::INTEGER, $20::INTEGER, $21::INTEGER, coalesce((SELECT policy.timeout 
+WHERE pgq_jobs.status = 'running' AND (coalesce(pgq_jobs.heartbeat_at, pgq_jobs.started_at, pgq_jobs.created_at) < coalesce($1::TIMESTAMP WITH TIME ZONE, now()) - make_interval($16::INTEGER, $17::INTEGER, $18::INTEGER, $19::INTEGER, $20::INTEGER, $21::INTEGER, coalesce(pgq_jobs.heartbeat_timeout, (SELECT policy.timeout 
 FROM unnest($3::TEXT[], $22::DOUBLE PRECISION[], $4::INTEGER[]) AS policy(entrypoint, timeout, max_attempts) 
 WHERE pgq_jobs.entrypoint = policy.entrypoint), $23::FLOAT)) OR NOT (EXISTS (SELECT pgq_workers.id 
 FROM pgq_workers 

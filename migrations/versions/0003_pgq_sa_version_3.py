@@ -1,4 +1,4 @@
-"""pgq-sa flow control and scheduling: pgq_queues, pgq_jobs.unique_key, pgq_unique, pgq_schedules.
+"""pgq-sa schema version 3: flow control, scheduling, results and workflows.
 
 Revision ID: pgq_sa_0003
 Revises: pgq_sa_0002
