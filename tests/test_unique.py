@@ -131,3 +131,13 @@ async def test_every_way_to_enqueue_takes_a_key(engine, dsn):
 def test_bad_unique_options(sync_engine, options, message):
     with pytest.raises((ValueError, TypeError), match=message):
         pgq_sa.enqueue_many_sync(sync_engine, [("work", {}, options)])
+
+
+def test_unique_key_does_not_combine_with_dependencies(sync_engine):
+    first = pgq_sa.enqueue_sync(sync_engine, "work")
+    for items in ([("work", {}, {"unique_key": "k", "depends_on": [first]})],
+                  [("work", {}, {"unique_key": "k"}), ("work", {}, {"depends_on": [first]})]):
+        with pytest.raises(ValueError, match="unique_key does not combine with dependencies"):
+            pgq_sa.enqueue_many_sync(sync_engine, items)
+    with sync_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM pgq_jobs").scalar() == 1
