@@ -20,7 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from .job import DEFAULT_QUEUE, JobSpec
+from .job import DEFAULT_QUEUE, Flow, JobSpec
 from .payload import dump_payload
 from .queries import Query, execute, execute_sync
 from .queries.enqueue import NewJobs, insert_jobs, notify_queues, reserve_ids
@@ -86,6 +86,7 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
     priorities: list[int] = []
     run_ats: list[datetime | None] = []
     max_attempts: list[int | None] = []
+    flows: list[Flow | None] = []
     for item in jobs:
         if type(item) is tuple and len(item) == 2:  # fast path: (entrypoint, payload)
             entrypoint, payload = item
@@ -97,6 +98,7 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
             priorities.append(0)
             run_ats.append(None)
             max_attempts.append(None)
+            flows.append(None)
             continue
         spec = _spec(item)
         if not isinstance(spec.entrypoint, str) or not spec.entrypoint:
@@ -120,8 +122,10 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
         priorities.append(priority)
         run_ats.append(_run_at(spec.delay, spec.run_at))
         max_attempts.append(spec.max_attempts)
+        flows.append(spec.flow)
     return NewJobs(queues=queues, entrypoints=entrypoints, payloads=payloads,
-                   priorities=priorities, run_ats=run_ats, max_attempts=max_attempts)
+                   priorities=priorities, run_ats=run_ats, max_attempts=max_attempts,
+                   flows=flows)
 
 
 def _schema_error(exc: Exception, schema: str | None) -> Exception:
@@ -202,7 +206,7 @@ async def _copy_asyncpg(engine: AsyncEngine, schema: str | None, new: NewJobs) -
             await raw.copy_records_to_table(
                 "pgq_jobs", schema_name=schema, columns=stmts.copy_columns,
                 records=zip(ids, new.queues, new.entrypoints, new.payloads, new.priorities,
-                            new.max_attempts, strict=True))
+                            new.max_attempts, *new.flow_columns().values(), strict=True))
             await raw.execute(notify_sql.sql, *notify_sql.args(notify.params))
     except Exception as exc:
         raise _schema_error(exc, schema) from exc

@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["CANCELLED", "DEFAULT_HEARTBEAT_TIMEOUT", "DEFAULT_MAX_ATTEMPTS", "DEFAULT_QUEUE",
            "FAILED", "FINISHED_STATUSES", "QUEUED", "RETRIED", "RUNNING", "STATS_STATUSES",
-           "STATUSES", "SUCCEEDED", "JobSpec"]
+           "STATUSES", "SUCCEEDED", "Flow", "JobSpec"]
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -37,6 +37,21 @@ DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_HEARTBEAT_TIMEOUT = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A job's flow control, stored on its row at enqueue (see
+    :mod:`pgq_sa.sql.claim`): ``flow_key`` is the group claims rotate between (the
+    fairness key, else the concurrency or rate key); the limits hold per key."""
+
+    flow_key: str
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+    rate_key: str | None = None
+    rate_limit: int | None = None
+    #: Seconds.
+    rate_period: int | None = None
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One job to enqueue: ``pgq_sa.enqueue_many(conn, [task.job(...), ...])``."""
@@ -52,3 +67,5 @@ class JobSpec:
     schema: str | None = None
     #: True when a task made it: ``schema`` is its registry's, even when ``None``.
     pinned: bool = field(default=False, repr=False)
+    #: Flow control (limits, fairness key) from the task; ``None``: a plain job.
+    flow: Flow | None = None

@@ -160,21 +160,63 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("last_error", Text, nullable=True),
         Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
         Column("cancel_requested_at", _TS, nullable=True),
+        # Flow control (schema version 3, see pgq_sa.sql.claim): set at enqueue from
+        # the task's settings, so that every worker enforces them inside the claim.
+        # ``flow_key``: the group claims rotate between (the fairness key, else the
+        # concurrency or rate key); NULL for a plain job.
+        Column("flow_key", Text, nullable=True),
+        Column("concurrency_key", Text, nullable=True),
+        Column("concurrency_limit", Integer, nullable=True),
+        Column("rate_key", Text, nullable=True),
+        Column("rate_limit", Integer, nullable=True),
+        # Seconds.
+        Column("rate_period", Integer, nullable=True),
         CheckConstraint(f"status IN ({_status_literal(*STATUSES)})", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),
+        CheckConstraint("(concurrency_key IS NULL) = (concurrency_limit IS NULL) "
+                        "AND (concurrency_limit IS NULL OR concurrency_limit >= 1)",
+                        name="concurrency"),
+        CheckConstraint("(rate_key IS NULL) = (rate_limit IS NULL) "
+                        "AND (rate_key IS NULL) = (rate_period IS NULL) "
+                        "AND (rate_limit IS NULL OR rate_limit >= 1) "
+                        "AND (rate_period IS NULL OR rate_period >= 1)", name="rate"),
         schema=schema,
         comment=version_comment(LATEST),
     )
-    # Dequeue: only queued rows, in claim order.  The status predicate is a literal
-    # and the runtime SQL repeats the same literal so the planner can use it.
+    # Dequeue: only queued plain rows, in claim order.  The status predicate is a
+    # literal and the runtime SQL repeats the same literal so the planner can use it.
     Index(
         "pgq_jobs_dequeue_idx",
         jobs.c.queue,
         jobs.c.priority.desc(),
         jobs.c.run_at,
         jobs.c.id,
-        postgresql_where=literal_column("status") == literal_column(f"'{QUEUED}'"),
+        postgresql_where=text(f"status = '{QUEUED}' AND flow_key IS NULL"),
+    )
+    # The flow-controlled claim: queued rows with a flow key, per (queue, key) in
+    # claim order (a skip scan finds the keys, then the head of each).
+    Index(
+        "pgq_jobs_flow_idx",
+        jobs.c.queue,
+        jobs.c.flow_key,
+        jobs.c.priority.desc(),
+        jobs.c.run_at,
+        jobs.c.id,
+        postgresql_where=text(f"status = '{QUEUED}' AND flow_key IS NOT NULL"),
+    )
+    # Jobs running per concurrency key (a handful at any time).
+    Index(
+        "pgq_jobs_concurrency_idx",
+        jobs.c.concurrency_key,
+        postgresql_where=text(f"status = '{RUNNING}' AND concurrency_key IS NOT NULL"),
+    )
+    # Jobs started per rate key within a window.
+    Index(
+        "pgq_jobs_rate_idx",
+        jobs.c.rate_key,
+        jobs.c.started_at,
+        postgresql_where=text("rate_key IS NOT NULL"),
     )
     # Heartbeats, rescue and shutdown: only running rows (a handful at any time).
     Index(

@@ -33,6 +33,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pgq_sa.schema_versions import LATEST
+
 from .procs import PGQ_SA, REPO, query, wait_until
 
 EXAMPLE = REPO / "examples" / "shop"
@@ -63,7 +65,7 @@ class Shop:
         if mode == "app-owned":
             return
         versions = root / "migrations" / "versions"
-        (versions / "0002_pgq_sa_schema_version_2.py").unlink()
+        (versions / f"0002_pgq_sa_schema_version_{LATEST}.py").unlink()
         emails = versions / "0003_welcome_emails.py"
         emails.write_text(emails.read_text().replace('"0002"', '"0001"')
                           .replace("Revises: 0002", "Revises: 0001"))
@@ -167,12 +169,12 @@ def test_shipped_revision_is_what_pgq_sa_db_revision_writes(tmp_path):
     """The example's pgq-sa revision comes from the command, in the app's template."""
     shop = Shop(tmp_path / "shop", "postgresql://unused@127.0.0.1/none", "app-owned", None)
     versions = shop.root / "migrations" / "versions"
-    for name in ("0002_pgq_sa_schema_version_2.py", "0003_welcome_emails.py"):
+    for name in (f"0002_pgq_sa_schema_version_{LATEST}.py", "0003_welcome_emails.py"):
         (versions / name).unlink()
     out = shop.pgq("db", "revision", "--rev-id", "0002")
-    assert "pgq-sa schema 0 -> 2, on top of 0001" in out.stdout
-    written = (versions / "0002_pgq_sa_schema_version_2.py").read_text()
-    shipped = (EXAMPLE / "migrations" / "versions" / "0002_pgq_sa_schema_version_2.py")
+    assert f"pgq-sa schema 0 -> {LATEST}, on top of 0001" in out.stdout
+    written = (versions / f"0002_pgq_sa_schema_version_{LATEST}.py").read_text()
+    shipped = (EXAMPLE / "migrations" / "versions" / f"0002_pgq_sa_schema_version_{LATEST}.py")
 
     def normal(text: str) -> str:
         return re.sub(r"Create Date: .*", "", text).replace("'", '"')
@@ -201,7 +203,7 @@ def test_example_app_in_each_mode(mode, empty_db, tmp_path, request):
     current = shop.pgq("db", "current").stdout
     label = {"app-owned": "app-owned", "standalone": "standalone",
              "branch": "app history branch"}[mode]
-    assert current.startswith(f"version 2, {label}"), current
+    assert current.startswith(f"version {LATEST}, {label}"), current
 
     with shop.serve() as http:
         sign_up_and_work(shop, http)

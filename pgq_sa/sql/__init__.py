@@ -48,7 +48,7 @@ from . import (
     statistics,
 )
 from .claim import claim as build_claim
-from .claim import claim_and_acknowledge
+from .claim import claim_and_acknowledge, claim_flow, flow_lock
 from .common import CompiledStatement, ParameterError, compiled, status_in, status_is
 
 __all__ = ["CompiledStatement", "ParameterError", "Statements", "compiled", "statements_for",
@@ -73,6 +73,8 @@ class Statements:
         #: The LISTEN/NOTIFY channel of this schema.
         self.channel = tables.channel
         self._claims: dict[tuple[bool, str | None], Any] = {}
+        #: ``BEGIN`` and the advisory lock every flow claim of this schema takes.
+        self.flow_lock = flow_lock(tables)
 
     # enqueue
     insert_job_notify = _built(enqueue.insert_job_notify)
@@ -80,6 +82,8 @@ class Statements:
     reserve_ids = _built(enqueue.reserve_ids)
     notify_queues = _built(enqueue.notify_queues)
     copy_columns = enqueue.COPY_COLUMNS
+    # the flow-controlled claim (limits, fairness keys)
+    claim_flow = _built(claim_flow)
     # acknowledge
     finish = _built(acknowledge.finish)
     finish_succeeded = _built(acknowledge.finish_succeeded)

@@ -19,7 +19,12 @@ __all__ = ["COPY_COLUMNS", "insert_job_notify", "insert_jobs_notify", "notify_qu
            "reserve_ids"]
 
 #: Columns a COPY of new jobs writes (the rest take their defaults).
-COPY_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "max_attempts")
+COPY_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "max_attempts",
+                "flow_key", "concurrency_key", "concurrency_limit", "rate_key", "rate_limit",
+                "rate_period")
+#: The flow-control columns (:class:`pgq_sa.job.Flow`), text or integer.
+FLOW_COLUMNS = (("flow_key", Text), ("concurrency_key", Text), ("concurrency_limit", Integer),
+                ("rate_key", Text), ("rate_limit", Integer), ("rate_period", Integer))
 
 
 def _channel() -> Any:
@@ -37,8 +42,10 @@ def insert_jobs_notify(tables: Tables) -> Any:
         array("priorities", Integer),
         array("run_ats", TS),
         array("max_attempts", Integer),
+        *(array(f"{name}s", kind) for name, kind in FLOW_COLUMNS),
     ).table_valued(
-        "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts"
+        "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
+        *(name for name, _ in FLOW_COLUMNS),
     ).render_derived(name="src")
     rows = select(
         source.c.queue,
@@ -48,12 +55,13 @@ def insert_jobs_notify(tables: Tables) -> Any:
         func.coalesce(source.c.run_at, now()),
         source.c.max_attempts,
         now(),
+        *(source.c[name] for name, _ in FLOW_COLUMNS),
     )
     inserted = (
         insert(jobs)
         .from_select(
             ["queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-             "created_at"],
+             "created_at", *(name for name, _ in FLOW_COLUMNS)],
             rows,
         )
         .returning(jobs.c.id, jobs.c.queue)
@@ -81,6 +89,7 @@ def insert_job_notify(tables: Tables) -> Any:
             run_at=func.coalesce(bindparam("run_at", type_=TS), now()),
             max_attempts=bindparam("max_attempts", type_=Integer),
             created_at=now(),
+            **{name: bindparam(name, type_=kind) for name, kind in FLOW_COLUMNS},
         )
         .returning(jobs.c.id, jobs.c.queue)
         .cte("one")

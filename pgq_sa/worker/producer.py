@@ -10,7 +10,7 @@ import anyio.lowlevel
 
 from ..driver import ConnectionLost, Lease
 from ..queries import fetch
-from ..queries.claim import ClaimedJob, claim
+from ..queries.claim import ClaimedJob, claim, claim_flow
 from ..sql import Statements
 from .completer import OutcomeBuffer
 from .dispatch import Dispatcher
@@ -25,6 +25,14 @@ log = logging.getLogger("pgq_sa.producer")
 
 class Producer:
     """Claim loop: wake on NOTIFY, on a freed slot, or every ``poll_interval``.
+
+    Each round claims plain jobs (one statement, which also records the outcomes
+    waiting in the buffer) and, when that leaves free capacity, flow-controlled
+    jobs (limits, fairness keys: :meth:`claim_flow`, serialized cluster-wide).  While
+    flow-controlled jobs keep coming, the two claims alternate in going first, so
+    neither kind waits for the other's backlog.  Jobs over a limit stay queued: the
+    loop waits for a notification, a freed slot (the completer pokes after writing
+    outcomes when this worker runs limited tasks) or the poll interval.
 
     A worker runs two producers, each owning a :class:`~.state.Share` (half of the
     capacity), on two connections: while one waits for its claim, the jobs of the
@@ -47,6 +55,8 @@ class Producer:
         self._poll = poll_interval
         self._idle = False
         self._wake = anyio.Event()
+        self._flow_first = False
+        self._flow_at = float("-inf")
         #: Test signal: a claim statement returned (or failed).
         self.passes = Passes()
         state.claimers.append(self)
@@ -94,6 +104,39 @@ class Producer:
             self._outcomes.written(taken)
         return jobs
 
+    async def claim_flow(self, limit: int) -> list[ClaimedJob]:
+        """One transaction: take the flow lock, claim up to ``limit`` flow-controlled
+        jobs within their limits.  ``[]`` if the connection broke."""
+        flow = claim_flow(self._stmts, worker_id=self._worker_id, queues=self._queues,
+                          entrypoints=self._entrypoints, limit=limit)
+        self._flow_at = anyio.current_time()
+        try:
+            rows = await self._lease.fetch_locked(flow.lock, flow.query.statement,
+                                                  flow.query.params)
+        except ConnectionLost:
+            return []
+        finally:
+            self.passes.tick()
+        return [flow.query.row(row) for row in rows]
+
+    async def claim_both(self, free: int) -> list[ClaimedJob]:
+        """Plain and flow-controlled jobs, up to ``free`` in all.  Flow-controlled
+        jobs go first every other round while they keep coming, and at least once
+        per poll interval (so a plain backlog never holds them back for longer)."""
+        due = self._flow_first or anyio.current_time() - self._flow_at >= self._poll
+        flow: list[ClaimedJob] = []
+        if due:
+            jobs = flow = await self.claim_flow(free)
+            if len(jobs) < free:
+                jobs = jobs + await self.claim(free - len(jobs))
+        else:
+            jobs = await self.claim(free)
+            if len(jobs) < free and not self._lease.failing:
+                flow = await self.claim_flow(free - len(jobs))
+                jobs = jobs + flow
+        self._flow_first = bool(flow) and not due
+        return jobs
+
     async def run(self, runners: Dispatcher[Running]) -> None:
         """Claim until stopping; admitted jobs go to the runners."""
         state, share = self._state, self._share
@@ -106,7 +149,7 @@ class Producer:
                 continue
             self._wake = anyio.Event()  # notifications from now on count
             try:
-                jobs = await self.claim(free)
+                jobs = await self.claim_both(free)
             except Exception:
                 log.exception("claim failed; retrying after the poll interval")
                 with anyio.move_on_after(self._poll):

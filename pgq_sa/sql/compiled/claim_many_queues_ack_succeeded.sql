@@ -13,7 +13,7 @@ locked AS
 (SELECT cand.id AS id 
 FROM unnest($6::TEXT[]) AS q(name) JOIN LATERAL (SELECT pgq_jobs.id AS id, pgq_jobs.priority AS priority, pgq_jobs.run_at AS run_at 
 FROM pgq_jobs 
-WHERE pgq_jobs.status = 'queued' AND pgq_jobs.queue = q.name AND pgq_jobs.entrypoint = any($7::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, now()) ORDER BY pgq_jobs.queue, pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id 
+WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NULL AND pgq_jobs.queue = q.name AND pgq_jobs.entrypoint = any($7::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, now()) ORDER BY pgq_jobs.queue, pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id 
  LIMIT $8::INTEGER FOR UPDATE SKIP LOCKED) AS cand ON true ORDER BY cand.priority DESC, cand.run_at, cand.id 
  LIMIT $8::INTEGER)
  UPDATE pgq_jobs SET status='running', attempts=(pgq_jobs.attempts + $1::INTEGER), started_at=coalesce($2::TIMESTAMP WITH TIME ZONE, now()), heartbeat_at=coalesce($2::TIMESTAMP WITH TIME ZONE, now()), worker_id=$3::VARCHAR WHERE pgq_jobs.id = any(array((SELECT locked.id 

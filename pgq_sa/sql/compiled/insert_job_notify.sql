@@ -7,7 +7,13 @@
 -- $6 run_at
 -- $7 now
 -- $8 max_attempts
+-- $9 flow_key
+-- $10 concurrency_key
+-- $11 concurrency_limit
+-- $12 rate_key
+-- $13 rate_limit
+-- $14 rate_period
 WITH one AS 
-(INSERT INTO pgq_jobs (queue, entrypoint, payload, priority, run_at, max_attempts, created_at) VALUES ($2::VARCHAR, $3::VARCHAR, CAST($4::VARCHAR AS JSONB), $5::INTEGER, coalesce($6::TIMESTAMP WITH TIME ZONE, coalesce($7::TIMESTAMP WITH TIME ZONE, now())), $8::INTEGER, coalesce($7::TIMESTAMP WITH TIME ZONE, now())) RETURNING pgq_jobs.id, pgq_jobs.queue)
+(INSERT INTO pgq_jobs (queue, entrypoint, payload, priority, run_at, max_attempts, created_at, flow_key, concurrency_key, concurrency_limit, rate_key, rate_limit, rate_period) VALUES ($2::VARCHAR, $3::VARCHAR, CAST($4::VARCHAR AS JSONB), $5::INTEGER, coalesce($6::TIMESTAMP WITH TIME ZONE, coalesce($7::TIMESTAMP WITH TIME ZONE, now())), $8::INTEGER, coalesce($7::TIMESTAMP WITH TIME ZONE, now()), $9::VARCHAR, $10::VARCHAR, $11::INTEGER, $12::VARCHAR, $13::INTEGER, $14::INTEGER) RETURNING pgq_jobs.id, pgq_jobs.queue)
  SELECT one.id, pg_notify(CAST($1::VARCHAR AS TEXT), one.queue) AS pg_notify_1 
 FROM one
