@@ -211,6 +211,13 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         jobs.c.concurrency_key,
         postgresql_where=text(f"status = '{RUNNING}' AND concurrency_key IS NOT NULL"),
     )
+    # The last claim of each flow key (claims rotate between keys in that order).
+    Index(
+        "pgq_jobs_flow_started_idx",
+        jobs.c.flow_key,
+        jobs.c.started_at,
+        postgresql_where=text("flow_key IS NOT NULL"),
+    )
     # Jobs started per rate key within a window.
     Index(
         "pgq_jobs_rate_idx",

@@ -119,3 +119,117 @@ def test_bad_flow_settings_fail_at_registration_naming_the_task(kwargs, message)
         def billing(tenant: str) -> None: ...
     assert message in str(info.value)
     assert "billing" not in registry
+
+
+# -- rate limits ----------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_rate_limit_holds_across_two_processes(engine, dsn, tmp_path):
+    """``rate_limit="10/s"``: the window is sliding and measured on claim times
+    (``started_at``): no closed one-second window holds more than ten starts."""
+    await create_spans(engine)
+    await pgq_sa.enqueue_many(engine, [flow_app.rated.job(n=i) for i in range(100)])
+    with workers("tests.apps.flow_app:registry", dsn, 2, "--concurrency", "8",
+                 "--poll-interval", "0.05", log_dir=tmp_path) as procs:
+        await drain(engine, procs, timeout=60)
+    assert await statuses(engine) == {"succeeded": 100}
+    async with engine.connect() as conn:
+        busiest = (await conn.execute(text(
+            "SELECT max((SELECT count(*) FROM pgq_jobs b WHERE b.started_at >= a.started_at "
+            "AND b.started_at <= a.started_at + interval '1 second')) FROM pgq_jobs a"
+        ))).scalar()
+        span = (await conn.execute(text(
+            "SELECT extract(epoch FROM max(started_at) - min(started_at)) FROM pgq_jobs"
+        ))).scalar()
+    assert busiest <= 10, busiest
+    assert busiest >= 5, busiest  # the limit, not a lack of work, paced it
+    assert span >= 9, span  # 100 jobs at ten per second
+
+
+def test_rate_limit_values():
+    from pgq_sa.registry import parse_rate
+
+    assert parse_rate("t", "100/s") == (100, 1)
+    assert parse_rate("t", " 5 / m ") == (5, 60)
+    assert parse_rate("t", "2/h") == (2, 3600)
+    for bad in ("100/x", "100", "/s", "-1/s", "1.5/s", "ten/s"):
+        with pytest.raises(ValueError, match="task 't': rate_limit must look like"):
+            parse_rate("t", bad)
+
+
+# -- fairness -------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+async def test_a_tenants_backlog_delays_another_by_one_claim_batch_at_most(engine, dsn,
+                                                                           tmp_path):
+    """10,000 jobs of tenant A queued, then one of tenant B while a worker drains
+    A: B starts within one claim batch (the worker's concurrency)."""
+    await create_spans(engine)
+    await pgq_sa.enqueue_many(engine, [flow_app.fair.job(tenant="A", n=i)
+                                       for i in range(10_000)])
+    with workers("tests.apps.flow_app:registry", dsn, 1, "--concurrency", "8",
+                 log_dir=tmp_path) as procs:
+        async def draining() -> bool:
+            async with engine.connect() as conn:
+                done = (await conn.execute(text("SELECT count(*) FROM spans"))).scalar()
+            assert procs[0].poll() is None, "the worker died"
+            return done >= 200
+
+        await wait_for(draining, timeout=60, interval=0.05)
+        [b] = await pgq_sa.enqueue_many(engine, [flow_app.fair.job(tenant="B", n=0)])
+
+        async def b_done() -> bool:
+            async with engine.connect() as conn:
+                return bool((await conn.execute(text(
+                    "SELECT count(*) FROM spans WHERE job_id = :b"), {"b": b})).scalar())
+
+        await wait_for(b_done, timeout=30, interval=0.05)
+    async with engine.connect() as conn:
+        ahead, left = (await conn.execute(text(
+            "SELECT count(*) FILTER (WHERE a.started_at > b.created_at "
+            "                         AND a.started_at < b.started_at), "
+            "       count(*) FILTER (WHERE a.status = 'queued') "
+            "FROM pgq_jobs a, pgq_jobs b WHERE b.id = :b AND a.id <> :b"), {"b": b})).one()
+    assert left > 1000  # A's backlog was still there
+    assert ahead <= 8, ahead  # at most the claims in flight when B arrived
+
+
+@pytest.mark.slow
+async def test_priority_wins_over_fairness(engine, dsn, tmp_path):
+    """Concurrency 1 (one job per claim): A's high-priority jobs all go before B's
+    job of lower priority; at equal priority A and B take turns, the key claimed
+    longest ago (B, never) first."""
+    await create_spans(engine)
+    await pgq_sa.enqueue_many(engine, [flow_app.fair.options(priority=5).job(tenant="A", n=i)
+                                       for i in range(10)])
+    await pgq_sa.enqueue_many(engine, [flow_app.fair.job(tenant="A", n=i)
+                                       for i in range(10, 15)])
+    await pgq_sa.enqueue_many(engine, [flow_app.fair.job(tenant="B", n=i) for i in range(3)])
+    with workers("tests.apps.flow_app:registry", dsn, 1, "--concurrency", "1",
+                 log_dir=tmp_path) as procs:
+        await drain(engine, procs)
+    async with engine.connect() as conn:
+        order = [(t, p) for t, p in (await conn.execute(text(
+            "SELECT payload->>'tenant', priority FROM pgq_jobs ORDER BY started_at, id"))).all()]
+    assert order[:10] == [("A", 5)] * 10
+    assert [t for t, _ in order[10:16]] == ["B", "A"] * 3
+
+
+async def test_fairness_key_option_and_field(engine):
+    """``task.options(fairness_key=...)`` sets the key; ``fairness_key="tenant"`` on
+    the task takes the payload field's value."""
+    ids = await pgq_sa.enqueue_many(engine, [
+        flow_app.plain.options(fairness_key="tenant:7").job(n=1),
+        flow_app.fair.job(tenant="t9", n=1),
+        flow_app.fair.options(fairness_key="override").job(tenant="t9", n=2),
+        flow_app.plain.job(n=2),
+    ])
+    async with engine.connect() as conn:
+        keys = [k for (k,) in (await conn.execute(text(
+            "SELECT flow_key FROM pgq_jobs WHERE id = ANY(:ids) ORDER BY id"),
+            {"ids": ids})).all()]
+    assert keys == ["tenant:7", "t9", "override", None]
+    with pytest.raises(ValueError, match="fairness_key must be a non-empty string"):
+        flow_app.plain.options(fairness_key="")

@@ -57,12 +57,17 @@ def upgrade(op: Any, schema: str | None) -> None:
         op.f("pgq_jobs_rate_idx"), "pgq_jobs", ["rate_key", "started_at"],
         postgresql_where=sa.text("rate_key IS NOT NULL"), schema=schema,
     )
+    op.create_index(
+        op.f("pgq_jobs_flow_started_idx"), "pgq_jobs", ["flow_key", "started_at"],
+        postgresql_where=sa.text("flow_key IS NOT NULL"), schema=schema,
+    )
     op.create_table_comment("pgq_jobs", version_comment(3),
                             existing_comment=version_comment(2), schema=schema)
 
 
 def downgrade(op: Any, schema: str | None) -> None:
     """Drop the flow-control columns (queued jobs keep running, without limits)."""
+    op.drop_index("pgq_jobs_flow_started_idx", table_name="pgq_jobs", schema=schema)
     op.drop_index("pgq_jobs_rate_idx", table_name="pgq_jobs", schema=schema)
     op.drop_index("pgq_jobs_concurrency_idx", table_name="pgq_jobs", schema=schema)
     op.drop_index("pgq_jobs_flow_idx", table_name="pgq_jobs", schema=schema)

@@ -133,10 +133,12 @@ def claim_flow(tables: Tables) -> Any:
       recursive skip scan of ``pgq_jobs_flow_idx`` (one probe per key, however
       many jobs each key has);
     - ``cand``: per key of ``queues``, its first ``limit`` ready jobs in claim order
-      (priority, run_at, id), numbered by ``turn`` within the key;
-    - ``ranked``: all candidates in the order priority, turn, run_at, id (priority
-      wins; within a priority the keys take turns), numbered within each
-      concurrency key and each rate key;
+      (priority, run_at, id), numbered by ``turn`` within the key, with the key's
+      last claim (the latest ``started_at`` of its jobs);
+    - ``ranked``: all candidates in the order priority, turn, last claim (never or
+      longest ago first), run_at, id: priority wins; within a priority the keys
+      take turns, within a claim and from one claim to the next; numbered within
+      each concurrency key and each rate key;
     - ``busy``: jobs running per concurrency key; ``recent``: jobs started per rate
       key in the sliding window ``[now - rate_period, now]``;
     - a candidate is taken when its number within its concurrency key fits in
@@ -172,13 +174,17 @@ def claim_flow(tables: Tables) -> Any:
         .limit(limit)
         .lateral("head")
     )
+    claimed = jobs.alias("claimed")
+    last = (select(func.max(claimed.c.started_at))
+            .where(claimed.c.flow_key == keys.c.flow_key).scalar_subquery())
     cand = (
-        select(head)
+        select(head, last.label("last_claim"))
         .select_from(keys.join(head, true()))
         .where(keys.c.queue == func.any(bindparam("queues", type_=ARRAY(Text))))
         .cte("cand")
     )
-    turn_order = (cand.c.priority.desc(), cand.c.turn, cand.c.run_at, cand.c.id)
+    turn_order = (cand.c.priority.desc(), cand.c.turn, cand.c.last_claim.asc().nulls_first(),
+                  cand.c.run_at, cand.c.id)
     ranked = select(
         cand,
         func.row_number().over(order_by=turn_order).label("pos"),
