@@ -3,6 +3,8 @@ per key), rate limits and fairness keys, enforced inside the claim."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import text
 
@@ -10,7 +12,7 @@ import pgq_sa
 from tests.apps import flow_app
 
 from .conftest import wait_for
-from .procs import workers
+from .procs import pgq, workers
 
 pytestmark = pytest.mark.anyio
 
@@ -233,3 +235,31 @@ async def test_fairness_key_option_and_field(engine):
     assert keys == ["tenant:7", "t9", "override", None]
     with pytest.raises(ValueError, match="fairness_key must be a non-empty string"):
         flow_app.plain.options(fairness_key="")
+
+
+# -- shown by the CLI -----------------------------------------------------------------
+
+
+async def test_jobs_show_and_queues_show_limits_and_keys(engine, dsn):
+    ids = await pgq_sa.enqueue_many(engine, [
+        flow_app.per_tenant.job(tenant="t7", n=1), flow_app.per_tenant.job(tenant="t7", n=2),
+        flow_app.rated.job(n=1), flow_app.plain.job(n=1)])
+    shown = pgq("jobs", "show", str(ids[0]), dsn=dsn)
+    assert shown.returncode == 0, shown.stderr
+    assert "concurrency_key: per_tenant:t7" in shown.stdout
+    assert "concurrency_limit: 2" in shown.stdout and "rate_key" not in shown.stdout
+    plain = pgq("jobs", "show", str(ids[3]), dsn=dsn)
+    assert "flow_key" not in plain.stdout and "concurrency" not in plain.stdout
+    as_json = json.loads(pgq("jobs", "show", str(ids[2]), "--json", dsn=dsn).stdout)
+    assert (as_json["rate_key"], as_json["rate_limit"], as_json["rate_period"]) == \
+        ("rated", 10, 1)
+
+    queues = pgq("queues", dsn=dsn)
+    assert queues.returncode == 0, queues.stderr
+    lines = queues.stdout.splitlines()
+    assert any(line.split() == ["default", "per_tenant:t7", "2", "0", "2"]
+               for line in lines), queues.stdout
+    assert any(line.split() == ["default", "rated", "1", "0", "10/1s"] for line in lines)
+    [default] = json.loads(pgq("queues", "--json", dsn=dsn).stdout)
+    assert {f["flow_key"]: f["ready"] for f in default["flow_keys"]} == \
+        {"per_tenant:t7": 2, "rated": 1}

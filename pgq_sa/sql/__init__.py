@@ -114,6 +114,7 @@ class Statements:
     running = _built(inspection.running)
     workers = _built(inspection.workers)
     get_job = _built(inspection.get_job)
+    flow_keys = _built(inspection.flow_keys)
     existing_ids = _built(inspection.existing_ids)
     pending = _built(inspection.pending)
     # charts (web dashboard)

@@ -33,7 +33,7 @@ _SIMPLE = (
     "cancel_queued", "cancel_running", "retry", "prune_jobs", "prune_stats", "notify",
     "record_counts",
     "clock", "no_parallel", "window", "timings", "series", "last_errors", "queued", "running",
-    "workers", "get_job", "existing_ids", "pending",
+    "workers", "get_job", "flow_keys", "existing_ids", "pending",
     "counts_per_second", "counts_per_minute", "latency_all", "latency_queue",
     "id_bounds", "job_at", "bulk_timeout", "running_by_worker",
     "table_stats", "open_transactions", "replication_slots", "prepared_transactions",
