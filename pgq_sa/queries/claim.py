@@ -60,10 +60,16 @@ class FlowClaim(NamedTuple):
 
 def claim_flow(stmts: Statements, *, worker_id: str, queues: Sequence[str],
                entrypoints: Sequence[str], limit: int,
+               acknowledgements: Acknowledgements | None = None,
                now: datetime | None = None) -> FlowClaim:
     """Claim up to ``limit`` ready flow-controlled jobs (concurrency and rate
     limits, fairness keys) of ``entrypoints`` from ``queues`` for ``worker_id``,
-    within their limits (:func:`pgq_sa.sql.claim.claim_flow`)."""
-    return FlowClaim(stmts.flow_lock, Query(stmts.claim_flow, {
-        "worker_id": worker_id, "entrypoints": list(entrypoints), "queues": list(queues),
-        "limit": limit, "now": now}, ClaimedJob._make))
+    within their limits (:func:`pgq_sa.sql.claim.claim_flow`); with
+    ``acknowledgements``, record those outcomes in the same statement."""
+    params: dict[str, Any] = {"worker_id": worker_id, "entrypoints": list(entrypoints),
+                              "queues": list(queues), "limit": limit, "now": now}
+    if acknowledgements is None:
+        return FlowClaim(stmts.flow_lock, Query(stmts.claim_flow(), params, ClaimedJob._make))
+    params.update(acknowledgements.params)
+    return FlowClaim(stmts.flow_lock, Query(stmts.claim_flow(acknowledge=acknowledgements.form),
+                                            params, ClaimedJob._make))

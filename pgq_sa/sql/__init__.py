@@ -48,7 +48,7 @@ from . import (
     statistics,
 )
 from .claim import claim as build_claim
-from .claim import claim_and_acknowledge, claim_flow, flow_lock
+from .claim import claim_and_acknowledge, claim_flow, claim_flow_and_acknowledge, flow_lock
 from .common import CompiledStatement, ParameterError, compiled, status_in, status_is
 
 __all__ = ["CompiledStatement", "ParameterError", "Statements", "compiled", "statements_for",
@@ -73,6 +73,7 @@ class Statements:
         #: The LISTEN/NOTIFY channel of this schema.
         self.channel = tables.channel
         self._claims: dict[tuple[bool, str | None], Any] = {}
+        self._flow_claims: dict[str | None, Any] = {}
         #: ``BEGIN`` and the advisory lock every flow claim of this schema takes.
         self.flow_lock = flow_lock(tables)
 
@@ -82,8 +83,6 @@ class Statements:
     reserve_ids = _built(enqueue.reserve_ids)
     notify_queues = _built(enqueue.notify_queues)
     copy_columns = enqueue.COPY_COLUMNS
-    # the flow-controlled claim (limits, fairness keys)
-    claim_flow = _built(claim_flow)
     # acknowledge
     finish = _built(acknowledge.finish)
     finish_succeeded = _built(acknowledge.finish_succeeded)
@@ -152,6 +151,22 @@ class Statements:
                                  f"not {acknowledge!r}")
             self._claims[key] = built
         return self._claims[key]
+
+    def claim_flow(self, *, acknowledge: str | None = None) -> Any:
+        """The flow-controlled claim (limits, fairness keys; run after
+        :attr:`flow_lock`), alone or with the acknowledgement of any outcomes
+        (``"any"``) or of successes only (``"succeeded"``)."""
+        if acknowledge not in self._flow_claims:
+            if acknowledge is None:
+                built = claim_flow(self.tables)
+            elif acknowledge in ("any", "succeeded"):
+                built = claim_flow_and_acknowledge(self.tables,
+                                                   succeeded_only=acknowledge == "succeeded")
+            else:
+                raise ValueError(f"acknowledge must be None, 'any' or 'succeeded', "
+                                 f"not {acknowledge!r}")
+            self._flow_claims[acknowledge] = built
+        return self._flow_claims[acknowledge]
 
     def list_jobs(self, *, statuses: tuple[str, ...] = (), queue: bool = False,
                   entrypoint: bool = False) -> Any:

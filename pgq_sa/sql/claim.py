@@ -50,7 +50,8 @@ from ..schema import QUEUED, RUNNING, Tables
 from .acknowledge import finish, finish_succeeded
 from .common import TS, now, status_is
 
-__all__ = ["claim", "claim_and_acknowledge", "claim_flow", "flow_lock"]
+__all__ = ["claim", "claim_and_acknowledge", "claim_flow", "claim_flow_and_acknowledge",
+           "flow_lock"]
 
 #: The columns of a claimed job, in the order of :class:`pgq_sa.queries.ClaimedJob`.
 CLAIMED_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "attempts",
@@ -175,11 +176,11 @@ def claim_flow(tables: Tables) -> Any:
         .lateral("head")
     )
     claimed = jobs.alias("claimed")
-    last = (select(func.max(claimed.c.started_at))
-            .where(claimed.c.flow_key == keys.c.flow_key).scalar_subquery())
+    last = (select(func.max(claimed.c.started_at).label("last_claim"))
+            .where(claimed.c.flow_key == keys.c.flow_key).lateral("last"))
     cand = (
-        select(head, last.label("last_claim"))
-        .select_from(keys.join(head, true()))
+        select(head, last.c.last_claim)
+        .select_from(keys.join(last, true()).join(head, true()))
         .where(keys.c.queue == func.any(bindparam("queues", type_=ARRAY(Text))))
         .cte("cand")
     )
@@ -237,3 +238,11 @@ def claim_flow(tables: Tables) -> Any:
         )
         .returning(*(jobs.c[name] for name in CLAIMED_COLUMNS))
     )
+
+
+def claim_flow_and_acknowledge(tables: Tables, *, succeeded_only: bool) -> Any:
+    """:func:`claim_flow` plus the acknowledgement of earlier jobs in one statement
+    (their freed slots count from the next claim on: the statement's snapshot
+    still sees them running)."""
+    acknowledge = finish_succeeded(tables) if succeeded_only else finish(tables)
+    return claim_flow(tables).add_cte(acknowledge.cte("acked"))

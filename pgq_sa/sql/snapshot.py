@@ -29,7 +29,6 @@ _SIMPLE = (
     "insert_job_notify", "insert_jobs_notify", "reserve_ids", "notify_queues",
     "finish", "finish_succeeded", "finish_counted",
     "register_worker", "heartbeat", "delete_worker", "rescue", "reap_workers",
-    "claim_flow",
     "cancel_queued", "cancel_running", "retry", "prune_jobs", "prune_stats", "notify",
     "record_counts",
     "clock", "no_parallel", "window", "timings", "series", "last_errors", "queued", "running",
@@ -49,6 +48,9 @@ def statements(stmts: Statements | None = None) -> dict[str, Any]:
         found[prefix] = built.claim(many_queues=many)
         found[f"{prefix}_ack"] = built.claim(many_queues=many, acknowledge="any")
         found[f"{prefix}_ack_succeeded"] = built.claim(many_queues=many, acknowledge="succeeded")
+    found["claim_flow"] = built.claim_flow()
+    found["claim_flow_ack"] = built.claim_flow(acknowledge="any")
+    found["claim_flow_ack_succeeded"] = built.claim_flow(acknowledge="succeeded")
     found["list_jobs"] = built.list_jobs()
     found["list_jobs_filtered"] = built.list_jobs(statuses=("queued", "running"), queue=True,
                                               entrypoint=True)

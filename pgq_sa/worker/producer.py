@@ -26,11 +26,12 @@ log = logging.getLogger("pgq_sa.producer")
 class Producer:
     """Claim loop: wake on NOTIFY, on a freed slot, or every ``poll_interval``.
 
-    Each round claims plain jobs (one statement, which also records the outcomes
-    waiting in the buffer) and, when that leaves free capacity, flow-controlled
-    jobs (limits, fairness keys: :meth:`claim_flow`, serialized cluster-wide).  While
-    flow-controlled jobs keep coming, the two claims alternate in going first, so
-    neither kind waits for the other's backlog.  Jobs over a limit stay queued: the
+    Each round claims plain jobs (:meth:`claim`) and, when that leaves free
+    capacity, flow-controlled jobs (limits, fairness keys: :meth:`claim_flow`,
+    serialized cluster-wide), or the other way round: the kind that returned jobs
+    last goes first, the two take turns while both do, and each goes first at least
+    once per poll interval (:meth:`claim_both`).  Either statement also records the
+    outcomes waiting in the buffer.  Jobs over a limit stay queued: the
     loop waits for a notification, a freed slot (the completer pokes after writing
     outcomes when this worker runs limited tasks) or the poll interval.
 
@@ -55,8 +56,12 @@ class Producer:
         self._poll = poll_interval
         self._idle = False
         self._wake = anyio.Event()
-        self._flow_first = False
-        self._flow_at = float("-inf")
+        # which kind of claim (plain, flow-controlled) returned jobs last, and when
+        # each last ran (see claim_both)
+        self._flow_rows = False
+        self._plain_rows = True
+        self._flowed_first = False
+        self._flow_at = self._plain_at = float("-inf")
         #: Test signal: a claim statement returned (or failed).
         self.passes = Passes()
         state.claimers.append(self)
@@ -73,6 +78,11 @@ class Producer:
 
     def poke(self) -> None:
         """New work may be ready."""
+        self._plain_rows = True  # it may be plain: worth a plain claim first
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Claim again now (more of what the last claims found may be ready)."""
         self._wake.set()
 
     def released_all(self) -> None:
@@ -102,39 +112,62 @@ class Producer:
             self.passes.tick()
         if taken is not None:
             self._outcomes.written(taken)
+        self._plain_at = anyio.current_time()
+        self._plain_rows = bool(jobs)
         return jobs
 
     async def claim_flow(self, limit: int) -> list[ClaimedJob]:
-        """One transaction: take the flow lock, claim up to ``limit`` flow-controlled
-        jobs within their limits.  ``[]`` if the connection broke."""
+        """One transaction: take the flow lock, record the outcomes waiting in the
+        buffer and claim up to ``limit`` flow-controlled jobs within their limits.
+        ``[]`` if the connection broke (outcomes are kept)."""
+        taken = self._outcomes.take()
         flow = claim_flow(self._stmts, worker_id=self._worker_id, queues=self._queues,
-                          entrypoints=self._entrypoints, limit=limit)
+                          entrypoints=self._entrypoints, limit=limit,
+                          acknowledgements=None if taken is None else taken.acknowledgements)
         self._flow_at = anyio.current_time()
         try:
             rows = await self._lease.fetch_locked(flow.lock, flow.query.statement,
                                                   flow.query.params)
         except ConnectionLost:
+            if taken is not None:
+                self._outcomes.restore(taken)
             return []
+        except BaseException:
+            if taken is not None:
+                self._outcomes.restore(taken)
+            raise
         finally:
+            self._state.claimed.set()
             self.passes.tick()
-        return [flow.query.row(row) for row in rows]
+        if taken is not None:
+            self._outcomes.written(taken)
+        jobs = [flow.query.row(row) for row in rows]
+        self._flow_rows = bool(jobs)
+        return jobs
 
     async def claim_both(self, free: int) -> list[ClaimedJob]:
-        """Plain and flow-controlled jobs, up to ``free`` in all.  Flow-controlled
-        jobs go first every other round while they keep coming, and at least once
-        per poll interval (so a plain backlog never holds them back for longer)."""
-        due = self._flow_first or anyio.current_time() - self._flow_at >= self._poll
-        flow: list[ClaimedJob] = []
-        if due:
-            jobs = flow = await self.claim_flow(free)
-            if len(jobs) < free:
-                jobs = jobs + await self.claim(free - len(jobs))
+        """Plain and flow-controlled jobs, up to ``free`` in all, the kind that
+        last returned jobs first (taking turns while both do).  Each kind goes
+        first at least once per poll interval, so neither waits behind the
+        other's backlog for longer."""
+        now = anyio.current_time()
+        if now - self._flow_at >= self._poll:
+            flow_first = True
+        elif now - self._plain_at >= self._poll:
+            flow_first = False
+        elif self._flow_rows and self._plain_rows:
+            flow_first = not self._flowed_first
         else:
-            jobs = await self.claim(free)
+            flow_first = self._flow_rows
+        self._flowed_first = flow_first
+        if flow_first:
+            jobs = await self.claim_flow(free)
             if len(jobs) < free and not self._lease.failing:
-                flow = await self.claim_flow(free - len(jobs))
-                jobs = jobs + flow
-        self._flow_first = bool(flow) and not due
+                jobs = jobs + await self.claim(free - len(jobs))
+            return jobs
+        jobs = await self.claim(free)
+        if len(jobs) < free and not self._lease.failing:
+            jobs = jobs + await self.claim_flow(free - len(jobs))
         return jobs
 
     async def run(self, runners: Dispatcher[Running]) -> None:
@@ -168,7 +201,7 @@ class Producer:
             if len(jobs) == free:
                 for sibling in state.claimers:  # there may be more ready right now:
                     if sibling is not self:     # let the other claim loops join in
-                        sibling.poke()
+                        sibling.wake()
                 await anyio.lowlevel.checkpoint()
                 continue
             self._idle = True

@@ -289,7 +289,7 @@ class Worker:
         self.completer = Completer(
             leases["completer"], self.stmts,
             claim_coming=lambda: any(not p.idle for p in self.producers),
-            written=self.state.poke if limited else None)
+            written=self.state.wake if limited else None)
         outcomes = self.completer.buffer
         if cfg.stats:
             self.stats = StatsWriter(leases["maintenance"], self.stmts, shard=shard)

@@ -15,10 +15,10 @@ FROM pgq_jobs
 WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL AND (pgq_jobs.queue, pgq_jobs.flow_key) > (keys.queue, keys.flow_key) ORDER BY pgq_jobs.queue, pgq_jobs.flow_key 
  LIMIT 1) AS nxt ON true), 
 cand AS 
-(SELECT head.id AS id, head.flow_key AS flow_key, head.priority AS priority, head.run_at AS run_at, head.concurrency_key AS concurrency_key, head.concurrency_limit AS concurrency_limit, head.rate_key AS rate_key, head.rate_limit AS rate_limit, head.rate_period AS rate_period, head.turn AS turn, (SELECT max(claimed.started_at) AS max_1 
+(SELECT head.id AS id, head.flow_key AS flow_key, head.priority AS priority, head.run_at AS run_at, head.concurrency_key AS concurrency_key, head.concurrency_limit AS concurrency_limit, head.rate_key AS rate_key, head.rate_limit AS rate_limit, head.rate_period AS rate_period, head.turn AS turn, last.last_claim AS last_claim 
+FROM keys JOIN LATERAL (SELECT max(claimed.started_at) AS last_claim 
 FROM pgq_jobs AS claimed 
-WHERE claimed.flow_key = keys.flow_key) AS last_claim 
-FROM keys JOIN LATERAL (SELECT pgq_jobs.id AS id, pgq_jobs.flow_key AS flow_key, pgq_jobs.priority AS priority, pgq_jobs.run_at AS run_at, pgq_jobs.concurrency_key AS concurrency_key, pgq_jobs.concurrency_limit AS concurrency_limit, pgq_jobs.rate_key AS rate_key, pgq_jobs.rate_limit AS rate_limit, pgq_jobs.rate_period AS rate_period, row_number() OVER (ORDER BY pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id) AS turn 
+WHERE claimed.flow_key = keys.flow_key) AS last ON true JOIN LATERAL (SELECT pgq_jobs.id AS id, pgq_jobs.flow_key AS flow_key, pgq_jobs.priority AS priority, pgq_jobs.run_at AS run_at, pgq_jobs.concurrency_key AS concurrency_key, pgq_jobs.concurrency_limit AS concurrency_limit, pgq_jobs.rate_key AS rate_key, pgq_jobs.rate_limit AS rate_limit, pgq_jobs.rate_period AS rate_period, row_number() OVER (ORDER BY pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id) AS turn 
 FROM pgq_jobs 
 WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL AND pgq_jobs.queue = keys.queue AND pgq_jobs.flow_key = keys.flow_key AND pgq_jobs.entrypoint = any($4::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()) ORDER BY pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id 
  LIMIT $5::INTEGER) AS head ON true 
