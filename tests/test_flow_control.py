@@ -171,7 +171,8 @@ async def test_a_tenants_backlog_delays_another_by_one_claim_batch_at_most(engin
     await create_spans(engine)
     await pgq_sa.enqueue_many(engine, [flow_app.fair.job(tenant="A", n=i)
                                        for i in range(10_000)])
-    with workers("tests.apps.flow_app:registry", dsn, 1, "--concurrency", "8",
+    # a worker without limited tasks: its flow claims take no lock
+    with workers("tests.apps.flow_app:fair_registry", dsn, 1, "--concurrency", "8",
                  log_dir=tmp_path) as procs:
         async def draining() -> bool:
             async with engine.connect() as conn:
@@ -196,6 +197,23 @@ async def test_a_tenants_backlog_delays_another_by_one_claim_batch_at_most(engin
             "FROM pgq_jobs a, pgq_jobs b WHERE b.id = :b AND a.id <> :b"), {"b": b})).one()
     assert left > 1000  # A's backlog was still there
     assert ahead <= 8, ahead  # at most the claims in flight when B arrived
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app", ["registry", "fair_registry"])
+async def test_fairness_jobs_run_once_each_across_processes(engine, dsn, tmp_path, app):
+    """Claims of fairness keys without the flow lock (fair_registry) or with it
+    take disjoint jobs: every job runs once."""
+    await create_spans(engine)
+    await pgq_sa.enqueue_many(engine, [flow_app.fair.job(tenant=f"t{i % 10}", n=i)
+                                       for i in range(2000)])
+    with workers(f"tests.apps.flow_app:{app}", dsn, 3, "--concurrency", "8",
+                 log_dir=tmp_path) as procs:
+        await drain(engine, procs)
+    assert await statuses(engine) == {"succeeded": 2000}
+    async with engine.connect() as conn:
+        runs = (await conn.execute(text("SELECT count(*), count(DISTINCT pid) FROM spans"))).one()
+    assert runs[0] == 2000 and runs[1] >= 2
 
 
 @pytest.mark.slow

@@ -73,7 +73,7 @@ class Statements:
         #: The LISTEN/NOTIFY channel of this schema.
         self.channel = tables.channel
         self._claims: dict[tuple[bool, str | None], Any] = {}
-        self._flow_claims: dict[str | None, Any] = {}
+        self._flow_claims: dict[tuple[str | None, bool], Any] = {}
         #: ``BEGIN`` and the advisory lock every flow claim of this schema takes.
         self.flow_lock = flow_lock(tables)
 
@@ -152,21 +152,22 @@ class Statements:
             self._claims[key] = built
         return self._claims[key]
 
-    def claim_flow(self, *, acknowledge: str | None = None) -> Any:
-        """The flow-controlled claim (limits, fairness keys; run after
-        :attr:`flow_lock`), alone or with the acknowledgement of any outcomes
-        (``"any"``) or of successes only (``"succeeded"``)."""
-        if acknowledge not in self._flow_claims:
+    def claim_flow(self, *, acknowledge: str | None = None, limited: bool = True) -> Any:
+        """The flow-controlled claim (fairness keys; with ``limited``, limits too,
+        run after :attr:`flow_lock`), alone or with the acknowledgement of any
+        outcomes (``"any"``) or of successes only (``"succeeded"``)."""
+        key = (acknowledge, limited)
+        if key not in self._flow_claims:
             if acknowledge is None:
-                built = claim_flow(self.tables)
+                built = claim_flow(self.tables, limited=limited)
             elif acknowledge in ("any", "succeeded"):
-                built = claim_flow_and_acknowledge(self.tables,
-                                                   succeeded_only=acknowledge == "succeeded")
+                built = claim_flow_and_acknowledge(
+                    self.tables, succeeded_only=acknowledge == "succeeded", limited=limited)
             else:
                 raise ValueError(f"acknowledge must be None, 'any' or 'succeeded', "
                                  f"not {acknowledge!r}")
-            self._flow_claims[acknowledge] = built
-        return self._flow_claims[acknowledge]
+            self._flow_claims[key] = built
+        return self._flow_claims[key]
 
     def list_jobs(self, *, statuses: tuple[str, ...] = (), queue: bool = False,
                   entrypoint: bool = False) -> Any:

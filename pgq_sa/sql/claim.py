@@ -124,17 +124,22 @@ def flow_lock(tables: Tables) -> str:
     return f"BEGIN; SELECT pg_advisory_xact_lock(1885826401, {int(key)})"
 
 
-def claim_flow(tables: Tables) -> Any:
+def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
     """Claim up to ``limit`` ready flow-controlled jobs of ``entrypoints`` from
     ``queues`` for ``worker_id``, within their limits, rotating between flow keys.
 
-    Run after :func:`flow_lock`, in the same transaction.  Steps:
+    ``limited``: run after :func:`flow_lock`, in the same transaction, and claim
+    jobs with limits too; else jobs with a fairness key only (no limit: any
+    number of claims may run at once, without the lock, in one round trip).
+
+    Steps:
 
     - ``keys``: the distinct ``(queue, flow_key)`` of queued flow jobs, by a
       recursive skip scan of ``pgq_jobs_flow_idx`` (one probe per key, however
       many jobs each key has);
-    - ``cand``: per key of ``queues``, its first ``limit`` ready jobs in claim order
-      (priority, run_at, id), numbered by ``turn`` within the key, with the key's
+    - ``cand``: per key of ``queues``, its first ready jobs in claim order
+      (priority, run_at, id), its share of ``limit`` (``ceil(limit / keys)``, at
+      least one), numbered by ``turn`` within the key, with the key's
       last claim (the latest ``started_at`` of its jobs);
     - ``ranked``: all candidates in the order priority, turn, last claim (never or
       longest ago first), run_at, id: priority wins; within a priority the keys
@@ -163,18 +168,34 @@ def claim_flow(tables: Tables) -> Any:
     keys = keys.union_all(select(step.c.queue, step.c.flow_key)
                           .select_from(keys.join(step, true())))
 
+    # Each key offers its share of the claim (at least one job): with k keys, the
+    # first ceil(limit / k) jobs of each.  A claim left short (a key with fewer
+    # jobs, or over its limit) is followed by another (see Producer.run).
+    nkeys = (select(func.greatest(func.count(), _ONE))
+             .where(keys.c.queue == func.any(bindparam("queues", type_=ARRAY(Text))))
+             .scalar_subquery())
+    share = (limit + nkeys - _ONE).self_group().op("/", return_type=Integer)(nkeys)  # ceil
     order = (c.priority.desc(), c.run_at, c.id)
-    head = (
+    # the head of each key, its rows locked (SKIP LOCKED: claims without the flow
+    # lock, of jobs without limits, take disjoint rows), then numbered
+    locked_head = (
         select(c.id, c.flow_key, c.priority, c.run_at, c.concurrency_key, c.concurrency_limit,
-               c.rate_key, c.rate_limit, c.rate_period,
-               func.row_number().over(order_by=order).label("turn"))
+               c.rate_key, c.rate_limit, c.rate_period)
         .where(flow_queued, c.queue == keys.c.queue, c.flow_key == keys.c.flow_key,
                c.entrypoint == func.any(bindparam("entrypoints", type_=ARRAY(Text))),
-               c.run_at <= at)
+               c.run_at <= at,
+               *(() if limited else (c.concurrency_key.is_(None), c.rate_key.is_(None))))
         .order_by(*order)
-        .limit(limit)
-        .lateral("head")
+        .limit(share)
+        .with_for_update(skip_locked=True)
+        .correlate(keys)
+        .subquery("locked_head")
     )
+    h = locked_head.c
+    head = select(
+        locked_head,
+        func.row_number().over(order_by=(h.priority.desc(), h.run_at, h.id)).label("turn"),
+    ).lateral("head")
     claimed = jobs.alias("claimed")
     last = (select(func.max(claimed.c.started_at).label("last_claim"))
             .where(claimed.c.flow_key == keys.c.flow_key).lateral("last"))
@@ -240,9 +261,10 @@ def claim_flow(tables: Tables) -> Any:
     )
 
 
-def claim_flow_and_acknowledge(tables: Tables, *, succeeded_only: bool) -> Any:
+def claim_flow_and_acknowledge(tables: Tables, *, succeeded_only: bool,
+                               limited: bool = True) -> Any:
     """:func:`claim_flow` plus the acknowledgement of earlier jobs in one statement
     (their freed slots count from the next claim on: the statement's snapshot
     still sees them running)."""
     acknowledge = finish_succeeded(tables) if succeeded_only else finish(tables)
-    return claim_flow(tables).add_cte(acknowledge.cte("acked"))
+    return claim_flow(tables, limited=limited).add_cte(acknowledge.cte("acked"))

@@ -48,9 +48,11 @@ def statements(stmts: Statements | None = None) -> dict[str, Any]:
         found[prefix] = built.claim(many_queues=many)
         found[f"{prefix}_ack"] = built.claim(many_queues=many, acknowledge="any")
         found[f"{prefix}_ack_succeeded"] = built.claim(many_queues=many, acknowledge="succeeded")
-    found["claim_flow"] = built.claim_flow()
-    found["claim_flow_ack"] = built.claim_flow(acknowledge="any")
-    found["claim_flow_ack_succeeded"] = built.claim_flow(acknowledge="succeeded")
+    for limited, prefix in ((True, "claim_flow"), (False, "claim_flow_fair")):
+        found[prefix] = built.claim_flow(limited=limited)
+        found[f"{prefix}_ack"] = built.claim_flow(acknowledge="any", limited=limited)
+        found[f"{prefix}_ack_succeeded"] = built.claim_flow(acknowledge="succeeded",
+                                                            limited=limited)
     found["list_jobs"] = built.list_jobs()
     found["list_jobs_filtered"] = built.list_jobs(statuses=("queued", "running"), queue=True,
                                               entrypoint=True)

@@ -43,7 +43,8 @@ class Producer:
 
     def __init__(self, lease: Lease, stmts: Statements, state: WorkerState, executor: Executor,
                  outcomes: OutcomeBuffer, *, share: Share, worker_id: str,
-                 queues: list[str], entrypoints: list[str], poll_interval: float) -> None:
+                 queues: list[str], entrypoints: list[str], poll_interval: float,
+                 limited: bool = True) -> None:
         self._lease = lease
         self._stmts = stmts
         self._state = state
@@ -61,7 +62,10 @@ class Producer:
         self._flow_rows = False
         self._plain_rows = True
         self._flowed_first = False
-        self._flow_at = self._plain_at = float("-inf")
+        self._flow_more = False
+        self._flow_at = self._plain_at = self._limited_at = float("-inf")
+        #: The worker runs tasks with limits: every flow claim takes the flow lock.
+        self._limited = limited
         #: Test signal: a claim statement returned (or failed).
         self.passes = Passes()
         state.claimers.append(self)
@@ -121,13 +125,24 @@ class Producer:
         buffer and claim up to ``limit`` flow-controlled jobs within their limits.
         ``[]`` if the connection broke (outcomes are kept)."""
         taken = self._outcomes.take()
+        now = self._flow_at = anyio.current_time()
+        # jobs with limits need the flow lock: every claim when this worker runs
+        # limited tasks, else once per poll interval (jobs enqueued with limits by
+        # other code); jobs with a fairness key only are claimed without it
+        limited = self._limited or now - self._limited_at >= self._poll
+        if limited:
+            self._limited_at = now
         flow = claim_flow(self._stmts, worker_id=self._worker_id, queues=self._queues,
                           entrypoints=self._entrypoints, limit=limit,
-                          acknowledgements=None if taken is None else taken.acknowledgements)
-        self._flow_at = anyio.current_time()
+                          acknowledgements=None if taken is None else taken.acknowledgements,
+                          limited=limited)
         try:
-            rows = await self._lease.fetch_locked(flow.lock, flow.query.statement,
-                                                  flow.query.params)
+            if flow.lock is None:
+                rows = await self._lease.fetch(flow.query.statement, flow.query.params,
+                                               retry=False)
+            else:
+                rows = await self._lease.fetch_locked(flow.lock, flow.query.statement,
+                                                      flow.query.params)
         except ConnectionLost:
             if taken is not None:
                 self._outcomes.restore(taken)
@@ -143,6 +158,8 @@ class Producer:
             self._outcomes.written(taken)
         jobs = [flow.query.row(row) for row in rows]
         self._flow_rows = bool(jobs)
+        # each key offers only its share of a claim: a short one may leave more
+        self._flow_more = 0 < len(jobs) < limit
         return jobs
 
     async def claim_both(self, free: int) -> list[ClaimedJob]:
@@ -160,6 +177,7 @@ class Producer:
         else:
             flow_first = self._flow_rows
         self._flowed_first = flow_first
+        self._flow_more = False
         if flow_first:
             jobs = await self.claim_flow(free)
             if len(jobs) < free and not self._lease.failing:
@@ -198,7 +216,7 @@ class Producer:
                     runners.put(entry)
             if not jobs and self._lease.failing:
                 continue  # the connection broke (the lease backed off): poll at once
-            if len(jobs) == free:
+            if len(jobs) == free or self._flow_more:
                 for sibling in state.claimers:  # there may be more ready right now:
                     if sibling is not self:     # let the other claim loops join in
                         sibling.wake()

@@ -302,7 +302,7 @@ class Worker:
             Producer(leases[f"producer{i}"], self.stmts, self.state, executor, outcomes,
                      share=self.state.capacity.share(size), worker_id=self.id,
                      queues=self.queues, entrypoints=self.entrypoints,
-                     poll_interval=cfg.poll_interval)
+                     poll_interval=cfg.poll_interval, limited=limited)
             for i, size in enumerate(sizes)
         ]
         self.heartbeat = Heartbeat(

@@ -54,3 +54,12 @@ async def fair(ctx: pgq_sa.JobContext, tenant: str, n: int) -> None:
 @registry.task(max_attempts=1)
 async def plain(ctx: pgq_sa.JobContext, n: int) -> None:
     await record(ctx, "plain", 0.0)
+
+
+#: Fairness keys only (no limits): its workers claim without the flow lock.
+fair_registry = pgq_sa.Registry()
+
+
+@fair_registry.task(name="fair", fairness_key="tenant", max_attempts=1)
+async def fair_only(ctx: pgq_sa.JobContext, tenant: str, n: int) -> None:
+    await record(ctx, tenant, 0.0)

@@ -28,10 +28,15 @@ cand AS
 (SELECT head.id AS id, head.flow_key AS flow_key, head.priority AS priority, head.run_at AS run_at, head.concurrency_key AS concurrency_key, head.concurrency_limit AS concurrency_limit, head.rate_key AS rate_key, head.rate_limit AS rate_limit, head.rate_period AS rate_period, head.turn AS turn, last.last_claim AS last_claim 
 FROM keys JOIN LATERAL (SELECT max(claimed.started_at) AS last_claim 
 FROM pgq_jobs AS claimed 
-WHERE claimed.flow_key = keys.flow_key) AS last ON true JOIN LATERAL (SELECT pgq_jobs.id AS id, pgq_jobs.flow_key AS flow_key, pgq_jobs.priority AS priority, pgq_jobs.run_at AS run_at, pgq_jobs.concurrency_key AS concurrency_key, pgq_jobs.concurrency_limit AS concurrency_limit, pgq_jobs.rate_key AS rate_key, pgq_jobs.rate_limit AS rate_limit, pgq_jobs.rate_period AS rate_period, row_number() OVER (ORDER BY pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id) AS turn 
+WHERE claimed.flow_key = keys.flow_key) AS last ON true JOIN LATERAL (SELECT locked_head.id AS id, locked_head.flow_key AS flow_key, locked_head.priority AS priority, locked_head.run_at AS run_at, locked_head.concurrency_key AS concurrency_key, locked_head.concurrency_limit AS concurrency_limit, locked_head.rate_key AS rate_key, locked_head.rate_limit AS rate_limit, locked_head.rate_period AS rate_period, row_number() OVER (ORDER BY locked_head.priority DESC, locked_head.run_at, locked_head.id) AS turn 
+FROM (SELECT pgq_jobs.id AS id, pgq_jobs.flow_key AS flow_key, pgq_jobs.priority AS priority, pgq_jobs.run_at AS run_at, pgq_jobs.concurrency_key AS concurrency_key, pgq_jobs.concurrency_limit AS concurrency_limit, pgq_jobs.rate_key AS rate_key, pgq_jobs.rate_limit AS rate_limit, pgq_jobs.rate_period AS rate_period 
 FROM pgq_jobs 
 WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL AND pgq_jobs.queue = keys.queue AND pgq_jobs.flow_key = keys.flow_key AND pgq_jobs.entrypoint = any($12::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()) ORDER BY pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id 
- LIMIT $13::INTEGER) AS head ON true 
+ LIMIT (($13::INTEGER + (SELECT greatest(count(*), 1) AS greatest_1 
+FROM keys 
+WHERE keys.queue = any($14::TEXT[]))) - 1) / (SELECT greatest(count(*), 1) AS greatest_1 
+FROM keys 
+WHERE keys.queue = any($14::TEXT[])) FOR UPDATE SKIP LOCKED) AS locked_head) AS head ON true 
 WHERE keys.queue = any($14::TEXT[])), 
 ranked AS 
 (SELECT cand.id AS id, cand.flow_key AS flow_key, cand.priority AS priority, cand.run_at AS run_at, cand.concurrency_key AS concurrency_key, cand.concurrency_limit AS concurrency_limit, cand.rate_key AS rate_key, cand.rate_limit AS rate_limit, cand.rate_period AS rate_period, cand.turn AS turn, cand.last_claim AS last_claim, row_number() OVER (ORDER BY cand.priority DESC, cand.turn, cand.last_claim ASC NULLS FIRST, cand.run_at, cand.id) AS pos, row_number() OVER (PARTITION BY cand.concurrency_key ORDER BY cand.priority DESC, cand.turn, cand.last_claim ASC NULLS FIRST, cand.run_at, cand.id) AS crank, row_number() OVER (PARTITION BY cand.rate_key ORDER BY cand.priority DESC, cand.turn, cand.last_claim ASC NULLS FIRST, cand.run_at, cand.id) AS rrank 
