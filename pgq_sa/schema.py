@@ -118,6 +118,8 @@ class Tables:
     #: Per-second and per-minute outcome counts (see :mod:`pgq_sa.sql.statistics`),
     #: written by the statements that record outcomes.
     stats: Table
+    #: Starts per rate key in its current fixed window (see :mod:`pgq_sa.sql.claim`).
+    rates: Table
 
     @property
     def channel(self) -> str:
@@ -218,13 +220,6 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         jobs.c.started_at,
         postgresql_where=text("flow_key IS NOT NULL"),
     )
-    # Jobs started per rate key within a window.
-    Index(
-        "pgq_jobs_rate_idx",
-        jobs.c.rate_key,
-        jobs.c.started_at,
-        postgresql_where=text("rate_key IS NOT NULL"),
-    )
     # Heartbeats, rescue and shutdown: only running rows (a handful at any time).
     Index(
         "pgq_jobs_running_idx",
@@ -271,7 +266,18 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         CheckConstraint("span > 0", name="span"),
         schema=schema,
     )
-    return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers, stats=stats)
+    rates = Table(
+        "pgq_rates",
+        target,
+        # One row per rate key: the window it last counted in and the jobs started
+        # there (a new window starts the count again).
+        Column("key", Text, primary_key=True),
+        Column("window_start", _TS, nullable=False),
+        Column("count", Integer, nullable=False),
+        schema=schema,
+    )
+    return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers, stats=stats,
+                  rates=rates)
 
 
 #: pgq-sa's own ``MetaData``, with :data:`NAMING_CONVENTION`.

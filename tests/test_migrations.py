@@ -54,7 +54,7 @@ def diff(url: str, metadata: MetaData, schema: str | None = None) -> list:
         eng.dispose()
 
 
-ALL = {"pgq_jobs", "pgq_workers", "pgq_stats"}
+ALL = {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_rates"}
 
 #: Every property of pgq-sa's tables the catalog knows: columns (type, nullability,
 #: default, identity), constraints, indexes, storage options and comments.

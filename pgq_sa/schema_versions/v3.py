@@ -3,7 +3,8 @@
 Columns a job carries from its enqueue so that any worker enforces them inside
 the claim (see :mod:`pgq_sa.sql.claim`): a global concurrency limit
 (``concurrency_key``, ``concurrency_limit``), a rate limit (``rate_key``,
-``rate_limit`` per ``rate_period`` seconds) and ``flow_key``, the group the claim
+``rate_limit`` per ``rate_period`` seconds, counted in the new table
+``pgq_rates``) and ``flow_key``, the group the claim
 rotates between (the fairness key, else the concurrency or rate key).  A job with a
 ``flow_key`` is claimed by the flow-controlled claim; the plain claim's partial
 index leaves it out.
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 from .comment import version_comment
 
@@ -53,9 +55,13 @@ def upgrade(op: Any, schema: str | None) -> None:
         postgresql_where=sa.text("status = 'running' AND concurrency_key IS NOT NULL"),
         schema=schema,
     )
-    op.create_index(
-        op.f("pgq_jobs_rate_idx"), "pgq_jobs", ["rate_key", "started_at"],
-        postgresql_where=sa.text("rate_key IS NOT NULL"), schema=schema,
+    op.create_table(
+        "pgq_rates",
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("window_start", postgresql.TIMESTAMP(timezone=True), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_pgq_rates")),
+        schema=schema,
     )
     op.create_index(
         op.f("pgq_jobs_flow_started_idx"), "pgq_jobs", ["flow_key", "started_at"],
@@ -68,7 +74,7 @@ def upgrade(op: Any, schema: str | None) -> None:
 def downgrade(op: Any, schema: str | None) -> None:
     """Drop the flow-control columns (queued jobs keep running, without limits)."""
     op.drop_index("pgq_jobs_flow_started_idx", table_name="pgq_jobs", schema=schema)
-    op.drop_index("pgq_jobs_rate_idx", table_name="pgq_jobs", schema=schema)
+    op.drop_table("pgq_rates", schema=schema)
     op.drop_index("pgq_jobs_concurrency_idx", table_name="pgq_jobs", schema=schema)
     op.drop_index("pgq_jobs_flow_idx", table_name="pgq_jobs", schema=schema)
     op.drop_index("pgq_jobs_dequeue_idx", table_name="pgq_jobs", schema=schema)

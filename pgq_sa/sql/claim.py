@@ -20,8 +20,9 @@ index holds only ``flow_key IS NULL``) and claimed by their own statement, run i
 a transaction after :func:`flow_lock` (one transaction-level advisory lock per
 schema): flow claims take turns across every worker and host, and each one's
 snapshot, taken after the lock, sees every earlier flow claim committed.  Counting
-the running jobs of a concurrency key, or the jobs of a rate key started within
-the window, is therefore exact: no two claims can both take the last slot.  The
+the running jobs of a concurrency key, or the jobs of a rate key started in its
+window (``pgq_rates``), is therefore exact: no two claims can both take the last
+slot.  The
 plain claim never waits for that lock.
 """
 
@@ -31,11 +32,14 @@ import zlib
 from typing import Any
 
 from sqlalchemy import (
+    Double,
     Integer,
-    Interval,
     Text,
     and_,
     bindparam,
+    case,
+    cast,
+    extract,
     func,
     literal_column,
     or_,
@@ -44,7 +48,7 @@ from sqlalchemy import (
     tuple_,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 
 from ..schema import QUEUED, RUNNING, Tables
 from .acknowledge import finish, finish_succeeded
@@ -113,7 +117,6 @@ def claim_and_acknowledge(tables: Tables, *, many_queues: bool, succeeded_only: 
 
 _ONE = literal_column("1", Integer)
 _ZERO = literal_column("0", Integer)
-_SECOND = literal_column("interval '1 second'", Interval)
 
 
 def flow_lock(tables: Tables) -> str:
@@ -146,10 +149,12 @@ def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
       take turns, within a claim and from one claim to the next; numbered within
       each concurrency key and each rate key;
     - ``busy``: jobs running per concurrency key; ``recent``: jobs started per rate
-      key in the sliding window ``[now - rate_period, now]``;
+      key in its current fixed window (``rate_period`` seconds aligned to the Unix
+      epoch), from ``pgq_rates``;
     - a candidate is taken when its number within its concurrency key fits in
       ``concurrency_limit - busy`` and its number within its rate key fits in
-      ``rate_limit - recent``; the first ``limit`` of those are claimed.
+      ``rate_limit - recent``; the first ``limit`` of those are claimed, and
+      ``counted`` adds them to their rate key's window in ``pgq_rates``.
 
     The time is ``statement_timestamp()`` (taken after the lock), not the
     transaction's start, so that the claims of a rate key start in order."""
@@ -196,9 +201,9 @@ def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
         locked_head,
         func.row_number().over(order_by=(h.priority.desc(), h.run_at, h.id)).label("turn"),
     ).lateral("head")
-    claimed = jobs.alias("claimed")
-    last = (select(func.max(claimed.c.started_at).label("last_claim"))
-            .where(claimed.c.flow_key == keys.c.flow_key).lateral("last"))
+    before = jobs.alias("before")
+    last = (select(func.max(before.c.started_at).label("last_claim"))
+            .where(before.c.flow_key == keys.c.flow_key).lateral("last"))
     cand = (
         select(head, last.c.last_claim)
         .select_from(keys.join(last, true()).join(head, true()))
@@ -225,13 +230,18 @@ def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
     )
     rates = (select(cand.c.rate_key, cand.c.rate_period).where(cand.c.rate_key.isnot(None))
              .distinct().cte("rates"))
-    started = jobs.alias("started")
+    # the fixed window of each rate key (aligned to the epoch) and the jobs started
+    # in it so far (pgq_rates keeps one row per key: its last window and count)
+    counts = tables.rates
+    window = func.to_timestamp(cast(
+        func.floor(extract("epoch", at) / rates.c.rate_period) * rates.c.rate_period, Double))
     recent = select(
         rates.c.rate_key,
-        select(func.count()).where(
-            started.c.rate_key == rates.c.rate_key,
-            started.c.started_at >= at - rates.c.rate_period * _SECOND,
-        ).scalar_subquery().label("n"),
+        window.label("window_start"),
+        func.coalesce(
+            select(counts.c.count).where(counts.c.key == rates.c.rate_key,
+                                         counts.c.window_start == window).scalar_subquery(),
+            _ZERO).label("n"),
     ).cte("recent")
     taken = (
         select(ranked.c.id)
@@ -246,7 +256,7 @@ def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
         .order_by(ranked.c.pos)
         .limit(limit)
     )
-    return (
+    claimed = (
         update(jobs)
         .where(jobs.c.id == func.any(func.array(taken.scalar_subquery())),
                status_is(jobs.c.status, QUEUED))
@@ -257,8 +267,24 @@ def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
             heartbeat_at=at,
             worker_id=bindparam("worker_id", type_=Text),
         )
-        .returning(*(jobs.c[name] for name in CLAIMED_COLUMNS))
+        .returning(*(jobs.c[name] for name in CLAIMED_COLUMNS), jobs.c.rate_key)
+        .cte("claimed")
     )
+    # count what this claim started into each rate key's window
+    new = (
+        select(claimed.c.rate_key, recent.c.window_start, func.count())
+        .select_from(claimed.join(recent, recent.c.rate_key == claimed.c.rate_key))
+        .group_by(claimed.c.rate_key, recent.c.window_start)
+    )
+    upsert = insert(counts).from_select(["key", "window_start", "count"], new)
+    counted = upsert.on_conflict_do_update(
+        index_elements=[counts.c.key],
+        set_={"window_start": upsert.excluded.window_start,
+              "count": case((counts.c.window_start == upsert.excluded.window_start,
+                             counts.c.count + upsert.excluded["count"]),
+                            else_=upsert.excluded["count"])},
+    ).cte("counted")
+    return select(*(claimed.c[name] for name in CLAIMED_COLUMNS)).add_cte(counted)
 
 
 def claim_flow_and_acknowledge(tables: Tables, *, succeeded_only: bool,
