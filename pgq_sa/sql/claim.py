@@ -212,6 +212,22 @@ def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
     )
     turn_order = (cand.c.priority.desc(), cand.c.turn, cand.c.last_claim.asc().nulls_first(),
                   cand.c.run_at, cand.c.id)
+    claim_values = {
+        "status": literal_column(f"'{RUNNING}'"),
+        "attempts": jobs.c.attempts + 1,
+        "started_at": at,
+        "heartbeat_at": at,
+        "worker_id": bindparam("worker_id", type_=Text),
+    }
+    if not limited:  # fairness keys only: the first ``limit`` in turn order
+        first = select(cand.c.id).order_by(*turn_order).limit(limit)
+        return (
+            update(jobs)
+            .where(jobs.c.id == func.any(func.array(first.scalar_subquery())),
+                   status_is(jobs.c.status, QUEUED))
+            .values(**claim_values)
+            .returning(*(jobs.c[name] for name in CLAIMED_COLUMNS))
+        )
     ranked = select(
         cand,
         func.row_number().over(order_by=turn_order).label("pos"),
@@ -260,13 +276,7 @@ def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
         update(jobs)
         .where(jobs.c.id == func.any(func.array(taken.scalar_subquery())),
                status_is(jobs.c.status, QUEUED))
-        .values(
-            status=literal_column(f"'{RUNNING}'"),
-            attempts=jobs.c.attempts + 1,
-            started_at=at,
-            heartbeat_at=at,
-            worker_id=bindparam("worker_id", type_=Text),
-        )
+        .values(**claim_values)
         .returning(*(jobs.c[name] for name in CLAIMED_COLUMNS), jobs.c.rate_key)
         .cte("claimed")
     )

@@ -27,32 +27,7 @@ FROM keys
 WHERE keys.queue = any($6::TEXT[]))) - 1) / (SELECT greatest(count(*), 1) AS greatest_1 
 FROM keys 
 WHERE keys.queue = any($6::TEXT[])) FOR UPDATE SKIP LOCKED) AS locked_head) AS head ON true 
-WHERE keys.queue = any($6::TEXT[])), 
-ranked AS 
-(SELECT cand.id AS id, cand.flow_key AS flow_key, cand.priority AS priority, cand.run_at AS run_at, cand.concurrency_key AS concurrency_key, cand.concurrency_limit AS concurrency_limit, cand.rate_key AS rate_key, cand.rate_limit AS rate_limit, cand.rate_period AS rate_period, cand.turn AS turn, cand.last_claim AS last_claim, row_number() OVER (ORDER BY cand.priority DESC, cand.turn, cand.last_claim ASC NULLS FIRST, cand.run_at, cand.id) AS pos, row_number() OVER (PARTITION BY cand.concurrency_key ORDER BY cand.priority DESC, cand.turn, cand.last_claim ASC NULLS FIRST, cand.run_at, cand.id) AS crank, row_number() OVER (PARTITION BY cand.rate_key ORDER BY cand.priority DESC, cand.turn, cand.last_claim ASC NULLS FIRST, cand.run_at, cand.id) AS rrank 
-FROM cand), 
-busy AS 
-(SELECT running.concurrency_key AS concurrency_key, count(*) AS n 
-FROM pgq_jobs AS running 
-WHERE running.status = 'running' AND running.concurrency_key IS NOT NULL AND running.concurrency_key IN (SELECT cand.concurrency_key 
-FROM cand 
-WHERE cand.concurrency_key IS NOT NULL) GROUP BY running.concurrency_key), 
-rates AS 
-(SELECT DISTINCT cand.rate_key AS rate_key, cand.rate_period AS rate_period 
-FROM cand 
-WHERE cand.rate_key IS NOT NULL), 
-recent AS 
-(SELECT rates.rate_key AS rate_key, to_timestamp(CAST(floor(EXTRACT(epoch FROM coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp())) / CAST(rates.rate_period AS NUMERIC)) * rates.rate_period AS DOUBLE PRECISION)) AS window_start, coalesce((SELECT pgq_rates.count 
-FROM pgq_rates 
-WHERE pgq_rates.key = rates.rate_key AND pgq_rates.window_start = to_timestamp(CAST(floor(EXTRACT(epoch FROM coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp())) / CAST(rates.rate_period AS NUMERIC)) * rates.rate_period AS DOUBLE PRECISION))), 0) AS n 
-FROM rates), 
-claimed AS 
-(UPDATE pgq_jobs SET status='running', attempts=(pgq_jobs.attempts + $1::INTEGER), started_at=coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()), heartbeat_at=coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()), worker_id=$3::VARCHAR WHERE pgq_jobs.id = any(array((SELECT ranked.id 
-FROM ranked LEFT OUTER JOIN busy ON busy.concurrency_key = ranked.concurrency_key LEFT OUTER JOIN recent ON recent.rate_key = ranked.rate_key 
-WHERE (ranked.concurrency_key IS NULL OR ranked.crank <= ranked.concurrency_limit - coalesce(busy.n, 0)) AND (ranked.rate_key IS NULL OR ranked.rrank <= ranked.rate_limit - coalesce(recent.n, 0)) ORDER BY ranked.pos 
- LIMIT $5::INTEGER))) AND pgq_jobs.status = 'queued' RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint, pgq_jobs.payload, pgq_jobs.priority, pgq_jobs.attempts, pgq_jobs.max_attempts, pgq_jobs.created_at, pgq_jobs.run_at, pgq_jobs.started_at, pgq_jobs.rate_key), 
-counted AS 
-(INSERT INTO pgq_rates (key, window_start, count) SELECT claimed.rate_key AS rate_key, recent.window_start AS window_start, count(*) AS count_1 
-FROM claimed JOIN recent ON recent.rate_key = claimed.rate_key GROUP BY claimed.rate_key, recent.window_start ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start, count = CASE WHEN (pgq_rates.window_start = excluded.window_start) THEN pgq_rates.count + excluded.count ELSE excluded.count END)
- SELECT claimed.id, claimed.queue, claimed.entrypoint, claimed.payload, claimed.priority, claimed.attempts, claimed.max_attempts, claimed.created_at, claimed.run_at, claimed.started_at 
-FROM claimed
+WHERE keys.queue = any($6::TEXT[]))
+ UPDATE pgq_jobs SET status='running', attempts=(pgq_jobs.attempts + $1::INTEGER), started_at=coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()), heartbeat_at=coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()), worker_id=$3::VARCHAR WHERE pgq_jobs.id = any(array((SELECT cand.id 
+FROM cand ORDER BY cand.priority DESC, cand.turn, cand.last_claim ASC NULLS FIRST, cand.run_at, cand.id 
+ LIMIT $5::INTEGER))) AND pgq_jobs.status = 'queued' RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint, pgq_jobs.payload, pgq_jobs.priority, pgq_jobs.attempts, pgq_jobs.max_attempts, pgq_jobs.created_at, pgq_jobs.run_at, pgq_jobs.started_at
