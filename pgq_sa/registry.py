@@ -109,7 +109,7 @@ class Task(Generic[P, R]):
     #: the payload field ``concurrency_key`` if set).
     concurrency_limit: int | None = None
     concurrency_key: str | None = None
-    #: At most ``rate_limit`` (``"100/m"``) jobs start per sliding window, cluster-wide
+    #: At most ``rate_limit`` (``"100/m"``) jobs start per fixed window, cluster-wide
     #: (per value of the payload field ``rate_key`` if set).
     rate_limit: str | None = None
     rate_key: str | None = None
@@ -426,7 +426,7 @@ class Registry:
         Flow control (:doc:`flow-control`), enforced by every worker inside the claim:
         ``concurrency_limit`` jobs at most running at once (per value of the payload
         field ``concurrency_key``), ``rate_limit`` (``"100/s"``, ``"100/m"``,
-        ``"100/h"``) starts per sliding window (per value of ``rate_key``), and
+        ``"100/h"``) starts per fixed window (per value of ``rate_key``), and
         ``fairness_key``, a payload field whose values claims rotate between.
         """
         if max_attempts < 1:
