@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -153,19 +154,25 @@ def last_errors(tables: Tables) -> Any:
 
 def queued(tables: Tables) -> Any:
     """Queued jobs per (queue, entrypoint): ready, scheduled, the oldest ready
-    ``run_at`` (through the partial dequeue index)."""
+    ``run_at`` (plain jobs through the partial dequeue index, flow-controlled ones
+    through the flow index: each part repeats its index's predicate)."""
     jobs = tables.jobs
     at = now()
-    ready = jobs.c.run_at <= at
+    parts = [
+        select(jobs.c.queue, jobs.c.entrypoint, jobs.c.run_at)
+        .where(status_is(jobs.c.status, QUEUED), flow)
+        for flow in (jobs.c.flow_key.is_(None), jobs.c.flow_key.isnot(None))
+    ]
+    rows = union_all(*parts).subquery("q")
+    ready = rows.c.run_at <= at
     return (
         select(
-            jobs.c.queue, jobs.c.entrypoint,
+            rows.c.queue, rows.c.entrypoint,
             func.count().filter(ready).label("ready"),
-            func.count().filter(jobs.c.run_at > at).label("scheduled"),
-            func.min(jobs.c.run_at).filter(ready).label("oldest_ready"),
+            func.count().filter(rows.c.run_at > at).label("scheduled"),
+            func.min(rows.c.run_at).filter(ready).label("oldest_ready"),
         )
-        .where(status_is(jobs.c.status, QUEUED))
-        .group_by(jobs.c.queue, jobs.c.entrypoint)
+        .group_by(rows.c.queue, rows.c.entrypoint)
     )
 
 
