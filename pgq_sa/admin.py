@@ -27,10 +27,10 @@ from .schema import tables_for
 from .sql import Statements, statements_for
 from .target import AsyncTarget, SyncTarget, connection, connection_sync
 
-__all__ = ["CancelResult", "QueueState", "cancel", "cancel_sync", "get_dependencies", "get_job",
-           "job_to_dict", "missing", "pause_queue", "pause_queue_sync", "paused_queues", "prune",
-           "resume_queue", "resume_queue_sync", "retry", "retry_sync", "run_schedule",
-           "schedules"]
+__all__ = ["CancelResult", "QueueState", "cancel", "cancel_sync", "flow_keys", "get_dependencies",
+           "get_job", "job_to_dict", "missing", "pause_queue", "pause_queue_sync",
+           "paused_queues", "prune", "resume_queue", "resume_queue_sync", "retry", "retry_sync",
+           "run_schedule", "schedules"]
 
 Target = AsyncTarget
 
@@ -72,6 +72,15 @@ async def get_job(target: Target, job_id: int, *, schema: str | None = None
     async with connection(target, schema=schema, what="get_job") as conn:
         rows = await execute(conn, inspect.get_job(_stmts(schema), job_id=job_id))
     return job_to_dict(rows[0]) if rows else None
+
+
+async def flow_keys(target: Target, *, schema: str | None = None, limit: int = 20,
+                    now: datetime | None = None) -> list[dict[str, Any]]:
+    """Flow-controlled jobs (limits, fairness keys) per queue and flow key: ready
+    and running counts and the limits, the keys with the most ready jobs first."""
+    async with connection(target, schema=schema, what="flow_keys") as conn:
+        rows = await execute(conn, inspect.flow_keys(_stmts(schema), limit=limit, now=now))
+    return [row._asdict() for row in rows]
 
 
 class CancelResult(dict[str, list[int]]):

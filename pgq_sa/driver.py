@@ -232,3 +232,40 @@ class Lease:
                 continue
             self.succeeded()
             return rows
+
+    async def fetch_locked(self, lock: str, stmt: Executable, params: Mapping[str, Any], *,
+                           timeout: float | None = None) -> list[Any]:
+        """Run ``lock`` (plain SQL that begins a transaction and takes a lock, e.g.
+        :attr:`pgq_sa.sql.Statements.flow_lock`), then ``stmt``, then commit: the
+        statement's snapshot is taken after the lock is granted.  No retry: a
+        connection error raises :class:`ConnectionLost` after the back-off."""
+        c = compiled(stmt)
+        args = c.args(params)
+        failure: BaseException | None = None
+        async with self._lock:
+            try:
+                raw = await self.connect()
+                limit = timeout or self._timeout
+                try:
+                    await raw.execute(lock, timeout=limit)
+                    rows: list[Any] = await raw.fetch(c.sql, *args, timeout=limit)
+                    await raw.execute("COMMIT", timeout=limit)
+                except BaseException:
+                    if not raw.is_closed() and raw.is_in_transaction():
+                        with anyio.CancelScope(shield=True), anyio.move_on_after(5), \
+                                contextlib.suppress(Exception):
+                            await raw.execute("ROLLBACK")
+                    raise
+            except Exception as exc:
+                missing = missing_schema(exc)
+                if missing is not None:
+                    raise missing from exc
+                if not is_connection_error(exc):
+                    raise
+                failure = exc
+                await self.discard()
+        if failure is not None:
+            await self.backoff(failure)
+            raise ConnectionLost(str(failure)) from failure
+        self.succeeded()
+        return rows

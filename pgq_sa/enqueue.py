@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
-from .job import DEFAULT_QUEUE, DEPENDENCY_POLICIES, ON_FAILURE_CANCEL, JobSpec
+from .job import DEFAULT_QUEUE, DEPENDENCY_POLICIES, ON_FAILURE_CANCEL, Flow, JobSpec
 from .payload import dump_payload
 from .queries import Query, execute, execute_sync
 from .queries.enqueue import (
@@ -120,6 +120,7 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
     unique_keys: list[str | None] | None = None
     unique_fors: list[timedelta | None] | None = None
     heartbeat_timeouts: list[float | None] = []
+    flows: list[Flow | None] = []
     for item in jobs:
         if type(item) is tuple and len(item) == 2:  # fast path: (entrypoint, payload)
             entrypoint, payload = item
@@ -135,6 +136,7 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
                 unique_keys.append(None)
                 unique_fors.append(None)
             heartbeat_timeouts.append(None)
+            flows.append(None)
             continue
         spec = _spec(item)
         if not isinstance(spec.entrypoint, str) or not spec.entrypoint:
@@ -166,10 +168,11 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
             unique_keys.append(key)
             unique_fors.append(hold)
         heartbeat_timeouts.append(spec.heartbeat_timeout)
+        flows.append(spec.flow)
     return NewJobs(queues=queues, entrypoints=entrypoints, payloads=payloads,
                    priorities=priorities, run_ats=run_ats, max_attempts=max_attempts,
                    unique_keys=unique_keys, unique_fors=unique_fors,
-                   heartbeat_timeouts=heartbeat_timeouts)
+                   heartbeat_timeouts=heartbeat_timeouts, flows=flows)
 
 
 def _schema_error(exc: Exception, schema: str | None) -> Exception:
@@ -250,7 +253,8 @@ async def _copy_asyncpg(engine: AsyncEngine, schema: str | None, new: NewJobs) -
             await raw.copy_records_to_table(
                 "pgq_jobs", schema_name=schema, columns=stmts.copy_columns,
                 records=zip(ids, new.queues, new.entrypoints, new.payloads, new.priorities,
-                            new.max_attempts, new.heartbeat_timeouts, strict=True))
+                            new.max_attempts, new.heartbeat_timeouts,
+                            *new.flow_columns().values(), strict=True))
             await raw.execute(notify_sql.sql, *notify_sql.args(notify.params))
     except Exception as exc:
         raise _schema_error(exc, schema) from exc

@@ -28,6 +28,7 @@ __all__ = [
     "STATUSES",
     "SUCCEEDED",
     "WAITING",
+    "Flow",
     "JobSpec",
 ]
 
@@ -63,6 +64,21 @@ DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_HEARTBEAT_TIMEOUT = 30.0
 
 
+@dataclass(frozen=True, slots=True)
+class Flow:
+    """A job's flow control, stored on its row at enqueue (see
+    :mod:`pgq_sa.sql.claim`): ``flow_key`` is the group claims rotate between (the
+    fairness key, else the concurrency or rate key); the limits hold per key."""
+
+    flow_key: str
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+    rate_key: str | None = None
+    rate_limit: int | None = None
+    #: Seconds.
+    rate_period: int | None = None
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """One job to enqueue: ``pgq_sa.enqueue_many(conn, [task.job(...), ...])``."""
@@ -91,3 +107,5 @@ class JobSpec:
     #: When a dependency fails or is cancelled: ``"cancel"`` this job (the
     #: default) or ``"run"`` it anyway once they all ended.
     on_dependency_failure: str | None = None
+    #: Flow control (limits, fairness key) from the task; ``None``: a plain job.
+    flow: Flow | None = None

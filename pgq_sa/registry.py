@@ -8,6 +8,7 @@ import functools
 import inspect
 import json
 import logging
+import re
 import sys
 import types
 import typing
@@ -20,7 +21,7 @@ from .backoff import Backoff
 from .context import JobContext
 from .convert import Codec, converters, decode_payload, encode_payload, result_codec
 from .errors import PayloadError, UnknownTask
-from .job import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, JobSpec
+from .job import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_MAX_ATTEMPTS, DEFAULT_QUEUE, Flow, JobSpec
 from .periodic import Schedule
 from .schema import validate_identifier
 from .target import AsyncTarget, SyncTarget
@@ -36,7 +37,27 @@ _new_object = object.__new__
 assert set(JobSpec.__dataclass_fields__) == {  # Task.spec sets every field
     "entrypoint", "payload", "queue", "priority", "delay", "run_at", "max_attempts",
     "unique_key", "unique_for", "schema", "pinned", "heartbeat_timeout", "depends_on",
-    "on_dependency_failure"}
+    "on_dependency_failure", "flow"}
+
+#: Rate limit periods: ``"100/s"``, ``"100/m"``, ``"100/h"``.
+RATE_PERIODS = {"s": 1, "m": 60, "h": 3600}
+_RATE = re.compile(r"^\s*(\d+)\s*/\s*([A-Za-z]+)\s*$")
+
+
+def parse_rate(task: str, rate: str) -> tuple[int, int]:
+    """``"100/m"`` -> ``(100, 60)`` (jobs, seconds); a clear ``ValueError`` naming
+    ``task`` otherwise."""
+    match = _RATE.match(rate) if isinstance(rate, str) else None
+    if match is None or match.group(2) not in RATE_PERIODS or int(match.group(1)) < 1:
+        raise ValueError(f"task {task!r}: rate_limit must look like '100/s', '100/m' or "
+                         f"'100/h' (a positive count per second, minute or hour), "
+                         f"got {rate!r}")
+    return int(match.group(1)), RATE_PERIODS[match.group(2)]
+
+
+def _key_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, sort_keys=True,
+                                                            separators=(",", ":"), default=str)
 
 
 @dataclass(frozen=True)
@@ -55,6 +76,7 @@ class TaskOptions:
     unique_for: float | timedelta | None = None
     depends_on: tuple[int, ...] | None = None
     on_dependency_failure: str | None = None
+    fairness_key: str | None = None
 
 
 def _find_context_param(fn: Callable[..., Any]) -> str | None:
@@ -91,6 +113,16 @@ class Task(Generic[P, R]):
     #: The namespace the task was registered from, for annotations that name
     #: classes local to it (under ``from __future__ import annotations``).
     localns: dict[str, Any] | None = field(default=None, repr=False)
+    #: At most this many jobs of the task run at once, cluster-wide (per value of
+    #: the payload field ``concurrency_key`` if set).
+    concurrency_limit: int | None = None
+    concurrency_key: str | None = None
+    #: At most ``rate_limit`` (``"100/m"``) jobs start per fixed window, cluster-wide
+    #: (per value of the payload field ``rate_key`` if set).
+    rate_limit: str | None = None
+    rate_key: str | None = None
+    #: The payload field whose value is the job's fairness key.
+    fairness_key: str | None = None
 
     def __post_init__(self) -> None:
         self.is_async = inspect.iscoroutinefunction(self.fn)
@@ -121,7 +153,64 @@ class Task(Generic[P, R]):
             self._result_codec = result_codec(self.fn, localns=self.localns)
         except TypeError as exc:
             raise TypeError(f"task {self.name!r}: {exc}") from None
+        self._rate = None if self.rate_limit is None else parse_rate(self.name, self.rate_limit)
+        self._check_flow()
         functools.update_wrapper(self, self.fn)  # type: ignore[arg-type]
+
+    def _check_flow(self) -> None:
+        """Clear errors, naming the task, for bad limits and keys."""
+        limit = self.concurrency_limit
+        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool)
+                                  or limit < 1):
+            raise ValueError(f"task {self.name!r}: concurrency_limit must be an int >= 1, "
+                             f"got {limit!r}")
+        if self.concurrency_key is not None and limit is None:
+            raise ValueError(f"task {self.name!r}: concurrency_key needs a concurrency_limit")
+        if self.rate_key is not None and self.rate_limit is None:
+            raise ValueError(f"task {self.name!r}: rate_key needs a rate_limit")
+        for what in ("concurrency_key", "rate_key", "fairness_key"):
+            key = getattr(self, what)
+            if key is None:
+                continue
+            if not isinstance(key, str) or (
+                    self._allowed is not None and key not in self._allowed):
+                fields = ", ".join(sorted(self._allowed or ())) or "none"
+                raise ValueError(f"task {self.name!r}: {what}={key!r} is not a payload field "
+                                 f"of the task (its fields: {fields})")
+
+    @property
+    def flow_controlled(self) -> bool:
+        """True if the task has a concurrency or rate limit (its jobs go through
+        the flow-controlled claim)."""
+        return self.concurrency_limit is not None or self.rate_limit is not None
+
+    def _key_value(self, payload: dict[str, Any], name: str) -> str:
+        if name in payload:
+            return _key_text(payload[name])
+        param = self.signature.parameters.get(name)
+        default = None if param is None or param.default is inspect.Parameter.empty \
+            else param.default
+        return _key_text(default)
+
+    def flow(self, payload: dict[str, Any], fairness_key: str | None = None) -> Flow | None:
+        """The flow control of a job of ``payload`` (JSON values), ``None`` if none."""
+        if fairness_key is None and self.fairness_key is not None:
+            fairness_key = self._key_value(payload, self.fairness_key)
+        if not self.flow_controlled and fairness_key is None:
+            return None
+        concurrency_key = rate_key = None
+        if self.concurrency_limit is not None:
+            concurrency_key = self.name if self.concurrency_key is None \
+                else f"{self.name}:{self._key_value(payload, self.concurrency_key)}"
+        rate, period = self._rate or (None, None)
+        if rate is not None:
+            rate_key = self.name if self.rate_key is None \
+                else f"{self.name}:{self._key_value(payload, self.rate_key)}"
+        flow_key = fairness_key or concurrency_key or rate_key
+        assert flow_key is not None
+        return Flow(flow_key=flow_key, concurrency_key=concurrency_key,
+                    concurrency_limit=self.concurrency_limit, rate_key=rate_key,
+                    rate_limit=rate, rate_period=period)
 
     def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
         return self.fn(*args, **kwargs)
@@ -243,6 +332,7 @@ class Task(Generic[P, R]):
         unique_for: float | timedelta | None = None,
         depends_on: Iterable[int] | None = None,
         on_dependency_failure: str | None = None,
+        fairness_key: str | None = None,
     ) -> Task[P, R]:
         """A copy of this task whose next enqueues use these options.
 
@@ -250,7 +340,11 @@ class Task(Generic[P, R]):
         returns its id instead of adding a job; ``unique_for`` also holds the key
         that long after the job was enqueued (see :func:`pgq_sa.enqueue`).
         ``depends_on``: ids of jobs that must succeed first (not with
-        ``unique_key``)."""
+        ``unique_key``).  ``fairness_key`` (e.g. ``"tenant:7"``): claims rotate
+        between the fairness keys that have ready jobs in a queue (see
+        :doc:`flow-control`)."""
+        if fairness_key is not None and (not isinstance(fairness_key, str) or not fairness_key):
+            raise ValueError(f"task {self.name!r}: fairness_key must be a non-empty string")
         o = self.opts
         opts = TaskOptions(
             queue=queue if queue is not None else o.queue,
@@ -263,6 +357,7 @@ class Task(Generic[P, R]):
             depends_on=tuple(depends_on) if depends_on is not None else o.depends_on,
             on_dependency_failure=(on_dependency_failure if on_dependency_failure is not None
                                    else o.on_dependency_failure),
+            fairness_key=fairness_key if fairness_key is not None else o.fairness_key,
         )
         task = copy.copy(self)  # shares the signature and converters: no new inspection
         task.opts = opts
@@ -293,6 +388,9 @@ class Task(Generic[P, R]):
             max_attempts = opts.max_attempts if opts.max_attempts is not None else max_attempts
             unique_key = opts.unique_key if opts.unique_key is not None else unique_key
             unique_for = opts.unique_for if opts.unique_for is not None else unique_for
+        flow = None
+        if o.fairness_key is not None or self.fairness_key is not None or self.flow_controlled:
+            flow = self.flow(payload, o.fairness_key)
         # What JobSpec(...) makes, without its frozen __init__ (one object.__setattr__
         # per field, half the cost of a plain job): a JobSpec per job is the hot
         # path of task.enqueue and enqueue_many.
@@ -314,6 +412,7 @@ class Task(Generic[P, R]):
             else opts.depends_on,
             on_dependency_failure=o.on_dependency_failure if opts is None
             or opts.on_dependency_failure is None else opts.on_dependency_failure,
+            flow=flow,
         )
         return spec
 
@@ -386,6 +485,11 @@ class Registry:
         every: float | timedelta | None = None,
         missed: str = "latest",
         max_missed: int = 100,
+        concurrency_limit: int | None = None,
+        concurrency_key: str | None = None,
+        rate_limit: str | None = None,
+        rate_key: str | None = None,
+        fairness_key: str | None = None,
     ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
     def task(
@@ -405,6 +509,11 @@ class Registry:
         every: float | timedelta | None = None,
         missed: str = "latest",
         max_missed: int = 100,
+        concurrency_limit: int | None = None,
+        concurrency_key: str | None = None,
+        rate_limit: str | None = None,
+        rate_key: str | None = None,
+        fairness_key: str | None = None,
     ) -> Any:
         """Register a handler (``async def`` runs on the event loop, ``def`` in a thread).
 
@@ -415,6 +524,12 @@ class Registry:
         UTC) or ``every`` (a timedelta or seconds) also make it periodic, without
         arguments, under the task's name: see :meth:`schedule` (``missed``,
         ``max_missed``).  A bad expression raises ``ValueError`` naming the task.
+
+        Flow control (:doc:`flow-control`), enforced by every worker inside the claim:
+        ``concurrency_limit`` jobs at most running at once (per value of the payload
+        field ``concurrency_key``), ``rate_limit`` (``"100/s"``, ``"100/m"``,
+        ``"100/h"``) starts per fixed window (per value of ``rate_key``), and
+        ``fairness_key``, a payload field whose values claims rotate between.
         """
         if max_attempts < 1:
             raise ValueError("max_attempts must be >= 1")
@@ -444,6 +559,11 @@ class Registry:
                 backoff=backoff or Backoff(),
                 schema=self.schema,
                 localns=localns,
+                concurrency_limit=concurrency_limit,
+                concurrency_key=concurrency_key,
+                rate_limit=rate_limit,
+                rate_key=rate_key,
+                fairness_key=fairness_key,
             )
             if cron is not None or every is not None:
                 self._add_schedule(t, name=None, cron=cron, tz=tz, every=every, payload=None,

@@ -134,6 +134,8 @@ class Tables:
     schedules: Table
     #: Job dependencies (``pgq_job_deps``): which job waits on which.
     deps: Table
+    #: Starts per rate key in its current fixed window (see :mod:`pgq_sa.sql.claim`).
+    rates: Table
 
     @property
     def channel(self) -> str:
@@ -199,23 +201,65 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("deps_left", Integer, nullable=True),
         Column("deps_policy", Text, nullable=True),
         Column("has_dependents", Boolean, nullable=False, server_default=text("false")),
+        # Flow control (schema version 3, see pgq_sa.sql.claim): set at enqueue from
+        # the task's settings, so that every worker enforces them inside the claim.
+        # ``flow_key``: the group claims rotate between (the fairness key, else the
+        # concurrency or rate key); NULL for a plain job.
+        Column("flow_key", Text, nullable=True),
+        Column("concurrency_key", Text, nullable=True),
+        Column("concurrency_limit", Integer, nullable=True),
+        Column("rate_key", Text, nullable=True),
+        Column("rate_limit", Integer, nullable=True),
+        # Seconds.
+        Column("rate_period", Integer, nullable=True),
         CheckConstraint(f"status IN ({_status_literal(*STATUSES)})", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),
         CheckConstraint(f"deps_policy IN ({_status_literal(*DEPENDENCY_POLICIES)})",
                         name="deps_policy"),
+        CheckConstraint("(concurrency_key IS NULL) = (concurrency_limit IS NULL) "
+                        "AND (concurrency_limit IS NULL OR concurrency_limit >= 1)",
+                        name="concurrency"),
+        CheckConstraint("(rate_key IS NULL) = (rate_limit IS NULL) "
+                        "AND (rate_key IS NULL) = (rate_period IS NULL) "
+                        "AND (rate_limit IS NULL OR rate_limit >= 1) "
+                        "AND (rate_period IS NULL OR rate_period >= 1)", name="rate"),
         schema=schema,
         comment=version_comment(LATEST),
     )
-    # Dequeue: only queued rows, in claim order.  The status predicate is a literal
-    # and the runtime SQL repeats the same literal so the planner can use it.
+    # Dequeue: only queued plain rows, in claim order.  The status predicate is a
+    # literal and the runtime SQL repeats the same literal so the planner can use it.
     Index(
         "pgq_jobs_dequeue_idx",
         jobs.c.queue,
         jobs.c.priority.desc(),
         jobs.c.run_at,
         jobs.c.id,
-        postgresql_where=literal_column("status") == literal_column(f"'{QUEUED}'"),
+        postgresql_where=text(f"status = '{QUEUED}' AND flow_key IS NULL"),
+    )
+    # The flow-controlled claim: queued rows with a flow key, per (queue, key) in
+    # claim order (a skip scan finds the keys, then the head of each).
+    Index(
+        "pgq_jobs_flow_idx",
+        jobs.c.queue,
+        jobs.c.flow_key,
+        jobs.c.priority.desc(),
+        jobs.c.run_at,
+        jobs.c.id,
+        postgresql_where=text(f"status = '{QUEUED}' AND flow_key IS NOT NULL"),
+    )
+    # Jobs running per concurrency key (a handful at any time).
+    Index(
+        "pgq_jobs_concurrency_idx",
+        jobs.c.concurrency_key,
+        postgresql_where=text(f"status = '{RUNNING}' AND concurrency_key IS NOT NULL"),
+    )
+    # The last claim of each flow key (claims rotate between keys in that order).
+    Index(
+        "pgq_jobs_flow_started_idx",
+        jobs.c.flow_key,
+        jobs.c.started_at,
+        postgresql_where=text("flow_key IS NOT NULL"),
     )
     # Heartbeats, rescue and shutdown: only running rows (a handful at any time).
     Index(
@@ -285,6 +329,16 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         CheckConstraint("span > 0", name="span"),
         schema=schema,
     )
+    rates = Table(
+        "pgq_rates",
+        target,
+        # One row per rate key: the window it last counted in and the jobs started
+        # there (a new window starts the count again).
+        Column("key", Text, primary_key=True),
+        Column("window_start", _TS, nullable=False),
+        Column("count", Integer, nullable=False),
+        schema=schema,
+    )
     queues = Table(
         "pgq_queues",
         target,
@@ -325,7 +379,8 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         schema=schema,
     )
     return Tables(metadata=target, schema=schema, jobs=jobs, workers=workers, stats=stats,
-                  queues=queues, unique=unique, schedules=schedules, deps=deps)
+                  queues=queues, unique=unique, schedules=schedules, deps=deps,
+                  rates=rates)
 
 
 #: pgq-sa's own ``MetaData``, with :data:`NAMING_CONVENTION`.

@@ -40,7 +40,7 @@ from .procs import PGQ_SA, REPO, query, wait_until
 EXAMPLE = REPO / "examples" / "shop"
 ALEMBIC = str(Path(sys.executable).with_name("alembic"))
 PGQ_TABLES = {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_queues", "pgq_unique",
-              "pgq_schedules", "pgq_job_deps"}
+              "pgq_schedules", "pgq_job_deps", "pgq_rates"}
 #: The app's revisions that ``pgq-sa db revision`` wrote (app-owned mode), one per
 #: pgq-sa upgrade: schema 0 -> 2, then 2 -> 3.
 PGQ_REVISIONS = ("0002_pgq_sa_schema_version_2.py", "0004_pgq_sa_schema_version_3.py")

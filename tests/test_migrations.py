@@ -55,7 +55,7 @@ def diff(url: str, metadata: MetaData, schema: str | None = None) -> list:
 
 
 ALL = {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_queues", "pgq_unique", "pgq_schedules",
-       "pgq_job_deps"}
+       "pgq_job_deps", "pgq_rates"}
 
 #: Every property of pgq-sa's tables the catalog knows: columns (type, nullability,
 #: default, identity), constraints, indexes, storage options and comments.

@@ -11,7 +11,7 @@ import pgq_sa
 
 from .apps import workflow_app
 from .conftest import get_job, wait_status
-from .procs import pgq, workers
+from .procs import pgq, query, wait_until, workers
 
 pytestmark = pytest.mark.anyio
 
@@ -78,8 +78,13 @@ async def test_fan_out_fifty_and_fan_in_across_two_workers(engine, dsn, runs, tm
     root = flow.add(step.job(name="root"))
     fan = flow.group(*(step.job(name=f"f{i}") for i in range(50)), after=[root])
     end = flow.add(step.job(name="end"), after=fan)
-    ids = await flow.enqueue(engine)
     with workers(APP, dsn, 2, "--concurrency", "8", log_dir=tmp_path) as procs:
+        # both workers up and idle before the graph arrives: its 50 jobs, more than
+        # one worker's 8 slots, are then shared between them
+        pids = [p.pid for p in procs]
+        wait_until(lambda: query(dsn, "SELECT count(*) FROM pgq_workers WHERE pid = ANY(%s)",
+                                 (pids,))[0][0] == 2, 30, message="both workers registered")
+        ids = await flow.enqueue(engine)
         result = await pgq_sa.wait(engine, flow.id_of(end), timeout=90)
         assert all(p.poll() is None for p in procs)
     assert result["saw"] == sorted(f"f{i}" for i in range(50))

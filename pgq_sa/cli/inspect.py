@@ -6,9 +6,12 @@ machines.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from .. import admin
 from ..dashboard.text import format_table, render_queues, render_unserved, render_workers
 from ..stats import STALE_AFTER, Snapshot, WorkerInfo, format_seconds, list_workers, snapshot
 from .common import (
@@ -46,10 +49,11 @@ def queues(ctx: click.Context, dsn: str | None, schema: str | None, as_json: boo
     url = resolve_dsn(dsn)
     now = parse_now(now_text)
 
-    async def go(engine: AsyncEngine) -> Snapshot:
-        return await snapshot(engine, schema=schema, now=now)
+    async def go(engine: AsyncEngine) -> tuple[Snapshot, list[dict[str, Any]]]:
+        return (await snapshot(engine, schema=schema, now=now),
+                await admin.flow_keys(engine, schema=schema, limit=FLOW_KEYS, now=now))
 
-    snap = run_async(go, url)
+    snap, flows = run_async(go, url)
     if as_json:
         print_json([
             {"queue": q.queue, "ready": q.ready, "scheduled": q.scheduled,
@@ -59,7 +63,9 @@ def queues(ctx: click.Context, dsn: str | None, schema: str | None, as_json: boo
              "paused_at": q.paused_at.isoformat() if q.paused_at is not None else None,
              "entrypoints": {e.entrypoint: {"ready": e.ready, "scheduled": e.scheduled,
                                             "running": e.running, "unserved": e.unserved}
-                             for e in q.entrypoints}}
+                             for e in q.entrypoints},
+             "flow_keys": [{k: v for k, v in f.items() if k != "queue"}
+                           for f in flows if f["queue"] == q.queue]}
             for q in snap.queues
         ])
         return
@@ -71,6 +77,9 @@ def queues(ctx: click.Context, dsn: str | None, schema: str | None, as_json: boo
     click.echo(format_table(("QUEUE", "READY", "SCHEDULED", "RUNNING", "OLDEST READY",
                              f"DONE/S {snap.window // 60}M"), rows,
                             (False, True, True, True, True, True)))
+    if flows:
+        click.echo(f"\nflow control (the {FLOW_KEYS} keys with the most ready jobs at most):")
+        click.echo(render_flow_keys(flows))
     unserved = render_unserved(snap)
     if unserved is not None:
         click.echo(f"\n{unserved}")
@@ -122,6 +131,20 @@ def resume(queue: str, dsn: str | None, schema: str | None, as_json: bool) -> No
     _set_paused(queue, False, dsn, schema, as_json)
 
 
+#: Flow keys listed by ``pgq-sa queues``.
+FLOW_KEYS = 20
+
+
+def render_flow_keys(flows: list[dict[str, Any]]) -> str:
+    """Ready and running jobs per (queue, flow key), with the limits."""
+    rows = [[f["queue"], f["flow_key"], f["ready"], f["running"],
+             "" if f["concurrency_limit"] is None else f["concurrency_limit"],
+             "" if f["rate_limit"] is None else f"{f['rate_limit']}/{f['rate_period']}s"]
+            for f in flows]
+    return format_table(("QUEUE", "FLOW KEY", "READY", "RUNNING", "CONCURRENCY", "RATE"),
+                        rows, (False, False, True, True, True, True))
+
+
 @click.command()
 @dsn_option
 @schema_option
@@ -146,4 +169,4 @@ def workers(dsn: str | None, schema: str | None, as_json: bool, stale_after: flo
         click.echo(render_workers(found))
 
 
-__all__ = ["queues", "render_queues", "workers"]
+__all__ = ["queues", "render_flow_keys", "render_queues", "workers"]

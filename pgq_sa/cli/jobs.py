@@ -132,8 +132,9 @@ def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool,
         print_json({**job, "effective_max_attempts": value, "max_attempts_source": source})
         return
     for key, value_ in job.items():
-        if key in ("errors", "dependencies", "has_dependents"):
-            continue
+        if key in ("errors", "dependencies", "has_dependents") or (
+                key in FLOW_COLUMNS and value_ is None):
+            continue  # flow control only when the job has it
         if key in ("payload", "result") and value_ is not None:
             value_ = json.dumps(value_)
         if key == "awaited":
@@ -152,6 +153,11 @@ def show(job_id: int, dsn: str | None, schema: str | None, as_json: bool,
                    f"{err.get('type')}: {err.get('message')}")
         if err.get("traceback"):
             click.echo(err["traceback"].rstrip())
+
+
+#: Columns of a flow-controlled job (limits, fairness key), shown only when set.
+FLOW_COLUMNS = frozenset({"flow_key", "concurrency_key", "concurrency_limit", "rate_key",
+                          "rate_limit", "rate_period"})
 
 
 @jobs.command()

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from ..job import Flow
 from ..sql import Statements
 from . import Query, first_column
 
@@ -30,6 +31,8 @@ class NewJobs:
     #: Unique keys and their windows (``None`` when no job of the batch has a key).
     unique_keys: list[str | None] | None = None
     unique_fors: list[timedelta | None] | None = None
+    #: Flow control per job (``None``: a plain job); empty: all plain.
+    flows: list[Flow | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.entrypoints)
@@ -42,7 +45,26 @@ class NewJobs:
                        [self.priorities[i] for i in indexes],
                        [self.run_ats[i] for i in indexes],
                        [self.max_attempts[i] for i in indexes],
-                       [self.heartbeat_timeouts[i] for i in indexes])
+                       [self.heartbeat_timeouts[i] for i in indexes],
+                       flows=[self.flows[i] for i in indexes] if self.flows else [])
+
+    def flow_columns(self) -> dict[str, list[Any]]:
+        """The flow-control columns as parallel lists (``None`` for plain jobs)."""
+        flows = self.flows
+        if not any(flows):
+            nothing: list[Any] = [None] * len(self)
+            return dict.fromkeys(_FLOW_NAMES, nothing)
+        return {name: [None if f is None else getattr(f, name) for f in flows]
+                for name in _FLOW_NAMES}
+
+
+_FLOW_NAMES = ("flow_key", "concurrency_key", "concurrency_limit", "rate_key", "rate_limit",
+               "rate_period")
+
+
+def _flow_params(flow: Flow | None) -> dict[str, Any]:
+    """One job's flow-control columns as parameters."""
+    return _NO_FLOW if flow is None else {name: getattr(flow, name) for name in _FLOW_NAMES}
 
 
 def insert_jobs(stmts: Statements, jobs: NewJobs, *,
@@ -50,19 +72,25 @@ def insert_jobs(stmts: Statements, jobs: NewJobs, *,
     """Insert ``jobs`` and notify their queues; returns the new ids, in order.  One
     job takes the plain ``INSERT … VALUES`` form, more the array form."""
     if len(jobs) == 1:
+        flow = jobs.flows[0] if jobs.flows else None
         return Query(stmts.insert_job_notify, {
             "channel": stmts.channel, "now": now, "queue": jobs.queues[0],
             "entrypoint": jobs.entrypoints[0], "payload": jobs.payloads[0],
             "priority": jobs.priorities[0], "run_at": jobs.run_ats[0],
             "max_attempts": jobs.max_attempts[0],
             "heartbeat_timeout": jobs.heartbeat_timeouts[0],
+            **(_NO_FLOW if flow is None else {name: getattr(flow, name) for name in _FLOW_NAMES}),
         }, first_column)
     return Query(stmts.insert_jobs_notify, {
         "channel": stmts.channel, "now": now, "queues": jobs.queues,
         "entrypoints": jobs.entrypoints, "payloads": jobs.payloads,
         "priorities": jobs.priorities, "run_ats": jobs.run_ats,
         "max_attempts": jobs.max_attempts, "heartbeat_timeouts": jobs.heartbeat_timeouts,
+        **{f"{name}s": values for name, values in jobs.flow_columns().items()},
     }, first_column)
+
+
+_NO_FLOW: dict[str, Any] = dict.fromkeys(_FLOW_NAMES)
 
 
 def insert_job(stmts: Statements, *, entrypoint: str, payload: str, queue: str,
@@ -109,6 +137,7 @@ def insert_unique_job(stmts: Statements, jobs: NewJobs, index: int, *, table: st
         "max_attempts": jobs.max_attempts[index], "unique_key": jobs.unique_keys[index],
         "unique_for": jobs.unique_fors[index],
         "heartbeat_timeout": jobs.heartbeat_timeouts[index],
+        **_flow_params(jobs.flows[index] if jobs.flows else None),
     }, UniqueInsert._make)
 
 

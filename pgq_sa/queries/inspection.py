@@ -204,3 +204,22 @@ def pending(stmts: Statements, *, queues: Sequence[str], entrypoints: Sequence[s
     """How many jobs of ``entrypoints`` in ``queues`` are running or ready."""
     return Query(stmts.pending, {"queues": list(queues), "entrypoints": list(entrypoints),
                                  "now": now}, first_column)
+
+
+class FlowKeyRow(NamedTuple):
+    """Flow-controlled jobs of one (queue, flow key) and their limits."""
+
+    queue: str
+    flow_key: str
+    ready: int
+    running: int
+    concurrency_limit: int | None
+    rate_limit: int | None
+    #: Seconds.
+    rate_period: int | None
+
+
+def flow_keys(stmts: Statements, *, limit: int,
+              now: datetime | None = None) -> Query[FlowKeyRow]:
+    """The flow keys with the most ready jobs first, at most ``limit``."""
+    return Query(stmts.flow_keys, {"limit": limit, "now": now}, FlowKeyRow._make)

@@ -1,5 +1,5 @@
 """Schema version 3 (revision ``pgq_sa_0003``): flow control and scheduling,
-results and workflows.
+limits and fairness, results and workflows.
 
 Flow control and scheduling:
 
@@ -10,6 +10,15 @@ Flow control and scheduling:
 - ``pgq_unique``: keys held for a window (``unique_for``) beyond the job's run.
 - ``pgq_schedules``: one row per periodic schedule, its last firing (the
   compare-and-set that makes each firing one job across all workers).
+
+Limits and fairness: columns a job carries from its enqueue so that any worker enforces them inside
+the claim (see :mod:`pgq_sa.sql.claim`): a global concurrency limit
+(``concurrency_key``, ``concurrency_limit``), a rate limit (``rate_key``,
+``rate_limit`` per ``rate_period`` seconds, counted in the new table
+``pgq_rates``) and ``flow_key``, the group the claim
+rotates between (the fairness key, else the concurrency or rate key).  A job with a
+``flow_key`` is claimed by the flow-controlled claim; the plain claim's partial
+index leaves it out.
 
 Results, progress, per-job timeouts and job dependencies:
 
@@ -234,7 +243,79 @@ def _results_downgrade(op: Any, schema: str | None) -> None:
         op.drop_column("pgq_jobs", column, schema=schema)
 
 
-_PARTS = ((_flow_upgrade, _flow_downgrade), (_results_upgrade, _results_downgrade))
+# -- limits and fairness (flow control on pgq_jobs) -------------------------------------
+
+_FLOW_COLUMNS = ("flow_key", "concurrency_key", "concurrency_limit", "rate_key", "rate_limit",
+                 "rate_period")
+
+
+def _limits_upgrade(op: Any, schema: str | None) -> None:
+    """Add the flow-control columns, checks and indexes; the plain dequeue index
+    now leaves flow-controlled jobs out."""
+    for name in _FLOW_COLUMNS:
+        kind = sa.Integer() if name in ("concurrency_limit", "rate_limit", "rate_period") \
+            else sa.Text()
+        op.add_column("pgq_jobs", sa.Column(name, kind, nullable=True), schema=schema)
+    op.create_check_constraint(
+        op.f("ck_pgq_jobs_concurrency"), "pgq_jobs",
+        "(concurrency_key IS NULL) = (concurrency_limit IS NULL) "
+        "AND (concurrency_limit IS NULL OR concurrency_limit >= 1)", schema=schema)
+    op.create_check_constraint(
+        op.f("ck_pgq_jobs_rate"), "pgq_jobs",
+        "(rate_key IS NULL) = (rate_limit IS NULL) AND (rate_key IS NULL) = (rate_period IS NULL) "
+        "AND (rate_limit IS NULL OR rate_limit >= 1) AND (rate_period IS NULL OR rate_period >= 1)",
+        schema=schema)
+    op.drop_index("pgq_jobs_dequeue_idx", table_name="pgq_jobs", schema=schema)
+    op.create_index(
+        op.f("pgq_jobs_dequeue_idx"), "pgq_jobs",
+        ["queue", sa.text("priority DESC"), "run_at", "id"],
+        postgresql_where=sa.text("status = 'queued' AND flow_key IS NULL"), schema=schema,
+    )
+    op.create_index(
+        op.f("pgq_jobs_flow_idx"), "pgq_jobs",
+        ["queue", "flow_key", sa.text("priority DESC"), "run_at", "id"],
+        postgresql_where=sa.text("status = 'queued' AND flow_key IS NOT NULL"), schema=schema,
+    )
+    op.create_index(
+        op.f("pgq_jobs_concurrency_idx"), "pgq_jobs", ["concurrency_key"],
+        postgresql_where=sa.text("status = 'running' AND concurrency_key IS NOT NULL"),
+        schema=schema,
+    )
+    op.create_table(
+        "pgq_rates",
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("window_start", postgresql.TIMESTAMP(timezone=True), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_pgq_rates")),
+        schema=schema,
+    )
+    op.create_index(
+        op.f("pgq_jobs_flow_started_idx"), "pgq_jobs", ["flow_key", "started_at"],
+        postgresql_where=sa.text("flow_key IS NOT NULL"), schema=schema,
+    )
+
+
+def _limits_downgrade(op: Any, schema: str | None) -> None:
+    """Drop the flow-control columns (queued jobs keep running, without limits)."""
+    op.drop_index("pgq_jobs_flow_started_idx", table_name="pgq_jobs", schema=schema)
+    op.drop_table("pgq_rates", schema=schema)
+    op.drop_index("pgq_jobs_concurrency_idx", table_name="pgq_jobs", schema=schema)
+    op.drop_index("pgq_jobs_flow_idx", table_name="pgq_jobs", schema=schema)
+    op.drop_index("pgq_jobs_dequeue_idx", table_name="pgq_jobs", schema=schema)
+    op.create_index(
+        op.f("pgq_jobs_dequeue_idx"), "pgq_jobs",
+        ["queue", sa.text("priority DESC"), "run_at", "id"],
+        postgresql_where=sa.text("status = 'queued'"), schema=schema,
+    )
+    op.drop_constraint(op.f("ck_pgq_jobs_rate"), "pgq_jobs", type_="check", schema=schema)
+    op.drop_constraint(op.f("ck_pgq_jobs_concurrency"), "pgq_jobs", type_="check",
+                       schema=schema)
+    for name in reversed(_FLOW_COLUMNS):
+        op.drop_column("pgq_jobs", name, schema=schema)
+
+
+_PARTS = ((_flow_upgrade, _flow_downgrade), (_limits_upgrade, _limits_downgrade),
+          (_results_upgrade, _results_downgrade))
 
 
 def upgrade(op: Any, schema: str | None) -> None:

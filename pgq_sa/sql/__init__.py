@@ -58,7 +58,7 @@ from . import (
     workflow,
 )
 from .claim import claim as build_claim
-from .claim import claim_and_acknowledge
+from .claim import claim_and_acknowledge, claim_flow, claim_flow_and_acknowledge, flow_lock
 from .common import CompiledStatement, ParameterError, compiled, status_in, status_is
 
 __all__ = ["CompiledStatement", "ParameterError", "Statements", "compiled", "statements_for",
@@ -83,6 +83,9 @@ class Statements:
         #: The LISTEN/NOTIFY channel of this schema.
         self.channel = tables.channel
         self._claims: dict[tuple[bool, str | None], Any] = {}
+        self._flow_claims: dict[tuple[str | None, bool], Any] = {}
+        #: ``BEGIN`` and the advisory lock every flow claim of this schema takes.
+        self.flow_lock = flow_lock(tables)
 
     # enqueue
     insert_job_notify = _built(enqueue.insert_job_notify)
@@ -132,6 +135,7 @@ class Statements:
     running = _built(inspection.running)
     workers = _built(inspection.workers)
     get_job = _built(inspection.get_job)
+    flow_keys = _built(inspection.flow_keys)
     existing_ids = _built(inspection.existing_ids)
     pending = _built(inspection.pending)
     # results
@@ -177,6 +181,23 @@ class Statements:
                                  f"not {acknowledge!r}")
             self._claims[key] = built
         return self._claims[key]
+
+    def claim_flow(self, *, acknowledge: str | None = None, limited: bool = True) -> Any:
+        """The flow-controlled claim (fairness keys; with ``limited``, limits too,
+        run after :attr:`flow_lock`), alone or with the acknowledgement of any
+        outcomes (``"any"``) or of successes only (``"succeeded"``)."""
+        key = (acknowledge, limited)
+        if key not in self._flow_claims:
+            if acknowledge is None:
+                built = claim_flow(self.tables, limited=limited)
+            elif acknowledge in ("any", "succeeded"):
+                built = claim_flow_and_acknowledge(
+                    self.tables, succeeded_only=acknowledge == "succeeded", limited=limited)
+            else:
+                raise ValueError(f"acknowledge must be None, 'any' or 'succeeded', "
+                                 f"not {acknowledge!r}")
+            self._flow_claims[key] = built
+        return self._flow_claims[key]
 
     def list_jobs(self, *, statuses: tuple[str, ...] = (), queue: bool = False,
                   entrypoint: bool = False) -> Any:

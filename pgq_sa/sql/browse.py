@@ -32,10 +32,11 @@ from sqlalchemy import (
     select,
     text,
     true,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 
-from ..schema import CANCELLED, FAILED, FINISHED_STATUSES, RUNNING, Tables
+from ..schema import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, RUNNING, Tables
 from .common import TS, literal, status_in, status_is
 
 __all__ = ["ERROR_PREVIEW", "MAX_ID", "PAYLOAD_PREVIEW", "Shape", "bulk_timeout", "id_bounds",
@@ -187,9 +188,17 @@ def status_ids(tables: Tables, status: str, shape: Shape) -> Select[Any]:
     """Up to ``limit`` ids of jobs in ``status`` (a literal: queued and running jobs
     through their partial indexes) matching ``shape``'s other filters."""
     jobs = tables.jobs
-    return (select(jobs.c.id)
-            .where(status_is(jobs.c.status, status), *shape.where(jobs.c, statuses=False))
-            .limit(_limit()))
+    if status != QUEUED:
+        return (select(jobs.c.id)
+                .where(status_is(jobs.c.status, status), *shape.where(jobs.c, statuses=False))
+                .limit(_limit()))
+    # queued: plain jobs (the dequeue index) and flow-controlled ones (the flow index)
+    parts = [select(jobs.c.id)
+             .where(status_is(jobs.c.status, status), flow, *shape.where(jobs.c, statuses=False))
+             .limit(_limit())
+             for flow in (jobs.c.flow_key.is_(None), jobs.c.flow_key.isnot(None))]
+    found = union_all(*parts).subquery("found")
+    return select(found.c.id).limit(_limit())
 
 
 def retryable_ids(tables: Tables, shape: Shape) -> Select[Any]:

@@ -37,7 +37,11 @@ __all__ = ["COPY_COLUMNS", "insert_job_notify", "insert_jobs_notify", "insert_un
 
 #: Columns a COPY of new jobs writes (the rest take their defaults).
 COPY_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "max_attempts",
-                "heartbeat_timeout")
+                "heartbeat_timeout", "flow_key", "concurrency_key", "concurrency_limit",
+                "rate_key", "rate_limit", "rate_period")
+#: The flow-control columns (:class:`pgq_sa.job.Flow`), text or integer.
+FLOW_COLUMNS = (("flow_key", Text), ("concurrency_key", Text), ("concurrency_limit", Integer),
+                ("rate_key", Text), ("rate_limit", Integer), ("rate_period", Integer))
 
 
 def _channel() -> Any:
@@ -56,9 +60,10 @@ def insert_jobs_notify(tables: Tables) -> Any:
         array("run_ats", TS),
         array("max_attempts", Integer),
         array("heartbeat_timeouts", postgresql.DOUBLE_PRECISION),
+        *(array(f"{name}s", kind) for name, kind in FLOW_COLUMNS),
     ).table_valued(
         "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-        "heartbeat_timeout",
+        "heartbeat_timeout", *(name for name, _ in FLOW_COLUMNS),
     ).render_derived(name="src")
     rows = select(
         source.c.queue,
@@ -69,12 +74,13 @@ def insert_jobs_notify(tables: Tables) -> Any:
         source.c.max_attempts,
         source.c.heartbeat_timeout,
         now(),
+        *(source.c[name] for name, _ in FLOW_COLUMNS),
     )
     inserted = (
         insert(jobs)
         .from_select(
             ["queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-             "heartbeat_timeout", "created_at"],
+             "heartbeat_timeout", "created_at", *(name for name, _ in FLOW_COLUMNS)],
             rows,
         )
         .returning(jobs.c.id, jobs.c.queue)
@@ -103,6 +109,7 @@ def insert_job_notify(tables: Tables) -> Any:
             max_attempts=bindparam("max_attempts", type_=Integer),
             heartbeat_timeout=bindparam("heartbeat_timeout", type_=postgresql.DOUBLE_PRECISION),
             created_at=now(),
+            **{name: bindparam(name, type_=kind) for name, kind in FLOW_COLUMNS},
         )
         .returning(jobs.c.id, jobs.c.queue)
         .cte("one")
@@ -174,10 +181,12 @@ def insert_unique_job(tables: Tables) -> Any:
         bindparam("heartbeat_timeout", type_=postgresql.DOUBLE_PRECISION),
         at,
         key,
+        *(bindparam(name, type_=kind) for name, kind in FLOW_COLUMNS),
     ).where(or_(hold.is_(None), owned))
     put = postgresql.insert(jobs).from_select(
         ["id", "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-         "heartbeat_timeout", "created_at", "unique_key"], rows)
+         "heartbeat_timeout", "created_at", "unique_key", *(name for name, _ in FLOW_COLUMNS)],
+        rows)
     inserted = put.on_conflict_do_nothing(
         index_elements=[jobs.c.unique_key],
         index_where=text(f"unique_key IS NOT NULL AND status IN "

@@ -25,6 +25,7 @@ from sqlalchemy import (
     select,
     text,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
@@ -32,7 +33,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from ..schema import FINISHED_STATUSES, QUEUED, RUNNING, Tables
 from .common import TS, distinct_on, latency, literal, now, seconds, status_in, status_is
 
-__all__ = ["clock", "existing_ids", "get_job", "jobs_in", "last_errors", "list_jobs",
+__all__ = ["clock", "existing_ids", "flow_keys", "get_job", "jobs_in", "last_errors", "list_jobs",
            "no_parallel", "pending", "queued", "running", "series", "timings", "window",
            "workers"]
 
@@ -153,19 +154,25 @@ def last_errors(tables: Tables) -> Any:
 
 def queued(tables: Tables) -> Any:
     """Queued jobs per (queue, entrypoint): ready, scheduled, the oldest ready
-    ``run_at`` (through the partial dequeue index)."""
+    ``run_at`` (plain jobs through the partial dequeue index, flow-controlled ones
+    through the flow index: each part repeats its index's predicate)."""
     jobs = tables.jobs
     at = now()
-    ready = jobs.c.run_at <= at
+    parts = [
+        select(jobs.c.queue, jobs.c.entrypoint, jobs.c.run_at)
+        .where(status_is(jobs.c.status, QUEUED), flow)
+        for flow in (jobs.c.flow_key.is_(None), jobs.c.flow_key.isnot(None))
+    ]
+    rows = union_all(*parts).subquery("q")
+    ready = rows.c.run_at <= at
     return (
         select(
-            jobs.c.queue, jobs.c.entrypoint,
+            rows.c.queue, rows.c.entrypoint,
             func.count().filter(ready).label("ready"),
-            func.count().filter(jobs.c.run_at > at).label("scheduled"),
-            func.min(jobs.c.run_at).filter(ready).label("oldest_ready"),
+            func.count().filter(rows.c.run_at > at).label("scheduled"),
+            func.min(rows.c.run_at).filter(ready).label("oldest_ready"),
         )
-        .where(status_is(jobs.c.status, QUEUED))
-        .group_by(jobs.c.queue, jobs.c.entrypoint)
+        .group_by(rows.c.queue, rows.c.entrypoint)
     )
 
 
@@ -252,4 +259,27 @@ def pending(tables: Tables) -> Any:
         jobs.c.entrypoint == func.any(bindparam("entrypoints", type_=ARRAY(Text))),
         or_(status_is(jobs.c.status, RUNNING),
             and_(status_is(jobs.c.status, QUEUED), jobs.c.run_at <= now())),
+    )
+
+
+def flow_keys(tables: Tables) -> Any:
+    """Flow-controlled jobs per (queue, flow key): ready and running, with their
+    limits (``pgq-sa queues``); the keys with the most ready jobs first, at most
+    ``limit``."""
+    jobs = tables.jobs
+    at = now()
+    ready = and_(status_is(jobs.c.status, QUEUED), jobs.c.run_at <= at)
+    return (
+        select(
+            jobs.c.queue, jobs.c.flow_key,
+            func.count().filter(ready).label("ready"),
+            func.count().filter(status_is(jobs.c.status, RUNNING)).label("running"),
+            func.max(jobs.c.concurrency_limit).label("concurrency_limit"),
+            func.max(jobs.c.rate_limit).label("rate_limit"),
+            func.max(jobs.c.rate_period).label("rate_period"),
+        )
+        .where(status_in(jobs.c.status, (QUEUED, RUNNING)), jobs.c.flow_key.isnot(None))
+        .group_by(jobs.c.queue, jobs.c.flow_key)
+        .order_by(literal("ready").desc(), jobs.c.queue, jobs.c.flow_key)
+        .limit(bindparam("limit", type_=Integer))
     )

@@ -32,7 +32,7 @@ _SIMPLE = (
     "cancel_queued", "cancel_running", "retry", "prune_jobs", "prune_stats", "notify",
     "record_counts",
     "clock", "no_parallel", "window", "timings", "series", "last_errors", "queued", "running",
-    "workers", "get_job", "existing_ids", "pending",
+    "workers", "get_job", "flow_keys", "existing_ids", "pending",
     "await_job", "job_end", "report_progress",
     "insert_graph", "dependencies", "dependency_results",
     "counts_per_second", "counts_per_minute", "latency_all", "latency_queue",
@@ -54,6 +54,11 @@ def statements(stmts: Statements | None = None) -> dict[str, Any]:
         found[prefix] = built.claim(many_queues=many)
         found[f"{prefix}_ack"] = built.claim(many_queues=many, acknowledge="any")
         found[f"{prefix}_ack_succeeded"] = built.claim(many_queues=many, acknowledge="succeeded")
+    for limited, prefix in ((True, "claim_flow"), (False, "claim_flow_fair")):
+        found[prefix] = built.claim_flow(limited=limited)
+        found[f"{prefix}_ack"] = built.claim_flow(acknowledge="any", limited=limited)
+        found[f"{prefix}_ack_succeeded"] = built.claim_flow(acknowledge="succeeded",
+                                                            limited=limited)
     found["list_jobs"] = built.list_jobs()
     found["list_jobs_filtered"] = built.list_jobs(statuses=("queued", "running"), queue=True,
                                               entrypoint=True)

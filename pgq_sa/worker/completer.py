@@ -137,7 +137,8 @@ class Completer:
 
     def __init__(self, lease: Lease, stmts: Statements, buffer: OutcomeBuffer | None = None,
                  *, ack_delay: float = 0.005,
-                 claim_coming: Callable[[], bool] | None = None) -> None:
+                 claim_coming: Callable[[], bool] | None = None,
+                 written: Callable[[], None] | None = None) -> None:
         self._lease = lease
         self._stmts = stmts
         self.buffer = buffer if buffer is not None else OutcomeBuffer()
@@ -146,6 +147,9 @@ class Completer:
         #: for its jobs to end): only then is it worth waiting for it to carry the
         #: outcomes.  When every producer waits for new work, write at once.
         self._claim_coming = claim_coming or (lambda: True)
+        #: Called after each batch this completer wrote (the worker wakes its claim
+        #: loops: a freed concurrency slot may let a queued job start).
+        self._written = written
         self._aborted = False
         self._write_scope = anyio.CancelScope()
 
@@ -187,6 +191,8 @@ class Completer:
         for attempt in range(1, STATEMENT_RETRIES + 1):
             try:
                 await fetch(self._lease, query)
+                if self._written is not None:
+                    self._written()
             except Exception:
                 log.exception("could not record %d job outcome(s) (try %d of %d)",
                               len(batch), attempt, STATEMENT_RETRIES)

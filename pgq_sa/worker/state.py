@@ -133,6 +133,8 @@ class Claimer(Protocol):
 
     def poke(self) -> None: ...
 
+    def wake(self) -> None: ...
+
 
 #: Called as ``observer(running entry, outcome, run seconds)`` after every attempt.
 Observer = Callable[[Running, Outcome, float], None]
@@ -166,6 +168,12 @@ class WorkerState:
         """Wake every claim loop (something was requeued, the listener reconnected)."""
         for claimer in self.claimers:
             claimer.poke()
+
+    def wake(self) -> None:
+        """Wake every claim loop to claim again what it claimed last (a concurrency
+        slot may have freed), without taking it for news of other jobs."""
+        for claimer in self.claimers:
+            claimer.wake()
 
     def poke_one(self) -> None:
         """Wake the claim loop with the most free capacity (a notification arrived).

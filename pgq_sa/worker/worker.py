@@ -289,9 +289,12 @@ class Worker:
         # each writer of pgq_stats counts into its own shard (no row-lock waits)
         shard = zlib.crc32(self.id.encode()) % STATS_SHARDS
         # outcomes are counted in memory and written once a second (see StatsWriter)
+        # with limited tasks, written outcomes may free a slot: wake the claim loops
+        limited = any(task.flow_controlled for task in self.registry)
         self.completer = Completer(
             leases["completer"], self.stmts,
-            claim_coming=lambda: any(not p.idle for p in self.producers))
+            claim_coming=lambda: any(not p.idle for p in self.producers),
+            written=self.state.wake if limited else None)
         outcomes = self.completer.buffer
         if cfg.stats:
             self.stats = StatsWriter(leases["maintenance"], self.stmts, shard=shard)
@@ -305,7 +308,7 @@ class Worker:
             Producer(leases[f"producer{i}"], self.stmts, self.state, executor, outcomes,
                      share=self.state.capacity.share(size), worker_id=self.id,
                      queues=self.queues, entrypoints=self.entrypoints,
-                     poll_interval=cfg.poll_interval)
+                     poll_interval=cfg.poll_interval, limited=limited)
             for i, size in enumerate(sizes)
         ]
         self.heartbeat = Heartbeat(

@@ -14,7 +14,7 @@ locked AS
 (SELECT cand.id AS id 
 FROM unnest($7::TEXT[]) AS q(name) JOIN LATERAL (SELECT pgq_jobs.id AS id, pgq_jobs.priority AS priority, pgq_jobs.run_at AS run_at 
 FROM pgq_jobs 
-WHERE pgq_jobs.status = 'queued' AND pgq_jobs.queue = q.name AND pgq_jobs.entrypoint = any($8::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, now()) AND q.name != ALL (array((SELECT pgq_queues.name 
+WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NULL AND pgq_jobs.queue = q.name AND pgq_jobs.entrypoint = any($8::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, now()) AND q.name != ALL (array((SELECT pgq_queues.name 
 FROM pgq_queues 
 WHERE pgq_queues.paused))) ORDER BY pgq_jobs.queue, pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id 
  LIMIT $9::INTEGER FOR UPDATE SKIP LOCKED) AS cand ON true ORDER BY cand.priority DESC, cand.run_at, cand.id 

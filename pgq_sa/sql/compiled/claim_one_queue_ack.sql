@@ -19,7 +19,7 @@ WITH acked AS
 locked AS 
 (SELECT pgq_jobs.id AS id, pgq_jobs.priority AS priority, pgq_jobs.run_at AS run_at 
 FROM pgq_jobs 
-WHERE pgq_jobs.status = 'queued' AND pgq_jobs.queue = $13::VARCHAR AND pgq_jobs.entrypoint = any($14::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, now()) AND $13::VARCHAR != ALL (array((SELECT pgq_queues.name 
+WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NULL AND pgq_jobs.queue = $13::VARCHAR AND pgq_jobs.entrypoint = any($14::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, now()) AND $13::VARCHAR != ALL (array((SELECT pgq_queues.name 
 FROM pgq_queues 
 WHERE pgq_queues.paused))) ORDER BY pgq_jobs.queue, pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id 
  LIMIT $15::INTEGER FOR UPDATE SKIP LOCKED)
