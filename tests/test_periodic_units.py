@@ -138,3 +138,22 @@ async def test_a_schedule_removed_from_the_code_stops_firing(dsn):
     missing = pgq("schedules", "run", "nope", dsn=dsn)
     assert missing.returncode == 1 and missing.stderr.strip() == (
         "error: no schedule named 'nope' (pgq-sa schedules lists them)")
+
+
+@pytest.mark.anyio
+async def test_a_firing_carries_its_tasks_limits_and_heartbeat_timeout(dsn):
+    """A periodic job is an ordinary job of its task: the concurrency limit and the
+    heartbeat timeout an enqueue would store are on its row too."""
+    registry = pgq_sa.Registry()
+
+    @registry.task(queue="p", concurrency_limit=2, heartbeat_timeout=45, every=1)
+    def limited_tick() -> None: ...
+
+    async with running_worker(registry, dsn):
+        async def fired() -> bool:
+            return query(dsn, "SELECT count(*) FROM pgq_jobs")[0][0] >= 1
+
+        await wait_for(fired, 15, 0.1)
+    rows = query(dsn, "SELECT flow_key, concurrency_key, concurrency_limit, heartbeat_timeout "
+                      "FROM pgq_jobs ORDER BY id LIMIT 1")
+    assert rows == [("limited_tick", "limited_tick", 2, 45.0)]

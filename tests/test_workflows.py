@@ -201,3 +201,18 @@ async def test_pruning_deletes_the_edges_of_pruned_jobs(engine):
     assert await pgq_sa.admin.prune(engine, older_than=3600) >= 3
     async with engine.connect() as conn:
         assert (await conn.execute(text("SELECT count(*) FROM pgq_job_deps"))).scalar() == 0
+
+
+async def test_a_workflow_step_keeps_its_tasks_flow_control(engine, dsn):
+    """A job enqueued as part of a graph carries its task's limits (the graph's one
+    statement writes the flow-control columns as a plain enqueue does)."""
+    from .apps import limits_app
+
+    flow = pgq_sa.Workflow()
+    first = flow.add(limits_app.per_tenant.job(tenant="t1", n=1))
+    flow.add(limits_app.fair.job(tenant="t2", n=2), after=[first])
+    await flow.enqueue(engine)
+    rows = query(dsn, "SELECT status, flow_key, concurrency_key, concurrency_limit "
+                      "FROM pgq_jobs ORDER BY id")
+    assert rows == [("queued", "per_tenant:t1", "per_tenant:t1", 2),
+                    ("waiting", "t2", None, None)]

@@ -62,7 +62,7 @@ _FLOW_NAMES = ("flow_key", "concurrency_key", "concurrency_limit", "rate_key", "
                "rate_period")
 
 
-def _flow_params(flow: Flow | None) -> dict[str, Any]:
+def flow_params(flow: Flow | None) -> dict[str, Any]:
     """One job's flow-control columns as parameters."""
     return _NO_FLOW if flow is None else {name: getattr(flow, name) for name in _FLOW_NAMES}
 
@@ -137,7 +137,7 @@ def insert_unique_job(stmts: Statements, jobs: NewJobs, index: int, *, table: st
         "max_attempts": jobs.max_attempts[index], "unique_key": jobs.unique_keys[index],
         "unique_for": jobs.unique_fors[index],
         "heartbeat_timeout": jobs.heartbeat_timeouts[index],
-        **_flow_params(jobs.flows[index] if jobs.flows else None),
+        **flow_params(jobs.flows[index] if jobs.flows else None),
     }, UniqueInsert._make)
 
 

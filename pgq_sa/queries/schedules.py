@@ -6,8 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from ..job import Flow
 from ..sql import Statements
 from . import Query, first_column
+from .enqueue import flow_params
 
 __all__ = ["ScheduleRow", "ScheduleState", "fire", "list_schedules", "register_schedules",
            "run_now", "schedule_states"]
@@ -68,13 +70,16 @@ def schedule_states(stmts: Statements, *, names: Sequence[str],
 
 def fire(stmts: Statements, *, name: str, prev: datetime | None, fire_at: datetime,
          queue: str, entrypoint: str, payload: str, priority: int, table: str,
+         heartbeat_timeout: float | None = None, flow: Flow | None = None,
          now: datetime | None = None) -> Query[Any]:
     """Fire schedule ``name`` at ``fire_at`` if it last fired at ``prev``; returns
-    the new job's id (no row: another worker fired it)."""
+    the new job's id (no row: another worker fired it).  ``heartbeat_timeout`` and
+    ``flow`` are the task's, stored on the job as an enqueue does."""
     return Query(stmts.fire_schedule, {
         "name": name, "prev": prev, "fire_at": fire_at, "queue": queue,
         "entrypoint": entrypoint, "payload": payload, "priority": priority, "table": table,
-        "channel": stmts.channel, "now": now}, first_column)
+        "channel": stmts.channel, "now": now,
+        "heartbeat_timeout": heartbeat_timeout, **flow_params(flow)}, first_column)
 
 
 def list_schedules(stmts: Statements, *, now: datetime | None = None) -> Query[ScheduleRow]:

@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from ..schema import Tables
 from .common import TS, array, now
+from .enqueue import FLOW_COLUMNS
 
 __all__ = ["fire", "list_schedules", "register_schedules", "run_now", "schedule_states"]
 
@@ -75,7 +76,8 @@ def schedule_states(tables: Tables) -> Any:
 def fire(tables: Tables) -> Any:
     """If schedule ``name`` last fired at ``prev`` (``NULL``: never), record
     ``fire_at`` as its last firing and insert its job (``run_at`` the fire time,
-    ``created_at`` the scheduler's ``now``) and NOTIFY its queue.  Returns the job
+    ``created_at`` the scheduler's ``now``; its task's heartbeat timeout and flow
+    control) and NOTIFY its queue.  Returns the job
     id, or no row when another worker fired it first."""
     jobs, schedules = tables.jobs, tables.schedules
     fire_at = bindparam("fire_at", type_=TS)
@@ -93,11 +95,14 @@ def fire(tables: Tables) -> Any:
     inserted = (
         postgresql.insert(jobs)
         .from_select(
-            ["id", "queue", "entrypoint", "payload", "priority", "run_at", "created_at"],
+            ["id", "queue", "entrypoint", "payload", "priority", "run_at", "created_at",
+             "heartbeat_timeout", *(name for name, _ in FLOW_COLUMNS)],
             select(fired.c.last_job_id, bindparam("queue", type_=Text),
                    bindparam("entrypoint", type_=Text),
                    cast(bindparam("payload", type_=Text), JSONB),
-                   bindparam("priority", type_=Integer), fire_at, now()))
+                   bindparam("priority", type_=Integer), fire_at, now(),
+                   bindparam("heartbeat_timeout", type_=postgresql.DOUBLE_PRECISION),
+                   *(bindparam(name, type_=kind) for name, kind in FLOW_COLUMNS)))
         .returning(jobs.c.id, jobs.c.queue)
         .cte("ins")
     )

@@ -36,6 +36,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 
 from ..schema import CANCELLED, FAILED, FINISHED_STATUSES, QUEUED, WAITING, Tables
 from .common import TS, array, literal, now, status_in
+from .enqueue import FLOW_COLUMNS
 
 __all__ = ["dependencies", "dependency_results", "insert_graph"]
 
@@ -55,9 +56,10 @@ def insert_graph(tables: Tables) -> Any:
         # UPDATE below writes would become one more SET of that UPDATE
         array("attempt_limits", Integer),
         array("heartbeat_timeouts", postgresql.DOUBLE_PRECISION), array("policies", Text),
+        *(array(f"{name}s", kind) for name, kind in FLOW_COLUMNS),
     ).table_valued(
         "ord", "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-        "heartbeat_timeout", "policy",
+        "heartbeat_timeout", "policy", *(name for name, _ in FLOW_COLUMNS),
     ).render_derived(name="src")
     source = select(src).cte("source")
     sequence = select(
@@ -121,13 +123,14 @@ def insert_graph(tables: Tables) -> Any:
         planned.c.policy, planned.c.parent,
         case((cancel, now()), else_=None),
         case((cancel, planned.c.failed_dep), else_=None),
+        *(planned.c[name] for name, _ in FLOW_COLUMNS),
     )
     inserted = (
         insert(jobs)
         .from_select(["id", "queue", "entrypoint", "payload", "priority", "run_at",
                       "max_attempts", "heartbeat_timeout", "created_at", "status",
                       "deps_left", "deps_policy", "has_dependents", "finished_at",
-                      "last_error"], rows)
+                      "last_error", *(name for name, _ in FLOW_COLUMNS)], rows)
         .returning(jobs.c.id, jobs.c.queue, jobs.c.status)
         .cte("inserted")
     )

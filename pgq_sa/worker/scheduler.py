@@ -16,11 +16,13 @@ orphaned) and never fires again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import datetime
 
 import anyio
 
 from ..driver import Lease
+from ..job import Flow
 from ..payload import dump_payload
 from ..periodic import Schedule
 from ..queries import fetch
@@ -37,7 +39,8 @@ class Scheduler:
     """Fires ``schedules`` (by name) into the jobs table of ``stmts``."""
 
     def __init__(self, lease: Lease, stmts: Statements, schedules: dict[str, Schedule], *,
-                 table: str, max_wait: float = 1.0, refresh: float = 60.0) -> None:
+                 table: str, settings: Mapping[str, tuple[float | None, Flow | None]] | None = None,
+                 max_wait: float = 1.0, refresh: float = 60.0) -> None:
         self._lease = lease
         self._stmts = stmts
         self.schedules = dict(schedules)
@@ -46,6 +49,9 @@ class Scheduler:
         self._refresh = refresh
         self._payloads = {name: dump_payload(s.payload, s.entrypoint)
                           for name, s in self.schedules.items()}
+        #: Per schedule, its task's heartbeat timeout and flow control (as an
+        #: enqueue of the task stores them on the job).
+        self._settings = dict(settings or {})
         self._registered_at: float | None = None
         #: Test signal: a pass is done.
         self.passes = Passes()
@@ -90,7 +96,9 @@ class Scheduler:
                 self._stmts, name=schedule.name, prev=prev, fire_at=at,
                 queue=schedule.queue, entrypoint=schedule.entrypoint,
                 payload=self._payloads[schedule.name], priority=schedule.priority,
-                table=self._table, now=now))
+                table=self._table, now=now,
+                heartbeat_timeout=self._settings.get(schedule.name, (None, None))[0],
+                flow=self._settings.get(schedule.name, (None, None))[1]))
             if not ids:
                 return  # another worker fired it: it goes on from there
             self.fired[schedule.name] = self.fired.get(schedule.name, 0) + 1

@@ -327,9 +327,15 @@ class Worker:
                              stats=cfg.stats_retention, interval=cfg.prune_interval)
         if self.registry.schedules:
             schema = self.registry.schema
+            tasks = self.registry.tasks
+            per_schedule = {name: (tasks[s.entrypoint].heartbeat_timeout,
+                                   tasks[s.entrypoint].flow(dict(s.payload)))
+                            for name, s in self.registry.schedules.items()
+                            if s.entrypoint in tasks}
             self.scheduler = Scheduler(
                 leases["maintenance"], self.stmts, self.registry.schedules,
-                table="pgq_jobs" if schema is None else f"{schema}.pgq_jobs")
+                table="pgq_jobs" if schema is None else f"{schema}.pgq_jobs",
+                settings=per_schedule)
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
                                  queues=self.queues,
                                  health_interval=cfg.listener_health_interval)
