@@ -404,3 +404,57 @@ def test_pages_follow_the_database_without_a_reload(dsn, page):
         expect(live).to_contain_text("Live")
         live.click()
         expect(live).to_contain_text("Paused")
+
+
+def test_a_queue_is_paused_and_resumed_and_a_schedule_runs_now(dsn, page):
+    """The queues page pauses and resumes a queue (what every worker's claim reads);
+    the schedules page runs a schedule now (one more job of its task)."""
+    from playwright.sync_api import expect
+
+    out = pgq("enqueue", "send", "--queue", "emails", "--payload", "{}", dsn=dsn)
+    assert out.returncode == 0, out.stderr
+    conn = psycopg2.connect(dsn)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute("INSERT INTO pgq_schedules (name, entrypoint, expression, missed, queue,"
+                        " payload) VALUES ('nightly', 'build', '0 3 * * *', 'latest',"
+                        " 'reports', '{\"full\": true}')")
+
+        def paused() -> list[tuple[Any, ...]]:
+            with conn.cursor() as cur:
+                cur.execute("SELECT name, paused FROM pgq_queues")
+                return cur.fetchall()
+
+        with web(dsn) as url:
+            tab = page.open(url + "/queues")
+            button = tab.locator("button[data-queue='emails']")
+            expect(button).to_have_text("Pause…", timeout=SEEN)
+            button.click()
+            expect(tab.locator("#confirm")).to_be_visible()
+            tab.locator("#confirm-yes").click()
+            expect(button).to_have_text("Resume", timeout=SEEN)
+            assert paused() == [("emails", True)]
+            page.shot("queue-paused")
+            button.click()  # resuming asks nothing
+            expect(button).to_have_text("Pause…", timeout=SEEN)
+            assert paused() == [("emails", False)]
+
+            tab = page.open(url + "/schedules")
+            run_now = tab.get_by_role("button", name="Run now…")
+            expect(run_now).to_have_count(1, timeout=SEEN)
+            run_now.click()
+            expect(tab.locator("#confirm")).to_be_visible()
+            tab.locator("#confirm-yes").click()
+            deadline = time.monotonic() + SEEN / 1000
+            while True:
+                with conn.cursor() as cur:
+                    cur.execute("SELECT queue, payload FROM pgq_jobs WHERE entrypoint = 'build'")
+                    jobs = cur.fetchall()
+                if jobs or time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+            assert jobs == [("reports", {"full": True})]
+            page.shot("schedules")
+    finally:
+        conn.close()
