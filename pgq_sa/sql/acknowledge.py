@@ -82,7 +82,10 @@ def _finish(tables: Tables, done: Any) -> Any:
             status=case((and_(back_to_queue, cancel_asked), literal(f"'{CANCELLED}'")),
                         else_=done.c.status),
             finished_at=case((requeue, None), else_=now()),
-            run_at=case((requeue, func.coalesce(done.c.run_at, now())), else_=jobs.c.run_at),
+            # a retry or snooze names its time; a job handed back (shutdown) keeps
+            # its place in the queue: its run_at, the time it was due
+            run_at=case((requeue, func.coalesce(done.c.run_at, jobs.c.run_at)),
+                        else_=jobs.c.run_at),
             attempts=case((done.c.uncount, jobs.c.attempts - 1), else_=jobs.c.attempts),
             last_error=func.coalesce(done.c.message, jobs.c.last_error),
             errors=case(
