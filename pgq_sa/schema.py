@@ -201,6 +201,9 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("concurrency", Integer, nullable=False),
         Column("started_at", _TS, nullable=False, server_default=text("now()")),
         Column("heartbeat_at", _TS, nullable=False, server_default=text("now()")),
+        # The key of the session-level advisory lock the worker holds while its
+        # database session lives (NULL: none); see pgq_sa.sql.lifecycle.
+        Column("session_key", BigInteger, nullable=True),
         schema=schema,
     )
     stats = Table(

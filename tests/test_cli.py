@@ -9,6 +9,7 @@ import subprocess
 import pytest
 
 from pgq_sa.dsn import describe
+from pgq_sa.schema_versions import LATEST, REVISIONS
 
 from .procs import pgq, start_worker, wait_until
 
@@ -113,15 +114,16 @@ def test_db_commands(empty_db):
     assert pgq("db", "current", dsn=empty_db).stdout.strip() == "not installed"
     up = pgq("db", "upgrade", dsn=empty_db)
     assert up.returncode == 0, up.stderr
-    assert "version 2, standalone" in up.stdout
+    assert f"version {LATEST}, standalone" in up.stdout
     current = pgq("db", "current", dsn=empty_db).stdout.strip()
-    assert current == "version 2, standalone (pgq_sa_0002 in pgq_sa_alembic_version)"
+    assert current == (f"version {LATEST}, standalone "
+                       f"({REVISIONS[LATEST]} in pgq_sa_alembic_version)")
     down1 = pgq("db", "downgrade", "pgq_sa_0001", dsn=empty_db)
     assert down1.returncode == 0, down1.stderr
     lines = pgq("db", "current", dsn=empty_db).stdout.splitlines()
     assert lines == ["version 1, standalone (pgq_sa_0001 in pgq_sa_alembic_version)",
                      f"pgq-sa schema in {describe(empty_db)} is at version 1, this pgq-sa "
-                     "needs 2: run pgq-sa db upgrade"]
+                     f"needs {LATEST}: run pgq-sa db upgrade"]
     state = json.loads(pgq("db", "current", "--json", dsn=empty_db).stdout)
     assert state["version"] == 1 and state["mode"] == "standalone"
     assert state["revision"] == "pgq_sa_0001" and state["up_to_date"] is False

@@ -33,6 +33,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pgq_sa.schema_versions import LATEST
+
 from .procs import PGQ_SA, REPO, query, wait_until
 
 EXAMPLE = REPO / "examples" / "shop"
@@ -201,7 +203,7 @@ def test_example_app_in_each_mode(mode, empty_db, tmp_path, request):
     current = shop.pgq("db", "current").stdout
     label = {"app-owned": "app-owned", "standalone": "standalone",
              "branch": "app history branch"}[mode]
-    assert current.startswith(f"version 2, {label}"), current
+    assert current.startswith(f"version {LATEST}, {label}"), current
 
     with shop.serve() as http:
         sign_up_and_work(shop, http)

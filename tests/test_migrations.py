@@ -24,6 +24,7 @@ from sqlalchemy.engine import make_url
 import pgq_sa
 from pgq_sa import migrate
 from pgq_sa.errors import MigrationModeError
+from pgq_sa.schema_versions import LATEST
 
 from .alembic_app import MODES, AlembicApp
 from .procs import PGQ_SA, pgq
@@ -122,12 +123,12 @@ def app(request, empty_db, tmp_path) -> AlembicApp:
 
 
 def test_every_mode_yields_exactly_the_metadata(app):
-    install(app, 2)
+    install(app, LATEST)
     assert tables_in(app.url) == ALL | {"orders", "alembic_version"} | (
         {"pgq_sa_alembic_version"} if app.mode == "standalone" else set())
     assert diff(app.url, pgq_sa.metadata) == []
     state = migrate.status(app.url)
-    assert (state.version, state.mode) == (2, app.mode)
+    assert (state.version, state.mode) == (LATEST, app.mode)
     assert state.up_to_date and state.advice() is None
 
 
@@ -136,7 +137,7 @@ def test_every_mode_builds_the_same_schema_at_each_version(empty_db, tmp_path):
     at version 1, and after the step to version 2."""
     from .conftest import create_database, drop_database, server_url
 
-    seen: dict[int, dict[str, list]] = {1: {}, 2: {}}
+    seen: dict[int, dict[str, list]] = {v: {} for v in range(1, LATEST + 1)}
     names = []
     try:
         for mode in MODES:
@@ -144,7 +145,7 @@ def test_every_mode_builds_the_same_schema_at_each_version(empty_db, tmp_path):
             names.append(name)
             url = server_url(name).render_as_string(hide_password=False)
             app = AlembicApp(tmp_path / mode, url, mode)
-            for version in (1, 2):
+            for version in range(1, LATEST + 1):
                 install(app, version)
                 assert migrate.status(url).version == version
                 seen[version][mode] = fingerprint(url)
@@ -172,7 +173,7 @@ def test_diff_detects_drift(empty_db):
 
 
 def test_downgrade_to_nothing_in_every_mode(app):
-    install(app, 2)
+    install(app, LATEST)
     if app.mode == "standalone":
         migrate.downgrade_database(app.url, "base")
         assert tables_in(app.url) == {"orders", "alembic_version"}
@@ -187,7 +188,7 @@ def test_downgrade_to_nothing_in_every_mode(app):
     if app.mode == "app-owned":  # and it can come back
         app.upgrade()
     else:
-        install(app, 2)
+        install(app, LATEST)
     assert migrate.status(app.url).up_to_date
     assert diff(app.url, pgq_sa.metadata) == []
 
@@ -195,12 +196,12 @@ def test_downgrade_to_nothing_in_every_mode(app):
 @pytest.mark.parametrize("mode", MODES)
 def test_custom_schema_in_every_mode(empty_db, tmp_path, mode):
     app = AlembicApp(tmp_path / "app", empty_db, mode, pgq_schema="jobs")
-    install(app, 2)
+    install(app, LATEST)
     assert tables_in(empty_db, "jobs") >= ALL
     assert ALL & tables_in(empty_db) == set()
     assert diff(empty_db, pgq_sa.tables_for("jobs").metadata, schema="jobs") == []
     state = migrate.status(empty_db, schema="jobs")
-    assert (state.version, state.mode) == (2, mode)
+    assert (state.version, state.mode) == (LATEST, mode)
     assert not migrate.status(empty_db).installed  # nothing on the search path
 
 
@@ -215,7 +216,7 @@ def test_offline_sql_mentions_every_table():
     sql = migrate.offline_sql()
     for needle in ("CREATE TABLE pgq_jobs", "CREATE TABLE pgq_workers", "pgq_jobs_dequeue_idx",
                    "WHERE status = 'queued'", "pgq_sa_alembic_version",
-                   "COMMENT ON TABLE pgq_jobs IS 'pgq-sa schema version 2'"):
+                   f"COMMENT ON TABLE pgq_jobs IS 'pgq-sa schema version {LATEST}'"):
         assert needle in sql
 
 
@@ -237,11 +238,11 @@ def test_app_owned_keeps_one_head_and_a_later_version_is_one_more_revision(empty
     assert migrate.status(empty_db).version == 1 and "pgq_stats" not in tables_in(empty_db)
 
     second = app.add_pgq_revision()
-    assert "pgq_sa.migrate.upgrade(op, version=2, from_version=1)" in second.read_text()
+    assert f"pgq_sa.migrate.upgrade(op, version={LATEST}, from_version=1)" in second.read_text()
     assert len(app.heads()) == 1
     app.upgrade()
     state = migrate.status(empty_db)
-    assert (state.version, state.mode) == (2, "app-owned")
+    assert (state.version, state.mode) == (LATEST, "app-owned")
     assert migrate.write_revision(app.config()) is None  # nothing more to take
     app.downgrade("-1")
     assert migrate.status(empty_db).version == 1 and "pgq_stats" not in tables_in(empty_db)
@@ -250,13 +251,13 @@ def test_app_owned_keeps_one_head_and_a_later_version_is_one_more_revision(empty
 def test_app_owned_offline_sql_runs_from_the_recorded_version(empty_db, tmp_path):
     app = AlembicApp(tmp_path / "app", empty_db, "app-owned")
     app.add_pgq_revision(1)
-    app.add_pgq_revision(2)
+    app.add_pgq_revision(LATEST)
     cfg = app.config()
     cfg.output_buffer = buf = io.StringIO()
     command.upgrade(cfg, "head", sql=True)
     sql = buf.getvalue()
     assert sql.count("CREATE TABLE pgq_jobs") == 1 and "CREATE TABLE pgq_stats" in sql
-    assert "COMMENT ON TABLE pgq_jobs IS 'pgq-sa schema version 2'" in sql
+    assert f"COMMENT ON TABLE pgq_jobs IS 'pgq-sa schema version {LATEST}'" in sql
     assert tables_in(empty_db) == set()  # offline: nothing touched
 
 
@@ -284,7 +285,7 @@ def test_app_owned_takes_over_a_standalone_install(empty_db, tmp_path):
     app.add_pgq_revision()
     app.upgrade()
     state = migrate.status(empty_db)
-    assert (state.version, state.mode) == (2, "app-owned")
+    assert (state.version, state.mode) == (LATEST, "app-owned")
     assert "pgq_sa_alembic_version" not in tables_in(empty_db)
     eng = sync(empty_db)
     with eng.connect() as conn:
@@ -305,11 +306,11 @@ def test_branch_mode_switches_to_app_owned(empty_db, tmp_path):
     """docs/migrations.rst: drop pgq-sa's folder from version_locations, alembic stamp
     --purge heads, pgq-sa db revision, alembic upgrade head: nothing rebuilt."""
     app = AlembicApp(tmp_path / "app", empty_db, "branch")
-    install(app, 2)
+    install(app, LATEST)
     eng = sync(empty_db)
     try:
         with eng.connect() as conn, pytest.raises(MigrationModeError, match="stamp --purge"):
-            migrate.upgrade(Operations(MigrationContext.configure(conn)), version=2)
+            migrate.upgrade(Operations(MigrationContext.configure(conn)), version=LATEST)
     finally:
         eng.dispose()
     ini = app.root / "alembic.ini"
@@ -319,7 +320,7 @@ def test_branch_mode_switches_to_app_owned(empty_db, tmp_path):
     app.add_pgq_revision()
     app.upgrade()
     state = migrate.status(empty_db)
-    assert (state.version, state.mode) == (2, "app-owned")
+    assert (state.version, state.mode) == (LATEST, "app-owned")
     assert len(app.heads()) == 1
     app.check()
 
@@ -368,10 +369,10 @@ def test_db_revision_command_configs_and_errors(empty_db, tmp_path):
                   'mark.options = -i -e "1i # hooked" REVISION_SCRIPT_FILENAME\n')
     on_head = run("--head", "other", "--schema", "jobs")
     assert on_head.returncode == 0, on_head.stderr
-    assert "pgq-sa schema 0 -> 2, on top of other" in on_head.stdout
+    assert f"pgq-sa schema 0 -> {LATEST}, on top of other" in on_head.stdout
     path = Path(on_head.stdout.split("wrote ", 1)[1].split(" (revision")[0])
     assert path.read_text().startswith("# hooked\n")
-    assert "pgq_sa.migrate.upgrade(op, version=2, from_version=0, schema='jobs')" in \
+    assert f"pgq_sa.migrate.upgrade(op, version={LATEST}, from_version=0, schema='jobs')" in \
         path.read_text()
 
 
@@ -379,14 +380,14 @@ def test_db_revision_command_configs_and_errors(empty_db, tmp_path):
 
 
 def test_standalone_commands_refuse_an_app_managed_schema(app):
-    install(app, 2)
+    install(app, LATEST)
     up = pgq("db", "upgrade", dsn=app.url)
     current = pgq("db", "current", dsn=app.url)
     down = pgq("db", "downgrade", "base", dsn=app.url)
     assert current.returncode == 0
     if app.mode == "standalone":
         assert up.returncode == 0, up.stderr
-        assert current.stdout.startswith("version 2, standalone")
+        assert current.stdout.startswith(f"version {LATEST}, standalone")
         assert down.returncode == 0 and not migrate.status(app.url).installed
         return
     for out in (up, down):
@@ -396,7 +397,7 @@ def test_standalone_commands_refuse_an_app_managed_schema(app):
     assert "alembic upgrade heads" in up.stderr if app.mode == "branch" else \
         "pgq-sa db revision" in up.stderr
     label = "app history branch" if app.mode == "branch" else "app-owned"
-    assert current.stdout.startswith(f"version 2, {label}")
+    assert current.stdout.startswith(f"version {LATEST}, {label}")
     assert tables_in(app.url) >= ALL  # untouched
 
 
@@ -410,7 +411,7 @@ def test_an_older_schema_is_reported_with_what_to_run(app):
     assert advice in state.advice()
     out = pgq("worker", "tests.apps.cli_app:registry", dsn=app.url, timeout=30)
     assert out.returncode == 1
-    assert "is at version 1, this pgq-sa needs 2" in out.stderr and advice in out.stderr
+    assert f"is at version 1, this pgq-sa needs {LATEST}" in out.stderr and advice in out.stderr
     current = pgq("db", "current", dsn=app.url).stdout.splitlines()
     assert current[0].startswith("version 1") and advice in current[1]
 
@@ -431,7 +432,7 @@ def test_not_installed_advice_depends_on_the_database(empty_db, tmp_path):
 
 @pytest.mark.parametrize("autogen", ["filter", "metadata"])
 def test_autogenerate_finds_nothing_in_every_mode(app, autogen):
-    install(app, 2)
+    install(app, LATEST)
     app.autogen = autogen
     if app.mode == "standalone" and autogen == "metadata":
         # pgq_sa_alembic_version is in no MetaData: without the filter autogenerate
@@ -446,7 +447,7 @@ def test_autogenerate_finds_nothing_in_every_mode(app, autogen):
 def test_autogenerate_with_pgq_tables_in_the_app_metadata(empty_db, tmp_path, schema):
     app = AlembicApp(tmp_path / "app", empty_db, "app-owned", pgq_schema=schema,
                      autogen="shared")
-    install(app, 2)
+    install(app, LATEST)
     app.check()
 
 
@@ -458,7 +459,7 @@ def test_a_newer_schema_is_a_warning_not_an_error(dsn, caplog):
     eng.dispose()
     state = migrate.status(dsn)
     assert state.version == 9 and state.up_to_date and state.advice() is None
-    assert "newer than this pgq-sa knows (2): upgrade pgq-sa" in state.newer_warning()
+    assert f"newer than this pgq-sa knows ({LATEST}): upgrade pgq-sa" in state.newer_warning()
     registry = pgq_sa.Registry()
 
     @registry.task()
@@ -483,7 +484,7 @@ def test_a_newer_schema_is_a_warning_not_an_error(dsn, caplog):
 def test_autogenerate_can_fail(app):
     """Without include_object or pgq-sa's metadata, autogenerate drops pgq-sa's tables
     (so the check above can fail)."""
-    install(app, 2)
+    install(app, LATEST)
     app.autogen = "none"
     with pytest.raises(AutogenerateDiffsDetected, match="pgq_jobs"):
         app.check()

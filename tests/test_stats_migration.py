@@ -7,6 +7,7 @@ from sqlalchemy import inspect
 
 import pgq_sa
 from pgq_sa import migrate
+from pgq_sa.schema_versions import LATEST, REVISIONS
 
 from .test_migrations import diff as _diff
 from .test_migrations import sync as _sync
@@ -14,7 +15,7 @@ from .test_migrations import sync as _sync
 
 def test_upgrade_yields_the_metadata_and_downgrade_removes_stats(empty_db):
     migrate.upgrade_database(empty_db)
-    assert migrate.status(empty_db).revision == "pgq_sa_0002"
+    assert migrate.status(empty_db).revision == REVISIONS[LATEST]
     assert _diff(empty_db, pgq_sa.metadata) == []
     migrate.downgrade_database(empty_db, "pgq_sa_0001")
     eng = _sync(empty_db)

@@ -31,19 +31,19 @@ if TYPE_CHECKING:
 __all__ = ["LATEST", "REVISIONS", "Step", "parse_comment", "steps", "version_comment"]
 
 #: The newest schema version this pgq-sa knows (and needs).
-LATEST = 2
+LATEST = 3
 
 #: Schema version -> the id of the shipped Alembic revision that installs it.
-REVISIONS: dict[int, str] = {1: "pgq_sa_0001", 2: "pgq_sa_0002"}
+REVISIONS: dict[int, str] = {1: "pgq_sa_0001", 2: "pgq_sa_0002", 3: "pgq_sa_0003"}
 
 #: One step: ``fn(op, schema)``.
 Step = Callable[["Operations | Any", "str | None"], None]
 
 def steps(version: int) -> tuple[Step, Step]:
     """``(upgrade, downgrade)`` of schema ``version`` (1 … :data:`LATEST`)."""
-    from . import v1, v2
+    from . import v1, v2, v3
 
-    modules = {1: v1, 2: v2}
+    modules = {1: v1, 2: v2, 3: v3}
     if version not in modules:
         raise ValueError(f"unknown pgq-sa schema version {version}: this pgq-sa knows "
                          f"1 to {LATEST}")

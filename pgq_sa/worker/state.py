@@ -151,6 +151,9 @@ class WorkerState:
     #: (the first rescue pass) waits for it, so that it does not delay the first jobs.
     claimed: anyio.Event = field(default_factory=anyio.Event)
     stopping: bool = False
+    #: The advisory-lock key this worker's session holds right now (``None``: none,
+    #: or its connection is being replaced); the heartbeat records it.
+    session_key: int | None = None
     #: The claim loops, to wake them.
     claimers: list[Claimer] = field(default_factory=list)
     #: ``claimed`` and one count per :class:`~pgq_sa.outcome.Kind` value.

@@ -3,7 +3,8 @@
 - producer: claims jobs up to free capacity and starts them,
 - executor: runs each job (timeouts, cancellation, retries),
 - completer: writes outcomes in batches,
-- notifier: LISTEN for new jobs and cancellations,
+- notifier: LISTEN for new jobs and cancellations; holds the session lock by
+  which other workers see at once that this one died,
 - heartbeat: keeps running jobs alive and polls for cancellations,
 - rescuer: returns jobs of dead workers to the queue,
 - pruner: deletes old finished jobs and statistics (retention),
@@ -32,6 +33,7 @@ from .. import schema_state
 from ..driver import Lease, is_connection_error
 from ..dsn import async_url
 from ..errors import ConfigurationError
+from ..queries.lifecycle import session_key_for
 from ..registry import Registry
 from ..schema import tables_for
 from ..sql import statements_for
@@ -314,7 +316,10 @@ class Worker:
                              stats=cfg.stats_retention, interval=cfg.prune_interval)
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
                                  queues=self.queues,
-                                 health_interval=cfg.listener_health_interval)
+                                 health_interval=cfg.listener_health_interval,
+                                 listen=cfg.listen, stmts=self.stmts,
+                                 session_key=session_key_for(self.id)
+                                 if cfg.session_lock else None)
         try:
             async with anyio.create_task_group() as opening:
                 # every connection at once: their round trips overlap the registration
@@ -323,7 +328,7 @@ class Worker:
                 await self.heartbeat.register()
             async with anyio.create_task_group() as services:
                 services.start_soon(supervise, "completer", self.completer.run)
-                if cfg.listen:
+                if cfg.listen or cfg.session_lock:
                     services.start_soon(supervise, "listener", self.notifier.run)
                 services.start_soon(supervise, "heartbeat", self.heartbeat.run)
                 if cfg.rescue:
