@@ -1,0 +1,89 @@
+"""Least-privilege roles: the ``GRANT`` statements each kind of role needs.
+
+==========  =====================================================================
+role        privileges
+==========  =====================================================================
+owner       owns the tables: runs the migrations (``pgq-sa db upgrade``)
+worker      ``SELECT, INSERT, UPDATE, DELETE`` on ``pgq_jobs``, ``pgq_workers``,
+            ``pgq_stats``; ``USAGE, SELECT`` on the id sequence (LISTEN, NOTIFY,
+            advisory locks and ``pg_locks`` need no grant)
+producer    ``INSERT`` on ``pgq_jobs`` and ``SELECT`` of the two columns an
+            enqueue returns (``id``, ``queue``); ``USAGE`` on the id sequence
+            (reserved ids for ``COPY``); NOTIFY needs no grant.  It cannot read
+            payloads nor change a job.
+observer    ``SELECT`` on the three tables: dashboards, ``pgq-sa jobs list``
+==========  =====================================================================
+
+Every role also gets ``USAGE`` on the PostgreSQL schema holding the tables (when
+they are in one) and ``SELECT`` on ``pgq_sa_alembic_version`` when it exists
+(standalone mode: the schema check reads it).  Identifiers are quoted by
+SQLAlchemy's PostgreSQL identifier preparer, never pasted in as given.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import table
+from sqlalchemy.dialects import postgresql
+
+from ..schema import Tables
+
+__all__ = ["ROLE_KINDS", "grants", "quote_role"]
+
+#: The kinds of role :func:`grants` knows.
+ROLE_KINDS = ("worker", "producer", "observer")
+
+_PREPARER = postgresql.dialect().identifier_preparer  # type: ignore[no-untyped-call]
+#: The identity sequence of ``pgq_jobs.id`` (PostgreSQL's default name).
+SEQUENCE = "pgq_jobs_id_seq"
+VERSION_TABLE = "pgq_sa_alembic_version"
+
+
+def quote_role(role: str) -> str:
+    """``role`` as a quoted identifier; ``ValueError`` for a name PostgreSQL refuses
+    (empty, over 63 bytes, a NUL) or reserves (``pg_…``, ``public``)."""
+    if not isinstance(role, str) or not role or "\x00" in role or \
+            len(role.encode()) > 63:
+        raise ValueError(f"invalid role name {role!r}: 1 to 63 bytes, no NUL")
+    if role.lower().startswith("pg_") or role.lower() in ("public", "current_user",
+                                                          "session_user", "current_role"):
+        raise ValueError(f"invalid role name {role!r}: reserved by PostgreSQL, "
+                         "create a role of your own (CREATE ROLE …)")
+    return str(_PREPARER.quote(role))
+
+
+def _name(tables: Tables, name: str) -> str:
+    return str(_PREPARER.format_table(table(name, schema=tables.schema)))
+
+
+def _privileges(tables: Tables, kind: str) -> list[tuple[str, str]]:
+    """``(privileges, object)`` pairs of ``kind``."""
+    if kind not in ROLE_KINDS:
+        raise ValueError(f"unknown role kind {kind!r}: one of {', '.join(ROLE_KINDS)}")
+    jobs, workers, stats = (_name(tables, t.name)
+                            for t in (tables.jobs, tables.workers, tables.stats))
+    sequence = f"SEQUENCE {_name(tables, SEQUENCE)}"
+    if kind == "worker":
+        dml = "SELECT, INSERT, UPDATE, DELETE"
+        return [(dml, f"TABLE {jobs}"), (dml, f"TABLE {workers}"), (dml, f"TABLE {stats}"),
+                ("USAGE, SELECT", sequence)]
+    if kind == "producer":
+        return [("INSERT, SELECT (id, queue)", f"TABLE {jobs}"), ("USAGE", sequence)]
+    return [("SELECT", f"TABLE {jobs}"), ("SELECT", f"TABLE {workers}"),
+            ("SELECT", f"TABLE {stats}")]
+
+
+def grants(tables: Tables, kind: str, role: str, *, version_table: bool = True) -> list[str]:
+    """The ``GRANT`` statements that give ``role`` what a ``kind`` role needs (see the
+    module's table); ``version_table``: also ``SELECT`` on pgq-sa's own Alembic
+    version table (standalone mode)."""
+    grantee = quote_role(role)
+    pairs = _privileges(tables, kind)
+    if version_table:
+        pairs.append(("SELECT", f"TABLE {_name(tables, VERSION_TABLE)}"))
+    statements = []
+    if tables.schema is not None:
+        statements.append(f"GRANT USAGE ON SCHEMA {_PREPARER.quote_schema(tables.schema)} "
+                          f"TO {grantee}")
+    statements += [f"GRANT {privileges} ON {target} TO {grantee}"
+                   for privileges, target in pairs]
+    return statements
