@@ -66,10 +66,10 @@ class Notifier:
     async def _listen(self) -> Any:
         raw = await self._lease.connect()
         with anyio.fail_after(self._lease.timeout or 30.0):
+            await self._lock_session(raw)
             if self._listen_enabled:
                 await raw.add_listener(self.channel, self._on_job)
                 await raw.add_listener(self.cancel_channel, self._on_cancel)
-            await self._lock_session(raw)
         raw.add_termination_listener(self._on_terminated)
         return raw
 
