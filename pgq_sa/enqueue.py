@@ -11,6 +11,7 @@ Any number of jobs is inserted by one ``INSERT … SELECT FROM unnest(…)`` sta
 from __future__ import annotations
 
 import functools
+import itertools
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -28,6 +29,7 @@ from .schema import tables_for
 from .schema_state import missing_schema
 from .sql import compiled, statements_for
 from .target import connection, connection_sync
+from .tracing import current_traceparent
 
 __all__ = ["enqueue", "enqueue_many", "enqueue_many_sync", "enqueue_sync", "tables_for"]
 
@@ -120,8 +122,11 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
         priorities.append(priority)
         run_ats.append(_run_at(spec.delay, spec.run_at))
         max_attempts.append(spec.max_attempts)
+    traceparent = current_traceparent()
     return NewJobs(queues=queues, entrypoints=entrypoints, payloads=payloads,
-                   priorities=priorities, run_ats=run_ats, max_attempts=max_attempts)
+                   priorities=priorities, run_ats=run_ats, max_attempts=max_attempts,
+                   trace_contexts=[traceparent] * len(entrypoints)
+                   if traceparent is not None else [])
 
 
 def _schema_error(exc: Exception, schema: str | None) -> Exception:
@@ -202,7 +207,9 @@ async def _copy_asyncpg(engine: AsyncEngine, schema: str | None, new: NewJobs) -
             await raw.copy_records_to_table(
                 "pgq_jobs", schema_name=schema, columns=stmts.copy_columns,
                 records=zip(ids, new.queues, new.entrypoints, new.payloads, new.priorities,
-                            new.max_attempts, strict=True))
+                            new.max_attempts,
+                            new.trace_contexts or itertools.repeat(None, len(new)),
+                            strict=True))
             await raw.execute(notify_sql.sql, *notify_sql.args(notify.params))
     except Exception as exc:
         raise _schema_error(exc, schema) from exc

@@ -160,6 +160,8 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("last_error", Text, nullable=True),
         Column("errors", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
         Column("cancel_requested_at", _TS, nullable=True),
+        # W3C traceparent of the span current at enqueue (OpenTelemetry), if any.
+        Column("trace_context", Text, nullable=True),
         CheckConstraint(f"status IN ({_status_literal(*STATUSES)})", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),

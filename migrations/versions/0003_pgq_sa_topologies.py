@@ -1,4 +1,5 @@
-"""pgq-sa production topologies: pgq_workers.session_key (rescue within seconds).
+"""pgq-sa production topologies: pgq_workers.session_key (rescue within seconds),
+pgq_jobs.trace_context (tracing).
 
 Revision ID: pgq_sa_0003
 Revises: pgq_sa_0002

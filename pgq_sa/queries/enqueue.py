@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +24,8 @@ class NewJobs:
     priorities: list[int]
     run_ats: list[datetime | None]
     max_attempts: list[int | None]
+    #: W3C ``traceparent`` per job (OpenTelemetry); empty: none at all.
+    trace_contexts: list[str | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.entrypoints)
@@ -39,12 +41,14 @@ def insert_jobs(stmts: Statements, jobs: NewJobs, *,
             "entrypoint": jobs.entrypoints[0], "payload": jobs.payloads[0],
             "priority": jobs.priorities[0], "run_at": jobs.run_ats[0],
             "max_attempts": jobs.max_attempts[0],
+            "trace_context": jobs.trace_contexts[0] if jobs.trace_contexts else None,
         }, first_column)
     return Query(stmts.insert_jobs_notify, {
         "channel": stmts.channel, "now": now, "queues": jobs.queues,
         "entrypoints": jobs.entrypoints, "payloads": jobs.payloads,
         "priorities": jobs.priorities, "run_ats": jobs.run_ats,
         "max_attempts": jobs.max_attempts,
+        "trace_contexts": jobs.trace_contexts or [None] * len(jobs),
     }, first_column)
 
 

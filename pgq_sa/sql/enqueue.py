@@ -19,7 +19,8 @@ __all__ = ["COPY_COLUMNS", "insert_job_notify", "insert_jobs_notify", "notify_qu
            "reserve_ids"]
 
 #: Columns a COPY of new jobs writes (the rest take their defaults).
-COPY_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "max_attempts")
+COPY_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "max_attempts",
+                "trace_context")
 
 
 def _channel() -> Any:
@@ -37,8 +38,10 @@ def insert_jobs_notify(tables: Tables) -> Any:
         array("priorities", Integer),
         array("run_ats", TS),
         array("max_attempts", Integer),
+        array("trace_contexts", Text),
     ).table_valued(
-        "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts"
+        "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
+        "trace_context"
     ).render_derived(name="src")
     rows = select(
         source.c.queue,
@@ -48,12 +51,13 @@ def insert_jobs_notify(tables: Tables) -> Any:
         func.coalesce(source.c.run_at, now()),
         source.c.max_attempts,
         now(),
+        source.c.trace_context,
     )
     inserted = (
         insert(jobs)
         .from_select(
             ["queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-             "created_at"],
+             "created_at", "trace_context"],
             rows,
         )
         .returning(jobs.c.id, jobs.c.queue)
@@ -80,6 +84,7 @@ def insert_job_notify(tables: Tables) -> Any:
             priority=bindparam("priority", type_=Integer),
             run_at=func.coalesce(bindparam("run_at", type_=TS), now()),
             max_attempts=bindparam("max_attempts", type_=Integer),
+            trace_context=bindparam("trace_context", type_=Text),
             created_at=now(),
         )
         .returning(jobs.c.id, jobs.c.queue)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 
@@ -58,6 +58,8 @@ class Running:
     #: Why it is being stopped: "cancel", "timeout", "shutdown", "lost" (None while
     #: running).
     stop_reason: str | None = None
+    #: Its OpenTelemetry span (:mod:`pgq_sa.tracing`), when tracing is available.
+    span: Any = None
 
     def stop(self, reason: str) -> None:
         """Ask the job to stop: cancels an async handler, flags a sync one."""

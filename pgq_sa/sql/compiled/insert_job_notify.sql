@@ -7,7 +7,8 @@
 -- $6 run_at
 -- $7 now
 -- $8 max_attempts
+-- $9 trace_context
 WITH one AS 
-(INSERT INTO pgq_jobs (queue, entrypoint, payload, priority, run_at, max_attempts, created_at) VALUES ($2::VARCHAR, $3::VARCHAR, CAST($4::VARCHAR AS JSONB), $5::INTEGER, coalesce($6::TIMESTAMP WITH TIME ZONE, coalesce($7::TIMESTAMP WITH TIME ZONE, now())), $8::INTEGER, coalesce($7::TIMESTAMP WITH TIME ZONE, now())) RETURNING pgq_jobs.id, pgq_jobs.queue)
+(INSERT INTO pgq_jobs (queue, entrypoint, payload, priority, run_at, max_attempts, created_at, trace_context) VALUES ($2::VARCHAR, $3::VARCHAR, CAST($4::VARCHAR AS JSONB), $5::INTEGER, coalesce($6::TIMESTAMP WITH TIME ZONE, coalesce($7::TIMESTAMP WITH TIME ZONE, now())), $8::INTEGER, coalesce($7::TIMESTAMP WITH TIME ZONE, now()), $9::VARCHAR) RETURNING pgq_jobs.id, pgq_jobs.queue)
  SELECT one.id, pg_notify(CAST($1::VARCHAR AS TEXT), one.queue) AS pg_notify_1 
 FROM one
