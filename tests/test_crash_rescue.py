@@ -19,6 +19,8 @@ from .apps.topologies import HEARTBEAT_TIMEOUT
 from .conftest import running_worker, wait_for
 from .procs import WorkerProcess, query, wait_until
 
+pytestmark = pytest.mark.slow  # real processes and kills: the full suite only
+
 APP = "tests.apps.topologies:registry"
 RUNS = ("CREATE TABLE runs (job_id bigint, attempt int, pid int, host text, "
         "at timestamptz DEFAULT clock_timestamp())")
