@@ -7,7 +7,7 @@ transaction (a refused sign-up rolls its job back), a real ``pgq-sa worker`` pro
 runs the job, and downgrades behave as docs/migrations.rst says.  The app-owned run
 also serves the app with its in-process worker and stops it with SIGTERM.
 
-Modes, from the shipped app (app-owned: its revision 0002 was written by
+Modes, from the shipped app (app-owned: its revisions 0002 and 0004 were written by
 ``pgq-sa db revision``):
 
 - standalone: without revision 0002; start-up ``pgq-sa db upgrade && alembic upgrade
@@ -65,7 +65,8 @@ class Shop:
         if mode == "app-owned":
             return
         versions = root / "migrations" / "versions"
-        (versions / "0002_pgq_sa_schema_version_2.py").unlink()
+        for pgq_revision in versions.glob("*_pgq_sa_schema_version_*.py"):
+            pgq_revision.unlink()
         emails = versions / "0003_welcome_emails.py"
         emails.write_text(emails.read_text().replace('"0002"', '"0001"')
                           .replace("Revises: 0002", "Revises: 0001"))
@@ -166,15 +167,17 @@ def sign_up_and_work(shop: Shop, http: httpx.Client) -> None:
 
 
 def test_shipped_revision_is_what_pgq_sa_db_revision_writes(tmp_path):
-    """The example's pgq-sa revision comes from the command, in the app's template."""
+    """The example's newest pgq-sa revision (the step to the newest schema, on top of
+    the app's own 0003) comes from the command, in the app's template."""
     shop = Shop(tmp_path / "shop", "postgresql://unused@127.0.0.1/none", "app-owned", None)
     versions = shop.root / "migrations" / "versions"
-    for name in ("0002_pgq_sa_schema_version_2.py", "0003_welcome_emails.py"):
-        (versions / name).unlink()
-    out = shop.pgq("db", "revision", "--rev-id", "0002")
-    assert "pgq-sa schema 0 -> 2, on top of 0001" in out.stdout
-    written = (versions / "0002_pgq_sa_schema_version_2.py").read_text()
-    shipped = (EXAMPLE / "migrations" / "versions" / "0002_pgq_sa_schema_version_2.py")
+    [newest] = versions.glob(f"*_pgq_sa_schema_version_{LATEST}.py")
+    rev_id = newest.name.split("_")[0]
+    newest.unlink()
+    out = shop.pgq("db", "revision", "--rev-id", rev_id)
+    assert f"pgq-sa schema {LATEST - 1} -> {LATEST}, on top of 0003" in out.stdout
+    written = newest.read_text()
+    shipped = EXAMPLE / "migrations" / "versions" / newest.name
 
     def normal(text: str) -> str:
         return re.sub(r"Create Date: .*", "", text).replace("'", '"')
@@ -219,6 +222,9 @@ def test_example_app_in_each_mode(mode, empty_db, tmp_path, request):
 
     # downgrades, as documented
     if mode == "app-owned":
+        shop.alembic("downgrade", "-1")  # the step to pgq-sa's newest schema
+        assert shop.pgq("db", "current").stdout.startswith(f"version {LATEST - 1}, app-owned")
+        assert "welcome_emails" in shop.tables() and shop.tables() >= PGQ_TABLES
         shop.alembic("downgrade", "-1")  # the app's own last revision
         assert "welcome_emails" not in shop.tables() and shop.tables() >= PGQ_TABLES
         shop.alembic("downgrade", "-1")  # the app's revision that installed pgq-sa
