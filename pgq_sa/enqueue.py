@@ -11,6 +11,7 @@ Any number of jobs is inserted by one ``INSERT … SELECT FROM unnest(…)`` sta
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -37,6 +38,7 @@ from .schema import tables_for
 from .schema_state import missing_schema
 from .sql import compiled, statements_for
 from .target import connection, connection_sync
+from .tracing import current_traceparent
 
 __all__ = ["enqueue", "enqueue_many", "enqueue_many_sync", "enqueue_sync", "tables_for"]
 
@@ -169,10 +171,13 @@ def build_params(jobs: Iterable[JobLike]) -> NewJobs:
             unique_fors.append(hold)
         heartbeat_timeouts.append(spec.heartbeat_timeout)
         flows.append(spec.flow)
+    traceparent = current_traceparent()
     return NewJobs(queues=queues, entrypoints=entrypoints, payloads=payloads,
                    priorities=priorities, run_ats=run_ats, max_attempts=max_attempts,
                    unique_keys=unique_keys, unique_fors=unique_fors,
-                   heartbeat_timeouts=heartbeat_timeouts, flows=flows)
+                   heartbeat_timeouts=heartbeat_timeouts, flows=flows,
+                   trace_contexts=[traceparent] * len(entrypoints)
+                   if traceparent is not None else [])
 
 
 def _schema_error(exc: Exception, schema: str | None) -> Exception:
@@ -254,7 +259,9 @@ async def _copy_asyncpg(engine: AsyncEngine, schema: str | None, new: NewJobs) -
                 "pgq_jobs", schema_name=schema, columns=stmts.copy_columns,
                 records=zip(ids, new.queues, new.entrypoints, new.payloads, new.priorities,
                             new.max_attempts, new.heartbeat_timeouts,
-                            *new.flow_columns().values(), strict=True))
+                            *new.flow_columns().values(),
+                            new.trace_contexts or itertools.repeat(None, len(new)),
+                            strict=True))
             await raw.execute(notify_sql.sql, *notify_sql.args(notify.params))
     except Exception as exc:
         raise _schema_error(exc, schema) from exc

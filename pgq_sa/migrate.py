@@ -37,7 +37,7 @@ from sqlalchemy import Connection, MetaData, Table, inspect, pool
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from .dsn import async_url
+from .dsn import async_url, engine_options
 from .errors import MigrationModeError
 from .migration_support import BRANCH_LABEL, VERSION_TABLE
 from .schema import metadata as _metadata
@@ -346,7 +346,8 @@ T = TypeVar("T")
 
 def _run_sync(url: str | URL, fn: Callable[[Connection], T]) -> T:
     async def run() -> T:
-        engine = create_async_engine(async_url(url), poolclass=pool.NullPool)
+        engine = create_async_engine(async_url(url), poolclass=pool.NullPool,
+                                     **engine_options(url))
         try:
             async with engine.begin() as conn:
                 return await conn.run_sync(fn)

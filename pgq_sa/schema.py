@@ -212,6 +212,8 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("rate_limit", Integer, nullable=True),
         # Seconds.
         Column("rate_period", Integer, nullable=True),
+        # W3C traceparent of the span current at enqueue (OpenTelemetry), if any.
+        Column("trace_context", Text, nullable=True),
         CheckConstraint(f"status IN ({_status_literal(*STATUSES)})", name="status"),
         CheckConstraint("attempts >= 0", name="attempts"),
         CheckConstraint("max_attempts IS NULL OR max_attempts >= 1", name="max_attempts"),
@@ -295,6 +297,9 @@ def add_tables(target: MetaData, schema: str | None = None) -> Tables:
         Column("concurrency", Integer, nullable=False),
         Column("started_at", _TS, nullable=False, server_default=text("now()")),
         Column("heartbeat_at", _TS, nullable=False, server_default=text("now()")),
+        # The key of the session-level advisory lock the worker holds while its
+        # database session lives (NULL: none); see pgq_sa.sql.lifecycle.
+        Column("session_key", BigInteger, nullable=True),
         schema=schema,
     )
     deps = Table(

@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from .admin import job_to_dict
 from .context import JobContext
-from .dsn import async_url
+from .dsn import async_url, engine_options
 from .payload import dump_payload
 from .queries import Query, execute, execute_sync
 from .queries.inspection import jobs_in, pending
@@ -275,7 +275,8 @@ def work_until_empty_sync(registry: Registry, database: Engine | str | URL, *,
 
         from .worker.worker import LEASES
 
-        engine = create_async_engine(async_url(url), pool_size=LEASES + 2)
+        engine = create_async_engine(async_url(url), pool_size=LEASES + 2,
+                                     **engine_options(url))
         try:
             return await work_until_empty(registry, engine, timeout=timeout,
                                           **worker_options)

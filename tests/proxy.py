@@ -33,9 +33,9 @@ class _Pipe:
 
 
 class BlackholeProxy:
-    def __init__(self, host: str, port: int) -> None:
+    def __init__(self, host: str, port: int, *, listen_host: str = "127.0.0.1") -> None:
         self.target = (host, port)
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server((listen_host, 0))
         self.port = self._listener.getsockname()[1]
         self._pipes: list[_Pipe] = []
         self._lock = threading.Lock()

@@ -171,7 +171,8 @@ def sign_up_and_work(shop: Shop, http: httpx.Client) -> None:
 
 
 def test_shipped_revision_is_what_pgq_sa_db_revision_writes(tmp_path):
-    """The example's pgq-sa revision comes from the command, in the app's template."""
+    """The example's newest pgq-sa revision (the step to the newest schema, on top of
+    the app's own 0003) comes from the command, in the app's template."""
     shop = Shop(tmp_path / "shop", "postgresql://unused@127.0.0.1/none", "app-owned", None)
     versions = shop.root / "migrations" / "versions"
     for name in (*PGQ_REVISIONS, "0003_welcome_emails.py"):

@@ -22,7 +22,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "pgq_sa"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("core", ("pgq_sa.errors", "pgq_sa.job", "pgq_sa.outcome", "pgq_sa.context",
               "pgq_sa.backoff", "pgq_sa.payload", "pgq_sa.convert", "pgq_sa.logs",
-              "pgq_sa.dsn", "pgq_sa.periodic")),
+              "pgq_sa.dsn", "pgq_sa.periodic", "pgq_sa.tracing")),
     ("schema", ("pgq_sa.schema_versions", "pgq_sa.schema", "pgq_sa.schema_state",
                 "pgq_sa.migration_support", "pgq_sa.migrate")),
     ("sql", ("pgq_sa.sql",)),

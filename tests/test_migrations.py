@@ -313,7 +313,7 @@ def test_branch_mode_switches_to_app_owned(empty_db, tmp_path):
     eng = sync(empty_db)
     try:
         with eng.connect() as conn, pytest.raises(MigrationModeError, match="stamp --purge"):
-            migrate.upgrade(Operations(MigrationContext.configure(conn)), version=2)
+            migrate.upgrade(Operations(MigrationContext.configure(conn)), version=LATEST)
     finally:
         eng.dispose()
     ini = app.root / "alembic.ini"

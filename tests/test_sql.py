@@ -100,7 +100,8 @@ async def test_prune_and_heartbeat_use_indexes(big):
     # the heartbeat names the jobs the worker holds: an index probe, never a table scan
     plan = await explain(big, S.heartbeat, {"worker_id": "w", "ids": [1, 2, 3], "now": None,
                                             "host": "h", "pid": 1, "queues": ["a"],
-                                            "entrypoints": ["noop"], "concurrency": 1})
+                                            "entrypoints": ["noop"], "concurrency": 1,
+                                            "session_key": None})
     scans = [n for n in plan
              if n.get("Relation Name") == "pgq_jobs" and "Scan" in n["Node Type"]]
     assert scans and all(n.get("Index Name") in ("pk_pgq_jobs", "pgq_jobs_running_idx")

@@ -67,7 +67,7 @@ class FakeLease:
 
 def job(job_id: int, entrypoint: str = "ok", attempts: int = 1) -> tuple[Any, ...]:
     return (job_id, "default", entrypoint, f'{{"n": {job_id}}}', 0, attempts, None, NOW, NOW,
-            NOW)
+            NOW, None)
 
 
 def make_producer(lease: FakeLease, state: WorkerState, outcomes: OutcomeBuffer,

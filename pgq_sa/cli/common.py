@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 
 from .. import retention
 from ..driver import is_connection_error
-from ..dsn import async_url, describe, dsn_from_env
+from ..dsn import async_url, describe, dsn_from_env, engine_options
 from ..errors import PgqError, SchemaNotInstalled
 from ..schema import validate_identifier
 from ..schema_state import missing_schema
@@ -107,7 +107,7 @@ def schema_advice(exc: SchemaNotInstalled, dsn: str | None) -> str:
 
     async def look() -> str | None:
         engine = create_async_engine(async_url(dsn), poolclass=NullPool,
-                                     connect_args={"timeout": 10})
+                                     **engine_options(dsn, timeout=10))
         try:
             state = await detect(engine, schema if isinstance(schema, str) else None)
         finally:
@@ -148,7 +148,7 @@ def handle_errors(fn: Callable[..., T]) -> Callable[..., T]:
 def make_engine(dsn: str, *, pool_size: int = 2, max_overflow: int = 2) -> AsyncEngine:
     click.get_current_context().meta["pgq_sa.dsn"] = dsn
     return create_async_engine(async_url(dsn), pool_size=pool_size, max_overflow=max_overflow,
-                               connect_args={"timeout": 10})
+                               **engine_options(dsn, timeout=10))
 
 
 def run_async(fn: Callable[[AsyncEngine], Awaitable[T]], dsn: str) -> T:

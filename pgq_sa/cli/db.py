@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -155,3 +156,51 @@ def revision(config_file: str | None, alembic_dir: str | None, version: int | No
     click.echo(f"wrote {script.path} (revision {script.revision}: pgq-sa schema {before} -> "
                f"{version or migrate.LATEST}, on top of {script.down_revision or 'base'}); "
                "now run alembic upgrade head")
+
+
+@db.command()
+@click.option("--role", "kind", required=True, type=click.Choice(["worker", "producer",
+                                                                  "observer"]),
+              help="What ROLE does: run jobs, enqueue them, or only look.")
+@click.argument("role")
+@click.option("--apply", "apply_", is_flag=True,
+              help="Run the statements (as the tables' owner) instead of only printing them.")
+@dsn_option
+@schema_option
+@handle_errors
+def grants(kind: str, role: str, apply_: bool, dsn: str | None, schema: str | None) -> None:
+    """Print (or with --apply run) the GRANT statements that let the existing
+    PostgreSQL role ROLE do what a worker, a producer or an observer needs, and no
+    more.  See docs/topologies.rst (least privilege)."""
+    from .. import migrate
+    from ..dsn import dsn_from_env
+    from ..schema import tables_for
+    from ..sql.grants import grants as build_grants
+    from ..sql.grants import quote_role
+    from .common import run_async
+
+    try:
+        quote_role(role)
+    except ValueError as exc:
+        fail(str(exc), 2)
+    version_table = True  # standalone mode, the default, unless the database says
+    if apply_ or dsn is not None or dsn_from_env() is not None:
+        url = _remember(dsn)
+        state = migrate.status(url, schema=schema)
+        if not state.installed:
+            fail(f"the pgq-sa schema is not installed in {state.database}: run pgq-sa db "
+                 "upgrade (or your Alembic history) first, then grant")
+        version_table = state.mode == "standalone"
+    statements = build_grants(tables_for(schema), kind, role, version_table=version_table)
+    for statement in statements:
+        click.echo(f"{statement};")
+    if not apply_:
+        return
+
+    async def run(engine: Any) -> None:
+        async with engine.begin() as conn:
+            for statement in statements:
+                await conn.exec_driver_sql(statement)
+
+    run_async(run, url)
+    click.echo(f"-- applied {len(statements)} statement(s) for {kind} role {role}", err=True)

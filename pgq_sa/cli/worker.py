@@ -9,6 +9,7 @@ import gc
 import anyio
 import click
 
+from ..dsn import behind_pgbouncer
 from ..errors import ConfigurationError, SchemaNotInstalled
 from ..worker import Worker, WorkerConfig
 from ..worker.worker import LEASES
@@ -45,6 +46,13 @@ async def preflight(worker: Worker) -> None:
 @click.option("--shutdown-timeout", default=30.0, show_default=True,
               type=click.FloatRange(0), help="Seconds running jobs get after SIGTERM.")
 @click.option("--no-listen", is_flag=True, help="Do not LISTEN; rely on polling.")
+@click.option("--listen-dsn", default=None, metavar="URL",
+              help="A direct PostgreSQL URL for LISTEN and the session lock, when --dsn "
+                   "goes through PgBouncer (pgbouncer=true); without it such a worker "
+                   "polls only.")
+@click.option("--no-session-lock", is_flag=True,
+              help="Hold no session lock: when this worker dies, its jobs wait for the "
+                   "heartbeat timeout instead of being rescued within seconds.")
 @click.option("--synchronous-commit", is_flag=True,
               help="Flush the worker's claims and outcomes to disk at each commit "
                    "(slower; by default a database crash may make the last jobs run "
@@ -69,7 +77,8 @@ async def preflight(worker: Worker) -> None:
 def worker(registry: str, dsn: str | None, schema: str | None, queues: tuple[str, ...],
            concurrency: int,
            poll_interval: float, shutdown_timeout: float, no_listen: bool,
-           synchronous_commit: bool, log_level: str, metrics_port: int | None, metrics_addr: str,
+           listen_dsn: str | None, no_session_lock: bool, synchronous_commit: bool, log_level: str,
+           metrics_port: int | None, metrics_addr: str,
            job_retention: float | None, stats_retention: float | None,
            max_result_bytes: int) -> None:
     """Run the jobs of REGISTRY (module:attribute) until SIGTERM/SIGINT.
@@ -94,7 +103,9 @@ def worker(registry: str, dsn: str | None, schema: str | None, queues: tuple[str
     engine = make_engine(url, pool_size=LEASES + 2, max_overflow=4)
     config = WorkerConfig(queues=list(queues), concurrency=concurrency,
                           poll_interval=poll_interval, shutdown_timeout=shutdown_timeout,
-                          listen=not no_listen, synchronous_commit=synchronous_commit,
+                          listen=not no_listen, session_lock=not no_session_lock,
+                          listen_dsn=listen_dsn, pgbouncer=behind_pgbouncer(url),
+                          synchronous_commit=synchronous_commit,
                           metrics_port=metrics_port,
                           metrics_addr=metrics_addr, job_retention=job_retention,
                           stats_retention=stats_retention,

@@ -27,6 +27,8 @@ class ClaimedJob(NamedTuple):
     created_at: datetime
     run_at: datetime
     started_at: datetime
+    #: W3C ``traceparent`` recorded at enqueue (OpenTelemetry), if any.
+    trace_context: str | None = None
 
 
 def claim(stmts: Statements, *, worker_id: str, queues: Sequence[str],

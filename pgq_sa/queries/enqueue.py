@@ -33,6 +33,8 @@ class NewJobs:
     unique_fors: list[timedelta | None] | None = None
     #: Flow control per job (``None``: a plain job); empty: all plain.
     flows: list[Flow | None] = field(default_factory=list)
+    #: W3C ``traceparent`` per job (OpenTelemetry); empty: none at all.
+    trace_contexts: list[str | None] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.entrypoints)
@@ -46,7 +48,9 @@ class NewJobs:
                        [self.run_ats[i] for i in indexes],
                        [self.max_attempts[i] for i in indexes],
                        [self.heartbeat_timeouts[i] for i in indexes],
-                       flows=[self.flows[i] for i in indexes] if self.flows else [])
+                       flows=[self.flows[i] for i in indexes] if self.flows else [],
+                       trace_contexts=[self.trace_contexts[i] for i in indexes]
+                       if self.trace_contexts else [])
 
     def flow_columns(self) -> dict[str, list[Any]]:
         """The flow-control columns as parallel lists (``None`` for plain jobs)."""
@@ -80,12 +84,14 @@ def insert_jobs(stmts: Statements, jobs: NewJobs, *,
             "max_attempts": jobs.max_attempts[0],
             "heartbeat_timeout": jobs.heartbeat_timeouts[0],
             **(_NO_FLOW if flow is None else {name: getattr(flow, name) for name in _FLOW_NAMES}),
+            "trace_context": jobs.trace_contexts[0] if jobs.trace_contexts else None,
         }, first_column)
     return Query(stmts.insert_jobs_notify, {
         "channel": stmts.channel, "now": now, "queues": jobs.queues,
         "entrypoints": jobs.entrypoints, "payloads": jobs.payloads,
         "priorities": jobs.priorities, "run_ats": jobs.run_ats,
         "max_attempts": jobs.max_attempts, "heartbeat_timeouts": jobs.heartbeat_timeouts,
+        "trace_contexts": jobs.trace_contexts or [None] * len(jobs),
         **{f"{name}s": values for name, values in jobs.flow_columns().items()},
     }, first_column)
 
@@ -138,6 +144,7 @@ def insert_unique_job(stmts: Statements, jobs: NewJobs, index: int, *, table: st
         "unique_for": jobs.unique_fors[index],
         "heartbeat_timeout": jobs.heartbeat_timeouts[index],
         **flow_params(jobs.flows[index] if jobs.flows else None),
+        "trace_context": jobs.trace_contexts[index] if jobs.trace_contexts else None,
     }, UniqueInsert._make)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,7 +12,15 @@ from ..sql import Statements
 from . import Query, first_column
 
 __all__ = ["Beat", "RescuePolicy", "RescuedJob", "WorkerRow", "delete_worker", "heartbeat",
-           "reap_workers", "register_worker", "rescue"]
+           "lost_sessions", "reap_workers", "register_worker", "rescue", "session_key_for",
+           "take_session_lock"]
+
+
+def session_key_for(worker_id: str) -> int:
+    """The advisory-lock key of ``worker_id``: 63 bits of its BLAKE2b hash (positive,
+    so that ``pg_locks`` shows it as two 32-bit halves)."""
+    digest = hashlib.blake2b(worker_id.encode(), digest_size=8, person=b"pgq-sa").digest()
+    return int.from_bytes(digest, "big") >> 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,18 +71,31 @@ class RescuedJob(NamedTuple):
     last_error: str
 
 
-def register_worker(stmts: Statements, worker: WorkerRow, *,
+def register_worker(stmts: Statements, worker: WorkerRow, *, session_key: int | None = None,
                     now: datetime | None = None) -> Query[Any]:
-    """Insert (or refresh) the worker's row."""
-    return Query(stmts.register_worker, {**worker.params(), "now": now}, first_column)
+    """Insert (or refresh) the worker's row; ``session_key``: the advisory lock its
+    session holds now (``None``: none)."""
+    return Query(stmts.register_worker,
+                 {**worker.params(), "session_key": session_key, "now": now}, first_column)
 
 
 def heartbeat(stmts: Statements, worker: WorkerRow, *, ids: Sequence[int],
-              now: datetime | None = None) -> Query[Beat]:
-    """Refresh the worker's row and its running jobs ``ids``; returns the jobs
-    refreshed, with their cancellation requests."""
-    return Query(stmts.heartbeat, {**worker.params(), "ids": list(ids), "now": now},
-                 Beat._make)
+              session_key: int | None = None, now: datetime | None = None) -> Query[Beat]:
+    """Refresh the worker's row (with the advisory lock its session holds now) and its
+    running jobs ``ids``; returns the jobs refreshed, with their cancellation
+    requests."""
+    return Query(stmts.heartbeat, {**worker.params(), "ids": list(ids),
+                                   "session_key": session_key, "now": now}, Beat._make)
+
+
+def take_session_lock(stmts: Statements, *, session_key: int) -> Query[bool]:
+    """Take the session-level advisory lock ``session_key``; true if taken."""
+    return Query(stmts.take_session_lock, {"session_key": session_key}, first_column)
+
+
+def lost_sessions(stmts: Statements) -> Query[str]:
+    """Ids of workers whose database session is gone while they hold running jobs."""
+    return Query(stmts.lost_sessions, {}, first_column)
 
 
 def delete_worker(stmts: Statements, *, worker_id: str) -> Query[Any]:

@@ -1,5 +1,5 @@
 """Schema version 3 (revision ``pgq_sa_0003``): flow control and scheduling,
-limits and fairness, results and workflows.
+limits and fairness, results and workflows, production topologies.
 
 Flow control and scheduling:
 
@@ -41,6 +41,15 @@ Results, progress, per-job timeouts and job dependencies:
   ``has_dependents``): when a dependency ends it counts it for each waiting
   dependent, queues those with nothing left (NOTIFY of their queues), and cancels
   those whose policy is ``cancel`` when it failed or was cancelled (which cascades).
+
+Production topologies:
+
+- ``pgq_workers.session_key``: the key of the session-level advisory lock a worker
+  holds for its lifetime (``NULL``: none, e.g. behind PgBouncer without a direct
+  connection); when that lock is gone the worker's session is gone, and any live
+  worker rescues its jobs at once.
+- ``pgq_jobs.trace_context``: the W3C ``traceparent`` current at enqueue
+  (OpenTelemetry), which the worker's span for the job links to.
 
 Each part has its own pair of steps below; :func:`upgrade` runs them in order and
 :func:`downgrade` in reverse.
@@ -314,8 +323,26 @@ def _limits_downgrade(op: Any, schema: str | None) -> None:
         op.drop_column("pgq_jobs", name, schema=schema)
 
 
+# -- production topologies ------------------------------------------------------------
+
+
+def _topologies_upgrade(op: Any, schema: str | None) -> None:
+    """Add ``pgq_workers.session_key`` and ``pgq_jobs.trace_context``."""
+    op.add_column("pgq_workers", sa.Column("session_key", sa.BigInteger(), nullable=True),
+                  schema=schema)
+    op.add_column("pgq_jobs", sa.Column("trace_context", sa.Text(), nullable=True),
+                  schema=schema)
+
+
+def _topologies_downgrade(op: Any, schema: str | None) -> None:
+    """Drop ``pgq_workers.session_key`` and ``pgq_jobs.trace_context``."""
+    op.drop_column("pgq_jobs", "trace_context", schema=schema)
+    op.drop_column("pgq_workers", "session_key", schema=schema)
+
+
 _PARTS = ((_flow_upgrade, _flow_downgrade), (_limits_upgrade, _limits_downgrade),
-          (_results_upgrade, _results_downgrade))
+          (_results_upgrade, _results_downgrade),
+          (_topologies_upgrade, _topologies_downgrade))
 
 
 def upgrade(op: Any, schema: str | None) -> None:

@@ -106,6 +106,8 @@ class Statements:
     delete_worker = _built(lifecycle.delete_worker)
     rescue = _built(lifecycle.rescue)
     reap_workers = _built(lifecycle.reap_workers)
+    take_session_lock = _built(lifecycle.take_session_lock)
+    lost_sessions = _built(lifecycle.lost_sessions)
     # operator actions
     cancel_queued = _built(operator.cancel_queued)
     cancel_running = _built(operator.cancel_running)

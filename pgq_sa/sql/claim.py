@@ -61,7 +61,7 @@ __all__ = ["claim", "claim_and_acknowledge", "claim_flow", "claim_flow_and_ackno
 
 #: The columns of a claimed job, in the order of :class:`pgq_sa.queries.ClaimedJob`.
 CLAIMED_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "attempts",
-                   "max_attempts", "created_at", "run_at", "started_at")
+                   "max_attempts", "created_at", "run_at", "started_at", "trace_context")
 
 
 def claim(tables: Tables, *, many_queues: bool) -> Any:

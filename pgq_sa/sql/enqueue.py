@@ -38,7 +38,7 @@ __all__ = ["COPY_COLUMNS", "insert_job_notify", "insert_jobs_notify", "insert_un
 #: Columns a COPY of new jobs writes (the rest take their defaults).
 COPY_COLUMNS = ("id", "queue", "entrypoint", "payload", "priority", "max_attempts",
                 "heartbeat_timeout", "flow_key", "concurrency_key", "concurrency_limit",
-                "rate_key", "rate_limit", "rate_period")
+                "rate_key", "rate_limit", "rate_period", "trace_context")
 #: The flow-control columns (:class:`pgq_sa.job.Flow`), text or integer.
 FLOW_COLUMNS = (("flow_key", Text), ("concurrency_key", Text), ("concurrency_limit", Integer),
                 ("rate_key", Text), ("rate_limit", Integer), ("rate_period", Integer))
@@ -60,10 +60,11 @@ def insert_jobs_notify(tables: Tables) -> Any:
         array("run_ats", TS),
         array("max_attempts", Integer),
         array("heartbeat_timeouts", postgresql.DOUBLE_PRECISION),
+        array("trace_contexts", Text),
         *(array(f"{name}s", kind) for name, kind in FLOW_COLUMNS),
     ).table_valued(
         "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-        "heartbeat_timeout", *(name for name, _ in FLOW_COLUMNS),
+        "heartbeat_timeout", "trace_context", *(name for name, _ in FLOW_COLUMNS),
     ).render_derived(name="src")
     rows = select(
         source.c.queue,
@@ -74,13 +75,15 @@ def insert_jobs_notify(tables: Tables) -> Any:
         source.c.max_attempts,
         source.c.heartbeat_timeout,
         now(),
+        source.c.trace_context,
         *(source.c[name] for name, _ in FLOW_COLUMNS),
     )
     inserted = (
         insert(jobs)
         .from_select(
             ["queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-             "heartbeat_timeout", "created_at", *(name for name, _ in FLOW_COLUMNS)],
+             "heartbeat_timeout", "created_at", "trace_context",
+             *(name for name, _ in FLOW_COLUMNS)],
             rows,
         )
         .returning(jobs.c.id, jobs.c.queue)
@@ -108,6 +111,7 @@ def insert_job_notify(tables: Tables) -> Any:
             run_at=func.coalesce(bindparam("run_at", type_=TS), now()),
             max_attempts=bindparam("max_attempts", type_=Integer),
             heartbeat_timeout=bindparam("heartbeat_timeout", type_=postgresql.DOUBLE_PRECISION),
+            trace_context=bindparam("trace_context", type_=Text),
             created_at=now(),
             **{name: bindparam(name, type_=kind) for name, kind in FLOW_COLUMNS},
         )
@@ -181,11 +185,13 @@ def insert_unique_job(tables: Tables) -> Any:
         bindparam("heartbeat_timeout", type_=postgresql.DOUBLE_PRECISION),
         at,
         key,
+        bindparam("trace_context", type_=Text),
         *(bindparam(name, type_=kind) for name, kind in FLOW_COLUMNS),
     ).where(or_(hold.is_(None), owned))
     put = postgresql.insert(jobs).from_select(
         ["id", "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-         "heartbeat_timeout", "created_at", "unique_key", *(name for name, _ in FLOW_COLUMNS)],
+         "heartbeat_timeout", "created_at", "unique_key", "trace_context",
+         *(name for name, _ in FLOW_COLUMNS)],
         rows)
     inserted = put.on_conflict_do_nothing(
         index_elements=[jobs.c.unique_key],

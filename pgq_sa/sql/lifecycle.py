@@ -9,7 +9,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Integer, Text, and_, bindparam, case, delete, func, null, or_, select, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    delete,
+    exists,
+    func,
+    null,
+    or_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -18,7 +35,14 @@ from ..schema import CANCELLED, FAILED, QUEUED, RUNNING, Tables
 from .common import literal, now, status_is
 from .statistics import record, stats_message, stats_status
 
-__all__ = ["delete_worker", "heartbeat", "reap_workers", "register_worker", "rescue"]
+__all__ = ["delete_worker", "heartbeat", "lost_sessions", "reap_workers", "register_worker",
+           "rescue", "take_session_lock"]
+
+#: ``pg_catalog.pg_locks``, readable by every role (no superuser needed).
+_PG_LOCKS = table("pg_locks", column("locktype"), column("database"), column("classid"),
+                  column("objid"), column("objsubid"), column("granted"),
+                  schema="pg_catalog")
+_PG_DATABASE = table("pg_database", column("oid"), column("datname"), schema="pg_catalog")
 
 
 def _worker_id() -> Any:
@@ -37,10 +61,54 @@ def register_worker(tables: Tables) -> Any:
         concurrency=bindparam("concurrency", type_=Integer),
         started_at=now(),
         heartbeat_at=now(),
+        session_key=bindparam("session_key", type_=BigInteger),
     )
     return row.on_conflict_do_update(
-        index_elements=[workers.c.id], set_={"heartbeat_at": row.excluded.heartbeat_at}
+        index_elements=[workers.c.id], set_={"heartbeat_at": row.excluded.heartbeat_at,
+                                             "session_key": row.excluded.session_key}
     )
+
+
+def take_session_lock(tables: Tables) -> Any:
+    """Take the session-level advisory lock ``session_key`` (true if taken).
+
+    A worker takes it on a connection it keeps for its lifetime and records the key
+    in its row: when its process dies PostgreSQL closes the session and the lock is
+    gone, which any live worker sees in ``pg_locks`` (:func:`lost_sessions`)."""
+    del tables  # the same for every schema
+    return select(func.pg_try_advisory_lock(bindparam("session_key", type_=BigInteger)))
+
+
+def _session_gone(workers: Any) -> Any:
+    """The worker recorded a session key and no session holds that lock any more
+    (``pg_advisory_lock(bigint)`` shows as classid = high, objid = low 32 bits,
+    objsubid = 1 in ``pg_locks``)."""
+    key = workers.c.session_key
+    this_database = select(_PG_DATABASE.c.oid).where(
+        _PG_DATABASE.c.datname == func.current_database()).scalar_subquery()
+    held = exists().where(
+        _PG_LOCKS.c.locktype == literal("'advisory'"),
+        _PG_LOCKS.c.database == this_database,
+        cast(_PG_LOCKS.c.classid, BigInteger) == key.op(">>")(literal("32")),
+        cast(_PG_LOCKS.c.objid, BigInteger) == key.op("&")(literal("4294967295")),
+        _PG_LOCKS.c.objsubid == literal("1"),
+        _PG_LOCKS.c.granted,
+    )
+    return and_(key.is_not(None), ~held)
+
+
+def _lost_session_workers(tables: Tables) -> Any:
+    workers = tables.workers
+    return select(workers.c.id).where(_session_gone(workers))
+
+
+def lost_sessions(tables: Tables) -> Any:
+    """Workers whose database session is gone (their advisory lock is not held) and
+    that still hold running jobs: the rescue's cheap probe, run about every second."""
+    jobs, workers = tables.jobs, tables.workers
+    holds_jobs = exists().where(status_is(jobs.c.status, RUNNING),
+                                jobs.c.worker_id == workers.c.id)
+    return select(workers.c.id).where(_session_gone(workers), holds_jobs)
 
 
 def heartbeat(tables: Tables) -> Any:
@@ -93,13 +161,15 @@ def _rescue(tables: Tables) -> Any:
         .scalar_subquery(),
     )
     worker_gone = ~select(workers.c.id).where(workers.c.id == jobs.c.worker_id).exists()
+    # a hashed subplan: pg_locks is read once per statement, not per running job
+    session_gone = jobs.c.worker_id.in_(_lost_session_workers(tables))
     last_sign = func.coalesce(jobs.c.heartbeat_at, jobs.c.started_at, jobs.c.created_at)
     stale = (
         select(jobs.c.id)
         .where(
             status_is(jobs.c.status, RUNNING),
             or_(last_sign < now() - func.make_interval(0, 0, 0, 0, 0, 0, timeout),
-                worker_gone),
+                worker_gone, session_gone),
         )
         .with_for_update(skip_locked=True)
         .limit(bindparam("limit", type_=Integer))
@@ -108,6 +178,8 @@ def _rescue(tables: Tables) -> Any:
     out_of_attempts = and_(max_attempts.is_not(None), jobs.c.attempts >= max_attempts)
     why = case(
         (worker_gone, func.concat("worker ", jobs.c.worker_id, " is gone")),
+        (session_gone, func.concat("the database session of worker ", jobs.c.worker_id,
+                                   " is gone")),
         else_=func.concat("no heartbeat from worker ", jobs.c.worker_id, " since ",
                           jobs.c.heartbeat_at),
     )
@@ -139,7 +211,8 @@ def _rescue(tables: Tables) -> Any:
 
 
 def rescue(tables: Tables) -> Any:
-    """Put jobs whose worker stopped heartbeating (or vanished: its row is gone) back
+    """Put jobs whose worker stopped heartbeating (or vanished: its row is gone, or
+    its database session is gone: its advisory lock is not held any more) back
     in the queue, or end them: ``cancelled`` if an operator asked, ``failed`` when
     out of attempts; and count them in ``pgq_stats`` (a lost attempt counts as
     ``retried``, or ``failed`` when it was the last).  Returns ``(id, new status,

@@ -29,6 +29,7 @@ _SIMPLE = (
     "insert_job_notify", "insert_jobs_notify", "reserve_ids", "notify_queues",
     "finish", "finish_succeeded", "finish_counted", "complete",
     "register_worker", "heartbeat", "delete_worker", "rescue", "reap_workers",
+    "take_session_lock", "lost_sessions",
     "cancel_queued", "cancel_running", "retry", "prune_jobs", "prune_stats", "notify",
     "record_counts",
     "clock", "no_parallel", "window", "timings", "series", "last_errors", "queued", "running",

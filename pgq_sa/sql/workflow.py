@@ -56,10 +56,11 @@ def insert_graph(tables: Tables) -> Any:
         # UPDATE below writes would become one more SET of that UPDATE
         array("attempt_limits", Integer),
         array("heartbeat_timeouts", postgresql.DOUBLE_PRECISION), array("policies", Text),
+        array("trace_contexts", Text),
         *(array(f"{name}s", kind) for name, kind in FLOW_COLUMNS),
     ).table_valued(
         "ord", "queue", "entrypoint", "payload", "priority", "run_at", "max_attempts",
-        "heartbeat_timeout", "policy", *(name for name, _ in FLOW_COLUMNS),
+        "heartbeat_timeout", "policy", "trace_context", *(name for name, _ in FLOW_COLUMNS),
     ).render_derived(name="src")
     source = select(src).cte("source")
     sequence = select(
@@ -123,6 +124,7 @@ def insert_graph(tables: Tables) -> Any:
         planned.c.policy, planned.c.parent,
         case((cancel, now()), else_=None),
         case((cancel, planned.c.failed_dep), else_=None),
+        planned.c.trace_context,
         *(planned.c[name] for name, _ in FLOW_COLUMNS),
     )
     inserted = (
@@ -130,7 +132,8 @@ def insert_graph(tables: Tables) -> Any:
         .from_select(["id", "queue", "entrypoint", "payload", "priority", "run_at",
                       "max_attempts", "heartbeat_timeout", "created_at", "status",
                       "deps_left", "deps_policy", "has_dependents", "finished_at",
-                      "last_error", *(name for name, _ in FLOW_COLUMNS)], rows)
+                      "last_error", "trace_context", *(name for name, _ in FLOW_COLUMNS)],
+                     rows)
         .returning(jobs.c.id, jobs.c.queue, jobs.c.status)
         .cte("inserted")
     )

@@ -46,6 +46,20 @@ class WorkerConfig:
     synchronous_commit: bool = False
     #: Run the rescuer (returns jobs of dead workers to the queue).
     rescue: bool = True
+    #: Hold a session-level advisory lock on the listener's connection for the
+    #: worker's lifetime, so that when this process dies (SIGKILL, OOM kill) the
+    #: other workers see its session gone and rescue its jobs within about a second,
+    #: not after the heartbeat timeout.  Off: only the heartbeat timeout applies.
+    session_lock: bool = True
+    #: A direct database URL (not through PgBouncer) for the listener's connection:
+    #: LISTEN and the session lock.  Behind PgBouncer in transaction pooling mode
+    #: without it, the worker polls only and its jobs wait for the heartbeat timeout
+    #: after a crash.
+    listen_dsn: str | None = None
+    #: The worker's URL goes through PgBouncer in transaction pooling mode (no
+    #: session settings, no LISTEN on it).  ``None``: ``pgbouncer=true`` in the URL
+    #: says so (pass ``True`` with an ``AsyncEngine`` of your own).
+    pgbouncer: bool | None = None
     worker_id: str = field(default_factory=_default_worker_id)
     #: Count outcomes into ``pgq_stats`` (the dashboard's figures): aggregated in
     #: memory, written once a second.

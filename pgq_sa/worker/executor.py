@@ -23,6 +23,8 @@ from ..outcome import Kind, Outcome
 from ..payload import load_payload
 from ..queries.claim import ClaimedJob
 from ..registry import Registry, Task
+from ..tracing import available as tracing_available
+from ..tracing import job_span
 from .completer import OutcomeBuffer
 from .dispatch import Dispatcher
 from .state import Running, Share, WorkerState
@@ -104,6 +106,8 @@ class Executor:
         self.worker_id = worker_id
         self.threads = DaemonThreads()
         self.stats = stats
+        #: OpenTelemetry is importable: run each job in a span.
+        self._traced = tracing_available()
 
     def admit(self, job: ClaimedJob, share: Share) -> Running:
         """Hold a claimed job in ``share`` of the capacity, in flight from now on."""
@@ -153,7 +157,18 @@ class Executor:
 
     async def run(self, entry: Running, scope: anyio.CancelScope) -> None:
         """Run one admitted job inside ``scope`` (the runner's) and hand its outcome
-        to the completer."""
+        to the completer; in a span linked to the enqueuer's trace when OpenTelemetry
+        is installed (:mod:`pgq_sa.tracing`), else at no cost."""
+        if not self._traced:
+            await self._run_entry(entry, scope)
+            return
+        ctx = entry.ctx
+        with job_span(job_id=ctx.id, entrypoint=ctx.entrypoint, queue=ctx.queue,
+                      attempt=ctx.attempt, trace_context=entry.job.trace_context) as span:
+            entry.span = span
+            await self._run_entry(entry, scope)
+
+    async def _run_entry(self, entry: Running, scope: anyio.CancelScope) -> None:
         ctx = entry.ctx
         job_id = ctx.id
         entry.started = True
@@ -193,6 +208,8 @@ class Executor:
             outcome = Outcome(ctx.id, ctx.attempt, Kind.SUCCEEDED, committed=True)
         if not outcome.committed:
             self.outcomes.submit(outcome)
+        if entry.span is not None:
+            entry.span.outcome(outcome.kind.label)
         self.state.capacity.release(entry)
         self.state.counters[outcome.kind.label] += 1
         if self.stats is not None:

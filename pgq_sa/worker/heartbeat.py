@@ -65,14 +65,16 @@ class Heartbeat:
 
     async def register(self) -> None:
         """Insert (or refresh) the worker's row."""
-        await fetch(self._lease, register_worker(self._stmts, self._worker))
+        await fetch(self._lease, register_worker(self._stmts, self._worker,
+                                                 session_key=self._state.session_key))
 
     async def beat(self) -> None:
         """One heartbeat: refresh, then act on cancellations and lost jobs."""
         capacity = self._state.capacity
         running = capacity.ids()
         held = set(running).union(self._unacked())
-        beats = await fetch(self._lease, heartbeat(self._stmts, self._worker, ids=sorted(held)))
+        beats = await fetch(self._lease, heartbeat(self._stmts, self._worker, ids=sorted(held),
+                                                   session_key=self._state.session_key))
         self.beats += 1
         self.last_beat_at = time.time()
         refreshed = set()

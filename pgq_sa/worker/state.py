@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import anyio
 
@@ -58,6 +58,8 @@ class Running:
     #: Why it is being stopped: "cancel", "timeout", "shutdown", "lost" (None while
     #: running).
     stop_reason: str | None = None
+    #: Its OpenTelemetry span (:mod:`pgq_sa.tracing`), when tracing is available.
+    span: Any = None
 
     def stop(self, reason: str) -> None:
         """Ask the job to stop: cancels an async handler, flags a sync one."""
@@ -153,6 +155,9 @@ class WorkerState:
     #: (the first rescue pass) waits for it, so that it does not delay the first jobs.
     claimed: anyio.Event = field(default_factory=anyio.Event)
     stopping: bool = False
+    #: The advisory-lock key this worker's session holds right now (``None``: none,
+    #: or its connection is being replaced); the heartbeat records it.
+    session_key: int | None = None
     #: The claim loops, to wake them.
     claimers: list[Claimer] = field(default_factory=list)
     #: ``claimed`` and one count per :class:`~pgq_sa.outcome.Kind` value.

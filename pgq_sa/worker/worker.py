@@ -3,7 +3,8 @@
 - producer: claims jobs up to free capacity and starts them,
 - executor: runs each job (timeouts, cancellation, retries),
 - completer: writes outcomes in batches,
-- notifier: LISTEN for new jobs and cancellations,
+- notifier: LISTEN for new jobs and cancellations; holds the session lock by
+  which other workers see at once that this one died,
 - heartbeat: keeps running jobs alive and polls for cancellations,
 - rescuer: returns jobs of dead workers to the queue,
 - pruner: deletes old finished jobs and statistics (retention),
@@ -30,8 +31,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from .. import schema_state
 from ..driver import Lease, is_connection_error
-from ..dsn import async_url
+from ..dsn import async_url, behind_pgbouncer, engine_options
 from ..errors import ConfigurationError
+from ..queries.lifecycle import session_key_for
 from ..registry import Registry
 from ..schema import tables_for
 from ..sql import statements_for
@@ -132,8 +134,26 @@ class Worker:
             self.engine, self._own_engine = dsn, False
         else:
             self.engine = create_async_engine(
-                async_url(dsn), pool_size=LEASES + 2, max_overflow=4)
+                async_url(dsn), pool_size=LEASES + 2, max_overflow=4, **engine_options(dsn))
             self._own_engine = True
+        #: The URL goes through PgBouncer (transaction pooling).
+        self.pgbouncer = config.pgbouncer if config.pgbouncer is not None else (
+            not isinstance(dsn, AsyncEngine) and behind_pgbouncer(dsn))
+        #: A direct connection's engine for the listener (``listen_dsn``), if any.
+        self.listen_engine: AsyncEngine | None = None
+        if config.listen_dsn is not None:
+            if behind_pgbouncer(config.listen_dsn):
+                raise ConfigurationError(
+                    "listen_dsn must be a direct connection to PostgreSQL, not through "
+                    "PgBouncer: drop pgbouncer=true from it")
+            self.listen_engine = create_async_engine(
+                async_url(config.listen_dsn), pool_size=1, max_overflow=1)
+        # behind PgBouncer, LISTEN and the session lock need the direct connection
+        direct = not self.pgbouncer or self.listen_engine is not None
+        #: LISTEN for jobs (else poll only).
+        self.listening = config.listen and direct
+        #: Hold the session lock (else a crash waits for the heartbeat timeout).
+        self.session_lock = config.session_lock and direct
         self.stmts = statements_for(tables_for(registry.schema))
         self.state = WorkerState(concurrency=config.concurrency)
         self.id = config.worker_id
@@ -282,10 +302,17 @@ class Worker:
         if not self._schema_checked:
             await self.check_schema()
         settings = {} if cfg.synchronous_commit else {"synchronous_commit": "off"}
-        leases = {name: Lease(self.engine, name, timeout=cfg.db_timeout,
-                              settings={**settings, **HOT_PATH_SETTINGS}
-                              if name in HOT_PATH_LEASES else settings)
+        # behind PgBouncer a session setting would stay on a server connection that
+        # other clients get next: none at all
+        hot = {} if self.pgbouncer else {**settings, **HOT_PATH_SETTINGS}
+        if self.pgbouncer:
+            settings = {}
+        leases = {name: Lease(self.listen_engine if name == "listener" and
+                              self.listen_engine is not None else self.engine,
+                              name, timeout=cfg.db_timeout,
+                              settings=hot if name in HOT_PATH_LEASES else settings)
                   for name in LEASE_NAMES}
+        self._log_topology()
         # each writer of pgq_stats counts into its own shard (no row-lock waits)
         shard = zlib.crc32(self.id.encode()) % STATS_SHARDS
         # outcomes are counted in memory and written once a second (see StatsWriter)
@@ -338,7 +365,10 @@ class Worker:
                 settings=per_schedule)
         self.notifier = Notifier(leases["listener"], self.state, channel=self.stmts.channel,
                                  queues=self.queues,
-                                 health_interval=cfg.listener_health_interval)
+                                 health_interval=cfg.listener_health_interval,
+                                 listen=self.listening, stmts=self.stmts,
+                                 session_key=session_key_for(self.id)
+                                 if self.session_lock else None)
         try:
             async with anyio.create_task_group() as opening:
                 # every connection at once: their round trips overlap the registration
@@ -347,7 +377,7 @@ class Worker:
                 await self.heartbeat.register()
             async with anyio.create_task_group() as services:
                 services.start_soon(supervise, "completer", self.completer.run)
-                if cfg.listen:
+                if self.listening or self.session_lock:
                     services.start_soon(supervise, "listener", self.notifier.run)
                 services.start_soon(supervise, "heartbeat", self.heartbeat.run)
                 services.start_soon(supervise, "progress", self.progress.run)
@@ -393,10 +423,29 @@ class Worker:
                 if self._own_engine:
                     with anyio.move_on_after(5):  # a close can hang on a dead network
                         await self.engine.dispose()
+                if self.listen_engine is not None:
+                    with anyio.move_on_after(5):
+                        await self.listen_engine.dispose()
             log.info("worker %s stopped: %s", self.id, dict(self.state.counters))
 
+    def _log_topology(self) -> None:
+        """Say at start-up how this worker hears of jobs and of crashed peers, when it
+        is not the default (LISTEN and the session lock on the worker's own URL)."""
+        cfg = self.config
+        if self.pgbouncer and self.listen_engine is None:
+            log.warning(
+                "connected through PgBouncer (transaction pooling) without a direct "
+                "connection (--listen-dsn): no LISTEN, polling for jobs every %ss; "
+                "no session lock, so a crashed worker's jobs wait for the heartbeat "
+                "timeout", cfg.poll_interval)
+        elif self.pgbouncer:
+            log.info("connected through PgBouncer (transaction pooling); LISTEN and the "
+                     "session lock on the direct connection (--listen-dsn)")
+        elif not self.listening:
+            log.info("LISTEN is off: polling for jobs every %ss", cfg.poll_interval)
+
     async def _announce_started(self) -> None:
-        if self.config.listen and self.notifier is not None:
+        if self.listening and self.notifier is not None:
             with anyio.move_on_after(5):
                 await self.notifier.listening.wait()
         log.info("worker %s started: queues=%s concurrency=%d", self.id,

@@ -57,11 +57,11 @@ claimed AS
 (UPDATE pgq_jobs SET status='running', attempts=(pgq_jobs.attempts + $1::INTEGER), started_at=coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()), heartbeat_at=coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()), worker_id=$3::VARCHAR WHERE pgq_jobs.id = any(array((SELECT ranked.id 
 FROM ranked LEFT OUTER JOIN busy ON busy.concurrency_key = ranked.concurrency_key LEFT OUTER JOIN recent ON recent.rate_key = ranked.rate_key 
 WHERE (ranked.concurrency_key IS NULL OR ranked.crank <= ranked.concurrency_limit - coalesce(busy.n, 0)) AND (ranked.rate_key IS NULL OR ranked.rrank <= ranked.rate_limit - coalesce(recent.n, 0)) ORDER BY ranked.pos 
- LIMIT $5::INTEGER))) AND pgq_jobs.status = 'queued' RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint, pgq_jobs.payload, pgq_jobs.priority, pgq_jobs.attempts, pgq_jobs.max_attempts, pgq_jobs.created_at, pgq_jobs.run_at, pgq_jobs.started_at, pgq_jobs.rate_key), 
+ LIMIT $5::INTEGER))) AND pgq_jobs.status = 'queued' RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint, pgq_jobs.payload, pgq_jobs.priority, pgq_jobs.attempts, pgq_jobs.max_attempts, pgq_jobs.created_at, pgq_jobs.run_at, pgq_jobs.started_at, pgq_jobs.trace_context, pgq_jobs.rate_key), 
 counted AS 
 (INSERT INTO pgq_rates (key, window_start, count) SELECT claimed.rate_key AS rate_key, recent.window_start AS window_start, count(*) AS count_1 
 FROM claimed JOIN recent ON recent.rate_key = claimed.rate_key GROUP BY claimed.rate_key, recent.window_start ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start, count = CASE WHEN (pgq_rates.window_start = excluded.window_start) THEN pgq_rates.count + excluded.count ELSE excluded.count END), 
 acked AS 
 (UPDATE pgq_jobs SET status='succeeded', finished_at=coalesce($2::TIMESTAMP WITH TIME ZONE, now()), result=CAST(done.result AS JSONB) FROM unnest($7::BIGINT[], $8::INTEGER[], $9::TEXT[]) AS done(id, attempt, result) WHERE pgq_jobs.id = done.id AND pgq_jobs.attempts = done.attempt AND pgq_jobs.status = (SELECT 'running') RETURNING pgq_jobs.id, CASE WHEN pgq_jobs.awaited THEN pg_notify('pgq_sa_done', CAST(pgq_jobs.id AS TEXT)) END AS notified)
- SELECT claimed.id, claimed.queue, claimed.entrypoint, claimed.payload, claimed.priority, claimed.attempts, claimed.max_attempts, claimed.created_at, claimed.run_at, claimed.started_at 
+ SELECT claimed.id, claimed.queue, claimed.entrypoint, claimed.payload, claimed.priority, claimed.attempts, claimed.max_attempts, claimed.created_at, claimed.run_at, claimed.started_at, claimed.trace_context 
 FROM claimed

@@ -39,4 +39,4 @@ FROM pgq_queues
 WHERE pgq_queues.paused))))
  UPDATE pgq_jobs SET status='running', attempts=(pgq_jobs.attempts + $1::INTEGER), started_at=coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()), heartbeat_at=coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()), worker_id=$3::VARCHAR WHERE pgq_jobs.id = any(array((SELECT cand.id 
 FROM cand ORDER BY cand.priority DESC, cand.turn, cand.last_claim ASC NULLS FIRST, cand.run_at, cand.id 
- LIMIT $8::INTEGER))) AND pgq_jobs.status = 'queued' RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint, pgq_jobs.payload, pgq_jobs.priority, pgq_jobs.attempts, pgq_jobs.max_attempts, pgq_jobs.created_at, pgq_jobs.run_at, pgq_jobs.started_at
+ LIMIT $8::INTEGER))) AND pgq_jobs.status = 'queued' RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint, pgq_jobs.payload, pgq_jobs.priority, pgq_jobs.attempts, pgq_jobs.max_attempts, pgq_jobs.created_at, pgq_jobs.run_at, pgq_jobs.started_at, pgq_jobs.trace_context

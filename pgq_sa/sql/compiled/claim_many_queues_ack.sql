@@ -26,4 +26,4 @@ WHERE pgq_queues.paused))) ORDER BY pgq_jobs.queue, pgq_jobs.priority DESC, pgq_
  LIMIT $15::INTEGER FOR UPDATE SKIP LOCKED) AS cand ON true ORDER BY cand.priority DESC, cand.run_at, cand.id 
  LIMIT $15::INTEGER)
  UPDATE pgq_jobs SET status='running', attempts=(pgq_jobs.attempts + $1::INTEGER), started_at=coalesce($2::TIMESTAMP WITH TIME ZONE, now()), heartbeat_at=coalesce($2::TIMESTAMP WITH TIME ZONE, now()), worker_id=$3::VARCHAR WHERE pgq_jobs.id = any(array((SELECT locked.id 
-FROM locked))) RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint, pgq_jobs.payload, pgq_jobs.priority, pgq_jobs.attempts, pgq_jobs.max_attempts, pgq_jobs.created_at, pgq_jobs.run_at, pgq_jobs.started_at
+FROM locked))) RETURNING pgq_jobs.id, pgq_jobs.queue, pgq_jobs.entrypoint, pgq_jobs.payload, pgq_jobs.priority, pgq_jobs.attempts, pgq_jobs.max_attempts, pgq_jobs.created_at, pgq_jobs.run_at, pgq_jobs.started_at, pgq_jobs.trace_context

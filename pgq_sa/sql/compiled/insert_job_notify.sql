@@ -14,7 +14,8 @@
 -- $13 rate_key
 -- $14 rate_limit
 -- $15 rate_period
+-- $16 trace_context
 WITH one AS 
-(INSERT INTO pgq_jobs (queue, entrypoint, payload, priority, run_at, max_attempts, created_at, heartbeat_timeout, flow_key, concurrency_key, concurrency_limit, rate_key, rate_limit, rate_period) VALUES ($2::VARCHAR, $3::VARCHAR, CAST($4::VARCHAR AS JSONB), $5::INTEGER, coalesce($6::TIMESTAMP WITH TIME ZONE, coalesce($7::TIMESTAMP WITH TIME ZONE, now())), $8::INTEGER, coalesce($7::TIMESTAMP WITH TIME ZONE, now()), $9::FLOAT, $10::VARCHAR, $11::VARCHAR, $12::INTEGER, $13::VARCHAR, $14::INTEGER, $15::INTEGER) RETURNING pgq_jobs.id, pgq_jobs.queue)
+(INSERT INTO pgq_jobs (queue, entrypoint, payload, priority, run_at, max_attempts, created_at, heartbeat_timeout, flow_key, concurrency_key, concurrency_limit, rate_key, rate_limit, rate_period, trace_context) VALUES ($2::VARCHAR, $3::VARCHAR, CAST($4::VARCHAR AS JSONB), $5::INTEGER, coalesce($6::TIMESTAMP WITH TIME ZONE, coalesce($7::TIMESTAMP WITH TIME ZONE, now())), $8::INTEGER, coalesce($7::TIMESTAMP WITH TIME ZONE, now()), $9::FLOAT, $10::VARCHAR, $11::VARCHAR, $12::INTEGER, $13::VARCHAR, $14::INTEGER, $15::INTEGER, $16::VARCHAR) RETURNING pgq_jobs.id, pgq_jobs.queue)
  SELECT one.id, pg_notify(CAST($1::VARCHAR AS TEXT), one.queue) AS pg_notify_1 
 FROM one
