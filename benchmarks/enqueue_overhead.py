@@ -51,7 +51,7 @@ def best(make: Callable[[], Any], jobs: int, repeat: int) -> float:
         started = time.perf_counter()
         items = [make() for _ in range(jobs)]
         resolve_schema(items, None)
-        build_params(items, channel="pgq_sa")
+        build_params(items)
         fastest = min(fastest, time.perf_counter() - started)
     return fastest / jobs * 1e6
 

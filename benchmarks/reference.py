@@ -37,7 +37,8 @@ async def _claim_loop(conn: asyncpg.Connection, stmts: Any, total: list[int]) ->
     while True:
         if prev:
             params = {**base, "ids": [r["id"] for r in prev],
-                      "attempts": [r["attempts"] for r in prev]}
+                      "attempts": [r["attempts"] for r in prev],
+                      "results": [None] * len(prev)}  # no-op handlers return nothing
             rows = await conn.fetch(both.sql, *both.args(params))
         else:
             rows = await conn.fetch(claim.sql, *claim.args(base))
@@ -68,10 +69,11 @@ async def reference(adapter: QueueAdapter, sizes: Any, out_dir: Path) -> Metrics
         n = sizes.drain
         chunks = []
         for i in range(0, n, INSERT_CHUNK):
-            p = build_params([("noop", {"k": k}) for k in range(i, min(n, i + INSERT_CHUNK))],
-                             channel=stmts.channel)
-            chunks.append(list(zip(p["queues"], p["entrypoints"], p["payloads"],
-                                   p["priorities"], p["max_attempts"], strict=True)))
+            p = build_params([("noop", {"k": k}) for k in range(i, min(n, i + INSERT_CHUNK))])
+            # the columns of stmts.copy_columns after the id, as enqueue_many sends them
+            chunks.append(list(zip(p.queues, p.entrypoints, p.payloads, p.priorities,
+                                   p.max_attempts, p.heartbeat_timeouts,
+                                   *p.flow_columns().values(), [None] * len(p), strict=True)))
         conn = conns[0]
         t0 = time.perf_counter()
         for rows in chunks:
