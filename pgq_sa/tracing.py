@@ -5,7 +5,9 @@ with the job (``pgq_jobs.trace_context``); the worker runs each attempt in a spa
 of its own, *linked* to that context (a job may run long after, or many times: a
 link, not a parent), with the job's id, entrypoint, queue, attempt and outcome as
 attributes.  Without the extra, or without a current span, nothing is recorded
-and nothing is imported: the import is tried once, lazily, on first use.
+and nothing is imported: the import is tried once, lazily, on first use.  With
+the API installed but no tracer provider configured (no SDK), jobs run without
+spans: the API's default provider would record nothing, at a cost per job.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["SPAN_ATTRIBUTES", "available", "current_traceparent", "job_span"]
+__all__ = ["SPAN_ATTRIBUTES", "available", "current_traceparent", "job_span", "recording"]
 
 #: The attribute names of a job's span.
 SPAN_ATTRIBUTES = ("pgq_sa.job.id", "pgq_sa.job.entrypoint", "pgq_sa.job.queue",
@@ -41,6 +43,28 @@ def _load() -> Any:
 def available() -> bool:
     """True if ``opentelemetry-api`` can be imported."""
     return bool(_load())
+
+
+_tracer: tuple[Any, Any] | None = None  # (provider, its tracer for pgq_sa)
+
+
+def _active_tracer(trace: Any) -> Any:
+    """The tracer of the configured provider; ``None`` while none is configured
+    (the API's default provider records nothing: no span is worth its cost)."""
+    global _tracer
+    provider = trace.get_tracer_provider()
+    if isinstance(provider, (trace.ProxyTracerProvider, trace.NoOpTracerProvider)):
+        return None
+    if _tracer is None or _tracer[0] is not provider:
+        _tracer = (provider, provider.get_tracer("pgq_sa"))
+    return _tracer[1]
+
+
+def recording() -> bool:
+    """True if OpenTelemetry is installed and an application configured a tracer
+    provider (an SDK): only then does a job get a span.  Cheap: checked per job."""
+    api = _load()
+    return bool(api) and _active_tracer(api[0]) is not None
 
 
 def current_traceparent() -> str | None:
@@ -79,7 +103,8 @@ def job_span(*, job_id: int, entrypoint: str, queue: str, attempt: int,
     """Run an attempt in a span linked to ``trace_context`` (when OpenTelemetry is
     installed; otherwise a no-op)."""
     api = _load()
-    if not api:
+    tracer = _active_tracer(api[0]) if api else None
+    if tracer is None:
         yield _NO_SPAN
         return
     trace, propagator = api
@@ -89,7 +114,6 @@ def job_span(*, job_id: int, entrypoint: str, queue: str, attempt: int,
             propagator.extract({"traceparent": trace_context})).get_span_context()
         if linked.is_valid:
             links.append(trace.Link(linked))
-    tracer = trace.get_tracer("pgq_sa")
     with tracer.start_as_current_span(
             f"pgq_sa job {entrypoint}", kind=trace.SpanKind.CONSUMER, links=links,
             attributes={"pgq_sa.job.id": job_id, "pgq_sa.job.entrypoint": entrypoint,

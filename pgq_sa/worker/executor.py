@@ -24,7 +24,7 @@ from ..payload import load_payload
 from ..queries.claim import ClaimedJob
 from ..registry import Registry, Task
 from ..tracing import available as tracing_available
-from ..tracing import job_span
+from ..tracing import job_span, recording
 from .completer import OutcomeBuffer
 from .dispatch import Dispatcher
 from .state import Running, Share, WorkerState
@@ -159,7 +159,7 @@ class Executor:
         """Run one admitted job inside ``scope`` (the runner's) and hand its outcome
         to the completer; in a span linked to the enqueuer's trace when OpenTelemetry
         is installed (:mod:`pgq_sa.tracing`), else at no cost."""
-        if not self._traced:
+        if not self._traced or not recording():
             await self._run_entry(entry, scope)
             return
         ctx = entry.ctx
