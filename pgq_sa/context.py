@@ -41,8 +41,11 @@ class JobContext:
     #: The worker's transactions (``pgq_sa.worker.effects.Effects``); ``None``
     #: outside a worker.
     _effects: Any = None
-    #: True once ``transaction()`` committed the job's success.
+    #: True once ``transaction()`` committed the job's success; ``_committing``
+    #: from the moment its commit is sent (the database may then say succeeded
+    #: before the commit returns: the heartbeat must not take the job for lost).
     _completed: bool = False
+    _committing: bool = False
     #: What :meth:`set_result` gave (when ``_has_result``).
     _result: Any = None
     _has_result: bool = False

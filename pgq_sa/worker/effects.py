@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
 
+import anyio
 from sqlalchemy import Connection, Engine, create_engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -86,7 +87,14 @@ class Effects:
             if not rows:
                 await conn.rollback()
                 raise _refused(ctx)
-            await conn.commit()
+            ctx._committing = True
+            try:
+                # shielded: a stop (cancel, timeout, shutdown) arriving now cannot
+                # leave the job succeeded in the database and "stopped" here
+                with anyio.CancelScope(shield=True):
+                    await conn.commit()
+            finally:
+                ctx._committing = False
             ctx._completed = True
 
     def sync_engine(self) -> Engine:
@@ -126,7 +134,11 @@ class Effects:
             if not rows:
                 conn.rollback()
                 raise _refused(ctx)
-            conn.commit()
+            ctx._committing = True
+            try:
+                conn.commit()
+            finally:
+                ctx._committing = False
             ctx._completed = True
 
     async def dependencies(self, ctx: JobContext) -> dict[int, Any]:

@@ -86,8 +86,12 @@ class Heartbeat:
                     entry.stop("cancel")
         for job_id, attempt in running.items():
             entry = capacity.get(job_id)
-            if job_id in refreshed or entry is None or entry.ctx.attempt != attempt:
-                continue  # still ours, or it ended while the beat was in flight
+            if job_id in refreshed or entry is None or entry.ctx.attempt != attempt \
+                    or entry.ctx._completed or entry.ctx._committing:
+                # still ours, or it ended while the beat was in flight, or its own
+                # transaction (ctx.transaction()) already recorded its success: the
+                # handler may still be running code after it, the job is not lost
+                continue
             log.warning("job %s is no longer held by this worker (rescued while the "
                         "database was unreachable?): stopping it", job_id)
             entry.stop("lost")
