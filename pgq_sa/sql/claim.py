@@ -191,7 +191,11 @@ def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
                c.rate_key, c.rate_limit, c.rate_period)
         .where(flow_queued, c.queue == keys.c.queue, c.flow_key == keys.c.flow_key,
                c.entrypoint == func.any(bindparam("entrypoints", type_=ARRAY(Text))),
-               c.run_at <= at, not_paused(tables, c.queue),
+               c.run_at <= at,
+               # on the key, not the row: a one-time filter per key (on the row, its
+               # selectivity estimate, 1 - 1/distinct queues, is 0 with one queue:
+               # the planner then expects one row and sorts the whole key)
+               not_paused(tables, keys.c.queue),
                *(() if limited else (c.concurrency_key.is_(None), c.rate_key.is_(None))))
         .order_by(*order)
         .limit(share)
