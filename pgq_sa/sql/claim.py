@@ -122,12 +122,19 @@ _ONE = literal_column("1", Integer)
 _ZERO = literal_column("0", Integer)
 
 
+#: ``BEGIN`` and a generic plan for the flow claim that follows in the transaction:
+#: planning its statement (custom plans, PostgreSQL's default for the first
+#: executions and whenever the generic plan's estimate is higher) took longer than
+#: running it (1.2 ms against 0.8 ms a claim), and the generic plan is the same.
+FLOW_BEGIN = "BEGIN; SET LOCAL plan_cache_mode = force_generic_plan"
+
+
 def flow_lock(tables: Tables) -> str:
-    """``BEGIN`` and the transaction-level advisory lock that serializes the flow
-    claims of this schema (two integer constants derived from the schema's
+    """:data:`FLOW_BEGIN` and the transaction-level advisory lock that serializes
+    the flow claims of this schema (two integer constants derived from the schema's
     channel: no user input reaches the text)."""
     key = zlib.crc32(tables.channel.encode()) - 2**31
-    return f"BEGIN; SELECT pg_advisory_xact_lock(1885826401, {int(key)})"
+    return f"{FLOW_BEGIN}; SELECT pg_advisory_xact_lock(1885826401, {int(key)})"
 
 
 def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
