@@ -149,7 +149,8 @@ def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
 
     - ``keys``: the distinct ``(queue, flow_key)`` of queued flow jobs, by a
       recursive skip scan of ``pgq_jobs_flow_idx`` (one probe per key, however
-      many jobs each key has);
+      many jobs each key has), backwards (clear of the dead entries that claims
+      leave at the start of each key's range);
     - ``cand``: per key of ``queues``, its first ready jobs in claim order
       (priority, run_at, id), its share of ``limit`` (``ceil(limit / keys)``, at
       least one), numbered by ``turn`` within the key, with the key's
@@ -174,12 +175,15 @@ def claim_flow(tables: Tables, *, limited: bool = True) -> Any:
     limit = bindparam("limit", type_=Integer)
     flow_queued = and_(status_is(c.status, QUEUED), c.flow_key.isnot(None))
 
+    # Backwards: each probe lands at the end of a key's range (its last jobs in
+    # claim order), not at its start, where the jobs claimed since the last vacuum
+    # leave dead index entries that every claim would step over once more.
     first = (select(c.queue, c.flow_key).where(flow_queued)
-             .order_by(c.queue, c.flow_key).limit(_ONE))
+             .order_by(c.queue.desc(), c.flow_key.desc()).limit(_ONE))
     keys = first.cte("keys", recursive=True)
     step = (select(c.queue, c.flow_key)
-            .where(flow_queued, tuple_(c.queue, c.flow_key) > tuple_(keys.c.queue, keys.c.flow_key))
-            .order_by(c.queue, c.flow_key).limit(_ONE).lateral("nxt"))
+            .where(flow_queued, tuple_(c.queue, c.flow_key) < tuple_(keys.c.queue, keys.c.flow_key))
+            .order_by(c.queue.desc(), c.flow_key.desc()).limit(_ONE).lateral("nxt"))
     keys = keys.union_all(select(step.c.queue, step.c.flow_key)
                           .select_from(keys.join(step, true())))
 

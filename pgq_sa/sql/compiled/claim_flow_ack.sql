@@ -17,11 +17,11 @@
 WITH RECURSIVE keys(queue, flow_key) AS 
 ((SELECT pgq_jobs.queue AS queue, pgq_jobs.flow_key AS flow_key 
 FROM pgq_jobs 
-WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL ORDER BY pgq_jobs.queue, pgq_jobs.flow_key 
+WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL ORDER BY pgq_jobs.queue DESC, pgq_jobs.flow_key DESC 
  LIMIT 1) UNION ALL SELECT nxt.queue AS queue, nxt.flow_key AS flow_key 
 FROM keys JOIN LATERAL (SELECT pgq_jobs.queue AS queue, pgq_jobs.flow_key AS flow_key 
 FROM pgq_jobs 
-WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL AND (pgq_jobs.queue, pgq_jobs.flow_key) > (keys.queue, keys.flow_key) ORDER BY pgq_jobs.queue, pgq_jobs.flow_key 
+WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL AND (pgq_jobs.queue, pgq_jobs.flow_key) < (keys.queue, keys.flow_key) ORDER BY pgq_jobs.queue DESC, pgq_jobs.flow_key DESC 
  LIMIT 1) AS nxt ON true), 
 cand AS 
 (SELECT head.id AS id, head.flow_key AS flow_key, head.priority AS priority, head.run_at AS run_at, head.concurrency_key AS concurrency_key, head.concurrency_limit AS concurrency_limit, head.rate_key AS rate_key, head.rate_limit AS rate_limit, head.rate_period AS rate_period, head.turn AS turn, last.last_claim AS last_claim 
