@@ -63,6 +63,8 @@ class Producer:
         self._plain_rows = True
         self._flowed_first = False
         self._flow_more = False
+        #: The last claim took the flow lock (see run).
+        self._locked_last = False
         self._flow_at = self._plain_at = self._limited_at = float("-inf")
         #: The worker runs tasks with limits: every flow claim takes the flow lock.
         self._limited = limited
@@ -132,6 +134,7 @@ class Producer:
         limited = self._limited or now - self._limited_at >= self._poll
         if limited:
             self._limited_at = now
+            self._locked_last = True
         flow = claim_flow(self._stmts, worker_id=self._worker_id, queues=self._queues,
                           entrypoints=self._entrypoints, limit=limit,
                           acknowledgements=None if taken is None else taken.acknowledgements,
@@ -178,6 +181,7 @@ class Producer:
             flow_first = self._flow_rows
         self._flowed_first = flow_first
         self._flow_more = False
+        self._locked_last = False
         if flow_first:
             jobs = await self.claim_flow(free)
             if len(jobs) < free and not self._lease.failing:
@@ -217,8 +221,12 @@ class Producer:
             if not jobs and self._lease.failing:
                 continue  # the connection broke (the lease backed off): poll at once
             if len(jobs) == free or self._flow_more:
-                for sibling in state.claimers:  # there may be more ready right now:
-                    if sibling is not self:     # let the other claim loops join in
+                # there may be more ready right now: let the other claim loops join
+                # in; after a claim under the flow lock only those waiting for work
+                # (one that is claiming would claim again at once, and wait for the
+                # lock this loop takes next: the two would take turns on it)
+                for sibling in state.claimers:
+                    if sibling is not self and (sibling.idle or not self._locked_last):
                         sibling.wake()
                 await anyio.lowlevel.checkpoint()
                 continue

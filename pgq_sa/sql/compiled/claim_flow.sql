@@ -8,11 +8,11 @@
 WITH RECURSIVE keys(queue, flow_key) AS 
 ((SELECT pgq_jobs.queue AS queue, pgq_jobs.flow_key AS flow_key 
 FROM pgq_jobs 
-WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL ORDER BY pgq_jobs.queue, pgq_jobs.flow_key 
+WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL ORDER BY pgq_jobs.queue DESC, pgq_jobs.flow_key DESC 
  LIMIT 1) UNION ALL SELECT nxt.queue AS queue, nxt.flow_key AS flow_key 
 FROM keys JOIN LATERAL (SELECT pgq_jobs.queue AS queue, pgq_jobs.flow_key AS flow_key 
 FROM pgq_jobs 
-WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL AND (pgq_jobs.queue, pgq_jobs.flow_key) > (keys.queue, keys.flow_key) ORDER BY pgq_jobs.queue, pgq_jobs.flow_key 
+WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL AND (pgq_jobs.queue, pgq_jobs.flow_key) < (keys.queue, keys.flow_key) ORDER BY pgq_jobs.queue DESC, pgq_jobs.flow_key DESC 
  LIMIT 1) AS nxt ON true), 
 cand AS 
 (SELECT head.id AS id, head.flow_key AS flow_key, head.priority AS priority, head.run_at AS run_at, head.concurrency_key AS concurrency_key, head.concurrency_limit AS concurrency_limit, head.rate_key AS rate_key, head.rate_limit AS rate_limit, head.rate_period AS rate_period, head.turn AS turn, last.last_claim AS last_claim 
@@ -21,7 +21,7 @@ FROM pgq_jobs AS before
 WHERE before.flow_key = keys.flow_key) AS last ON true JOIN LATERAL (SELECT locked_head.id AS id, locked_head.flow_key AS flow_key, locked_head.priority AS priority, locked_head.run_at AS run_at, locked_head.concurrency_key AS concurrency_key, locked_head.concurrency_limit AS concurrency_limit, locked_head.rate_key AS rate_key, locked_head.rate_limit AS rate_limit, locked_head.rate_period AS rate_period, row_number() OVER (ORDER BY locked_head.priority DESC, locked_head.run_at, locked_head.id) AS turn 
 FROM (SELECT pgq_jobs.id AS id, pgq_jobs.flow_key AS flow_key, pgq_jobs.priority AS priority, pgq_jobs.run_at AS run_at, pgq_jobs.concurrency_key AS concurrency_key, pgq_jobs.concurrency_limit AS concurrency_limit, pgq_jobs.rate_key AS rate_key, pgq_jobs.rate_limit AS rate_limit, pgq_jobs.rate_period AS rate_period 
 FROM pgq_jobs 
-WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL AND pgq_jobs.queue = keys.queue AND pgq_jobs.flow_key = keys.flow_key AND pgq_jobs.entrypoint = any($4::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()) AND pgq_jobs.queue != ALL (array((SELECT pgq_queues.name 
+WHERE pgq_jobs.status = 'queued' AND pgq_jobs.flow_key IS NOT NULL AND pgq_jobs.queue = keys.queue AND pgq_jobs.flow_key = keys.flow_key AND pgq_jobs.entrypoint = any($4::TEXT[]) AND pgq_jobs.run_at <= coalesce($2::TIMESTAMP WITH TIME ZONE, statement_timestamp()) AND keys.queue != ALL (array((SELECT pgq_queues.name 
 FROM pgq_queues 
 WHERE pgq_queues.paused))) ORDER BY pgq_jobs.priority DESC, pgq_jobs.run_at, pgq_jobs.id 
  LIMIT (($5::INTEGER + (SELECT greatest(count(*), 1) AS greatest_1 
