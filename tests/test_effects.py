@@ -61,7 +61,10 @@ async def test_sigkill_before_or_after_commit_applies_each_effect_once(
                 kills += 1
         if await all_done():
             break
-    assert kills == len(jobs)
+    # each job's first attempt kills its worker at the chosen point, unless a stop
+    # came first (a heartbeat taking it for lost, say): the guarantee below holds
+    # either way, and at least one kill must have tested it
+    assert 1 <= kills <= len(jobs)
     assert await all_done()
     assert await rows_per_job(engine) == {job: 1 for job in jobs}
     for job in jobs:

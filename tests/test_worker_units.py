@@ -189,7 +189,7 @@ async def test_a_result_is_stored_as_json_and_one_too_large_fails_the_job():
     state, outcomes = WorkerState(concurrency=1), OutcomeBuffer()
     executor = Executor(registry, state, outcomes, "w", max_result_bytes=40)
     for job_id, n in ((8, 2), (9, 60)):
-        row = (job_id, "default", "returns", f'{{"n": {n}}}', 0, 1, None, NOW, NOW, NOW)
+        row = (job_id, "default", "returns", f'{{"n": {n}}}', 0, 1, None, NOW, NOW, NOW, None)
         entry = executor.admit(ClaimedJob._make(row), state.capacity.share(1))
         with anyio.CancelScope() as scope:
             await executor.run(entry, scope)
