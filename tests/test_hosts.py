@@ -148,14 +148,15 @@ def test_a_host_cut_off_mid_drain(dsn, sync_engine, hosts, tmp_path):
     wait_until(lambda: query(dsn, "SELECT count(*) FROM pgq_jobs WHERE status = "
                                   "'succeeded'")[0][0] == 20, 90,
                message="every job to succeed")
-    # it rejoins: it takes new jobs again
-    pgq_sa.enqueue_many_sync(sync_engine, [("hold", {"seconds": 1})] * 30)
+    # it rejoins: it takes new jobs again (more than the other host has room for,
+    # so that one claim there cannot take them all)
+    pgq_sa.enqueue_many_sync(sync_engine, [("hold", {"seconds": 1})] * 60)
     wait_until(lambda: query(dsn, "SELECT count(*) FROM runs WHERE host = %s AND "
-                                  "job_id > (SELECT max(id) - 30 FROM pgq_jobs)",
+                                  "job_id > (SELECT max(id) - 60 FROM pgq_jobs)",
                              (one.name,))[0][0] > 0, 60,
                message="the cut host to run new jobs")
     wait_until(lambda: query(dsn, "SELECT count(*) FROM pgq_jobs WHERE status = "
-                                  "'succeeded'")[0][0] == 50, 60, message="the new jobs")
+                                  "'succeeded'")[0][0] == 80, 60, message="the new jobs")
     for host in hosts:
         assert host.proc is not None and host.proc.poll() is None, host.output()
         host.proc.send_signal(signal.SIGTERM)
@@ -163,7 +164,7 @@ def test_a_host_cut_off_mid_drain(dsn, sync_engine, hosts, tmp_path):
 
     # nothing lost, duplicates only among the cut host's in-flight jobs, no stale outcome
     rows = query(dsn, "SELECT id, status, attempts, errors FROM pgq_jobs")
-    assert len(rows) == 50 and {r[1] for r in rows} == {"succeeded"}
+    assert len(rows) == 80 and {r[1] for r in rows} == {"succeeded"}
     runs = query(dsn, "SELECT job_id, attempt, host FROM runs ORDER BY at")
     twice = {j for j in {r[0] for r in runs} if sum(r[0] == j for r in runs) > 1}
     assert twice == cut_off
