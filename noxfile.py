@@ -19,6 +19,11 @@ import nox
 
 nox.options.sessions = ["lint", "tests", "fast", "docs"]
 nox.options.reuse_existing_virtualenvs = True
+#: The matrix, lint and docs environments are made by uv when it is installed
+#: (.ci/run installs it: seconds instead of a minute each), else by virtualenv and
+#: pip.  The full suite keeps pip in its environment (the example app's tests
+#: install pgq-sa's wheel with it).
+FAST_VENV = "uv|virtualenv"
 
 DEFAULT_DSN = "postgresql://postgres@127.0.0.1:5432/postgres"
 TEST_ENV = {"PGQ_SA_TEST_DSN": os.environ.get("PGQ_SA_TEST_DSN", DEFAULT_DSN)}
@@ -61,7 +66,7 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *(session.posargs or ["-q"]), env=TEST_ENV)
 
 
-@nox.session
+@nox.session(venv_backend=FAST_VENV)
 @nox.parametrize(
     ("python", "sqlalchemy"),
     [(interpreter(py), sa) for py, sa in FAST_MATRIX],
@@ -70,16 +75,17 @@ def tests(session: nox.Session) -> None:
 def fast(session: nox.Session, sqlalchemy: str) -> None:
     """The fast suite (-m "not slow") on one CPython with one SQLAlchemy series.
 
-    Fast is every unit test, every in-process worker test and the tests that run
-    real ``pgq-sa worker`` processes; slow is faults, crashes, the embedded server
-    and the package build."""
+    Fast is every unit test, every in-process worker test and most tests that run
+    real ``pgq-sa worker`` processes; slow is faults, crashes, the embedded server,
+    the package build, and the long multi-process scenarios (periodic jobs across
+    workers, PgBouncer, roles, the example app in each mode, many hosts)."""
     session.install("-e", ".[test]", SQLALCHEMY[sqlalchemy])
     session.run("python", "-c", "import sys, sqlalchemy; "
                 "print('CPython', sys.version.split()[0], '/ SQLAlchemy', sqlalchemy.__version__)")
     session.run("pytest", *(session.posargs or ["-q", "-m", "not slow"]), env=TEST_ENV)
 
 
-@nox.session
+@nox.session(venv_backend=FAST_VENV)
 def lint(session: nox.Session) -> None:
     """ruff (lint) and mypy (types) on the package."""
     session.install("-e", ".[lint]")
@@ -88,7 +94,7 @@ def lint(session: nox.Session) -> None:
     session.run("mypy")
 
 
-@nox.session
+@nox.session(venv_backend=FAST_VENV)
 def docs(session: nox.Session) -> None:
     """Build the documentation site (Sphinx, furo) with warnings as errors."""
     session.install("-e", ".[docs]")

@@ -17,6 +17,8 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from .procs import PGQ_SA, REPO, pgq
 from .rst_samples import extract
 
@@ -115,6 +117,7 @@ def test_every_documented_command_and_option_exists():
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 def test_main_commands_for_real(dsn):
     """The everyday commands against a real database, through the console script."""
     ids = []

@@ -33,6 +33,7 @@ async def rows_per_job(engine) -> dict[int, int]:
             "SELECT job_id, count(*) FROM effects GROUP BY job_id"))).all())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", ["before", "after"])
 async def test_sigkill_before_or_after_commit_applies_each_effect_once(
         engine, dsn, effects_table, tmp_path, point):

@@ -37,6 +37,9 @@ from pgq_sa.schema_versions import LATEST
 
 from .procs import PGQ_SA, REPO, query, wait_until
 
+#: The full suite only: the example application installed and served in each mode.
+pytestmark = pytest.mark.slow
+
 EXAMPLE = REPO / "examples" / "shop"
 ALEMBIC = str(Path(sys.executable).with_name("alembic"))
 PGQ_TABLES = {"pgq_jobs", "pgq_workers", "pgq_stats", "pgq_queues", "pgq_unique",

@@ -11,6 +11,9 @@ import pgq_sa
 
 from .procs import pgq, query, wait_until, workers
 
+#: The full suite only: worker processes across paused and open queues.
+pytestmark = pytest.mark.slow
+
 APP = "tests.apps.flow_app:registry"
 QUEUES = ("-q", "held", "-q", "open", "-q", "probe")
 

@@ -16,6 +16,9 @@ import pytest
 
 from .procs import pgq, query, start, wait_until
 
+#: The full suite only: three worker processes for about a minute.
+pytestmark = pytest.mark.slow
+
 APP = "tests.apps.periodic_app:registry"
 GRACE = timedelta(seconds=3)
 SECOND = timedelta(seconds=1)

@@ -19,6 +19,9 @@ from pgq_sa.dsn import async_url, engine_options
 from .pgbouncer import PgBouncer
 from .procs import WorkerProcess, pgq, query, wait_until
 
+#: The full suite only: a PgBouncer of its own per test.
+pytestmark = pytest.mark.slow
+
 APP = "tests.apps.topologies:registry"
 
 

@@ -16,6 +16,9 @@ import pgq_sa
 
 from .procs import WorkerProcess, connect, pgq, query, wait_until
 
+#: The full suite only: roles, grants and real processes under each.
+pytestmark = pytest.mark.slow
+
 APP = "tests.apps.topologies:registry"
 KINDS = ("worker", "producer", "observer")
 

@@ -130,6 +130,7 @@ def _ok(out: subprocess.CompletedProcess[str]) -> str:
     return out.stdout
 
 
+@pytest.mark.slow
 def test_every_command_honours_schema(both, tmp_path: Path):
     """Through the installed console script, with PGQ_SA_SCHEMA (and --schema)."""
     job_id = int(_ok(pgq("enqueue", "in_jobs", "--payload", '{"n": 1}', "--queue",

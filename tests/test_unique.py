@@ -50,6 +50,7 @@ def jobs_with(dsn: str, key: str) -> list[tuple[int, str]]:
                  (key,))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("hold", [None, 3600.0])
 def test_eight_processes_enqueue_one_key_at_once_one_job(dsn, hold):
     ids = produce_at_once(dsn, "invoice:42", hold)
