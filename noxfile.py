@@ -78,11 +78,14 @@ def fast(session: nox.Session, sqlalchemy: str) -> None:
     Fast is every unit test, every in-process worker test and most tests that run
     real ``pgq-sa worker`` processes; slow is faults, crashes, the embedded server,
     the package build, and the long multi-process scenarios (periodic jobs across
-    workers, PgBouncer, roles, the example app in each mode, many hosts)."""
+    workers, PgBouncer, roles, the example app in each mode, many hosts).  The
+    matrix also leaves out the ``console`` tests (the console script, the docs'
+    samples, the browser pages: see tests/conftest.py), which the full suite runs."""
     session.install("-e", ".[test]", SQLALCHEMY[sqlalchemy])
     session.run("python", "-c", "import sys, sqlalchemy; "
                 "print('CPython', sys.version.split()[0], '/ SQLAlchemy', sqlalchemy.__version__)")
-    session.run("pytest", *(session.posargs or ["-q", "-m", "not slow"]), env=TEST_ENV)
+    session.run("pytest", *(session.posargs or ["-q", "-m", "not slow and not console"]),
+                env=TEST_ENV)
 
 
 @nox.session(venv_backend=FAST_VENV)

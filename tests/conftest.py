@@ -222,3 +222,21 @@ async def wait_status(engine: AsyncEngine, job_id: int, *statuses: str,
 
     found: dict[str, Any] = await wait_for(reached, timeout=timeout)
     return found
+
+
+#: Modules that test the console script, the documentation's samples and the
+#: browser pages: what they check does not depend on the interpreter beyond what
+#: the rest of the suite imports and runs.  The full suite runs them; the matrix
+#: sessions (``nox -s fast``) deselect them with ``-m "not slow and not console"``.
+CONSOLE_MODULES = frozenset({
+    "test_cli", "test_cli_checks", "test_dashboard_cli", "test_dashboard_live", "test_docs",
+    "test_documented_commands", "test_readme", "test_web_cli", "test_web_browser",
+    "test_migrations", "test_stats_migration", "test_schema_everywhere",
+})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        module = getattr(item, "module", None)
+        if module is not None and module.__name__.rsplit(".", 1)[-1] in CONSOLE_MODULES:
+            item.add_marker(pytest.mark.console)
